@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Text.Json;
+using MoESdk.Loading;
+using Spectre.Console;
+
+namespace MoESdk.Cli;
+
+/// <summary>
+/// Runs a subcommand's body: user errors (bad files, bad options) become one line on stderr and exit code
+/// 1 without a stack trace unless --verbose; cancellation (Ctrl+C) exits 130.
+/// </summary>
+public static class CommandRunner
+{
+    public const int UserError = 1;
+    public const int Cancelled = 130;
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>Progress and messages: stderr, so that stdout carries only results (and --json output).</summary>
+    public static IAnsiConsole Status { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    public static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            bool verbose = result.GetValue(CommonOptions.Verbose);
+            try
+            {
+                return await body(result, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("cancelled");
+                return Cancelled;
+            }
+            catch (Exception ex) when (IsUserError(ex))
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                if (verbose)
+                {
+                    Console.Error.WriteLine(ex);
+                }
+                return UserError;
+            }
+        });
+
+    /// <summary>Writes <paramref name="result"/> as indented camelCase JSON on stdout.</summary>
+    public static void WriteJson<T>(T result) => Console.Out.WriteLine(JsonSerializer.Serialize(result, JsonOptions));
+
+    private static bool IsUserError(Exception ex) =>
+        ex is ModelFormatException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+            or InvalidDataException or NotSupportedException or UnauthorizedAccessException or IOException or InvalidOperationException;
+}

@@ -1,0 +1,165 @@
+using System.CommandLine;
+using MoESdk.Artifacts;
+using MoESdk.Conversion;
+using MoESdk.Evaluation;
+using MoESdk.Modules;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace MoESdk.Cli.Commands;
+
+/// <summary><c>moe convert</c>: dense model → Mixture-of-Experts artifact, with a quality and speed report.</summary>
+public static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Artifact folder to write, e.g. kjv-llama.moe.", Required = true };
+        var method = new Option<string>("--method") { Description = "factor (FactorLLM), cluster (MoEfication), coact (CMoE) or tomoe (ToMoE).", DefaultValueFactory = _ => "factor" };
+        var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => 8 };
+        var topK = new Option<int>("--top-k", "-k") { Description = "Experts run per token.", DefaultValueFactory = _ => 2 };
+        var shared = new Option<int?>("--shared-experts") { Description = "Always-on shared experts (default: 1 for coact, else 0)." };
+        var calibration = new Option<string>("--calibration") { Description = "Calibration text (UTF-8): activations and router training.", Required = true };
+        var evaluation = new Option<string?>("--eval") { Description = "Held-out text for the dense-vs-MoE report (default: the calibration text)." };
+        var steps = new Option<int?>("--steps") { Description = "Router/expert training steps (default: the method's recipe)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of everything random in the conversion.", DefaultValueFactory = _ => 0 };
+        var name = new Option<string?>("--name") { Description = "Model name in the manifest (default: the output folder's name)." };
+        var dtype = new Option<string>("--dtype") { Description = "Stored weight type: f32 or bf16.", DefaultValueFactory = _ => "f32" };
+        var command = new Command("convert", "Convert a dense model into a Mixture-of-Experts artifact and report its quality and speed against the dense model.")
+        {
+            CommonOptions.Model, output, method, experts, topK, shared, calibration, evaluation, steps, seed, name, dtype,
+        };
+        CommandRunner.SetAction(command, (result, cancellationToken) =>
+        {
+            string modelPath = result.GetValue(CommonOptions.Model)!;
+            string outPath = result.GetValue(output)!.TrimEnd('/', '\\');
+            string calibrationPath = result.GetValue(calibration)!;
+            string evalPath = result.GetValue(evaluation) ?? calibrationPath;
+            var options = new ConversionOptions
+            {
+                Method = result.GetValue(method)!,
+                Experts = result.GetValue(experts),
+                TopK = result.GetValue(topK),
+                SharedExperts = result.GetValue(shared),
+                Steps = result.GetValue(steps),
+                Seed = result.GetValue(seed),
+            };
+            ScalarType storeAs = result.GetValue(dtype) switch
+            {
+                "f32" => ScalarType.Float32,
+                "bf16" => ScalarType.BFloat16,
+                var other => throw new ArgumentException($"--dtype must be f32 or bf16, was '{other}'."),
+            };
+            foreach (string text in new[] { calibrationPath, evalPath })
+            {
+                if (!File.Exists(text))
+                {
+                    throw new FileNotFoundException($"Text file '{text}' does not exist.");
+                }
+            }
+
+            using LanguageModel dense = LanguageModel.Open(modelPath);
+            options.Validate(dense.Model.Config);
+            var tokenizer = dense.RequireTokenizer();
+            IReadOnlyList<int> calibrationTokens = tokenizer.Encode(File.ReadAllText(calibrationPath), addBos: false);
+            if (calibrationTokens.Count <= options.WindowLength)
+            {
+                throw new ArgumentException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed.");
+            }
+            IReadOnlyList<int> evalTokens = evalPath == calibrationPath ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
+
+            ConversionResult conversion = null!;
+            ComparisonResult quality = null!;
+            IReadOnlyList<SpeedResult> speed = null!;
+            CommandRunner.Status.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(context =>
+                {
+                    var stages = new Dictionary<string, ProgressTask>();
+                    var progress = new SynchronousProgress<ConversionProgress>(p =>
+                    {
+                        if (!stages.TryGetValue(p.Stage, out ProgressTask? task))
+                        {
+                            task = stages[p.Stage] = context.AddTask(p.Stage, maxValue: p.Total);
+                        }
+                        task.MaxValue = p.Total;
+                        task.Value = p.Done;
+                        task.Description = p.Detail is null ? p.Stage : $"{p.Stage} {p.Detail}";
+                    });
+                    conversion = MoEConverter.Convert(dense.Model, options, calibrationTokens, progress, cancellationToken);
+
+                    var windows = new TokenWindows(evalTokens, 128, 32);
+                    ProgressTask scoring = context.AddTask("evaluating", maxValue: windows.Count);
+                    quality = ModelEvaluator.Compare(dense.Model, conversion.Model, windows, new SynchronousProgress<int>(d => scoring.Value = d), cancellationToken);
+                    ProgressTask timing = context.AddTask("timing", maxValue: 3);
+                    speed = SpeedBenchmark.Measure([dense.Model, conversion.Model], promptTokens: 64, decodeTokens: 32, repetitions: 3,
+                        new SynchronousProgress<int>(r => timing.Value = r), cancellationToken);
+                });
+
+            using LlamaModel moe = conversion.Model;
+            ParameterCounts denseCounts = dense.Model.CountParameters();
+            ParameterCounts moeCounts = moe.CountParameters();
+            double activeRatio = (double)moeCounts.FeedForwardActive / denseCounts.FeedForward;
+            var manifest = new MoEManifest
+            {
+                Name = result.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath),
+                Source = new SourceModel(modelPath, SourceFingerprint.Compute(modelPath)),
+                Architecture = Summarize(dense.Model),
+                Method = new ConversionMethod(options.Method, conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
+                Layers = moe.Layers.Select(l => (MixtureOfExpertsFeedForward)l.FeedForward)
+                    .Select(b => new LayerExperts(b.Experts.Count, (int)b.Experts[0].Width, b.TopK, b.SharedExperts.Count, b.SharedExperts.Count > 0 ? (int)b.SharedExperts[0].Width : 0))
+                    .ToArray(),
+                ActiveFeedForwardRatio = activeRatio,
+                Report = new ConversionReport
+                {
+                    DensePerplexity = quality.Reference.Perplexity,
+                    MoEPerplexity = quality.Candidate.Perplexity,
+                    MeanKlDivergence = quality.MeanKlDivergence,
+                    EvaluationText = evalPath,
+                    EvaluationTokens = quality.Reference.Tokens,
+                    DecodeSpeedup = speed[1].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
+                    PrefillSpeedup = speed[1].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
+                    CalibrationTokens = conversion.CalibrationTokens,
+                    ConversionSeconds = conversion.Duration.TotalSeconds,
+                },
+                CreatedBy = $"MoESdk {typeof(MoEManifest).Assembly.GetName().Version}",
+            };
+            manifest = MoEArtifact.Save(outPath, moe, manifest, modelPath, storeAs);
+
+            var report = new ConvertReport(Path.GetFullPath(outPath), options.Method, conversion.Partition, conversion.Router, options.Experts, options.TopK,
+                options.SharedExpertCount, activeRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity, quality.PerplexityRatio,
+                quality.MeanKlDivergence, speed[0].DecodeTokensPerSecond, speed[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup!.Value,
+                speed[0].PrefillTokensPerSecond, speed[1].PrefillTokensPerSecond, manifest.Report.PrefillSpeedup!.Value,
+                conversion.CalibrationTokens, conversion.Duration.TotalSeconds);
+            if (result.GetValue(CommonOptions.Json))
+            {
+                CommandRunner.WriteJson(report);
+                return Task.FromResult(0);
+            }
+            CommandRunner.Status.MarkupLine($"[grey]{options.Method}: {conversion.Partition} partition, {conversion.Router} router, {options.Experts} experts, top-{options.TopK}" +
+                $"{(options.SharedExpertCount > 0 ? $", {options.SharedExpertCount} shared" : "")}, {conversion.CalibrationTokens:N0} calibration tokens, {conversion.Duration.TotalSeconds:F1} s[/]");
+            var table = new Table().AddColumns("", "dense", "MoE", "ratio");
+            table.AddRow("perplexity", $"{report.DensePerplexity:F3}", $"{report.MoEPerplexity:F3}", $"{report.PerplexityRatio:F3}");
+            table.AddRow("mean KL (nats/token)", "", $"{report.MeanKlDivergence:F4}", "");
+            table.AddRow("active FFN ratio", "100 %", $"{activeRatio:P1}", "");
+            table.AddRow("decode tokens/s", $"{report.DenseDecodeTokensPerSecond:F1}", $"{report.MoEDecodeTokensPerSecond:F1}", $"{report.DecodeSpeedup:F2}×");
+            table.AddRow("prefill tokens/s", $"{report.DensePrefillTokensPerSecond:F0}", $"{report.MoEPrefillTokensPerSecond:F0}", $"{report.PrefillSpeedup:F2}×");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(report.Artifact)}");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static ArchitectureSummary Summarize(LlamaModel model)
+    {
+        var c = model.Config;
+        return new ArchitectureSummary(c.Architecture, c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKeyValueHeads, c.VocabSize, c.MaxPositions);
+    }
+
+    /// <summary>The JSON fields of <c>moe convert --json</c>.</summary>
+    public sealed record ConvertReport(string Artifact, string Method, string Partition, string Router, int Experts, int TopK, int SharedExperts,
+        double ActiveFeedForwardRatio, double DensePerplexity, double MoEPerplexity, double PerplexityRatio, double MeanKlDivergence,
+        double DenseDecodeTokensPerSecond, double MoEDecodeTokensPerSecond, double DecodeSpeedup,
+        double DensePrefillTokensPerSecond, double MoEPrefillTokensPerSecond, double PrefillSpeedup,
+        long CalibrationTokens, double ConversionSeconds);
+}

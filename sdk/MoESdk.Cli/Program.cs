@@ -1,0 +1,3 @@
+using MoESdk.Cli;
+
+return await MoECommandLine.Create().Parse(args).InvokeAsync();

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MoESdk.Artifacts;
+
+/// <summary>
+/// <c>moe.json</c>: the small, self-describing manifest of a Mixture-of-Experts artifact. It says what the
+/// model is (architecture, per-layer experts), where it came from (source hash), how it was made (method and
+/// all its parameters) and how good and fast it is (conversion report). The source generator reads only
+/// this file, never the weights.
+/// </summary>
+public sealed record MoEManifest
+{
+    public const string FileName = "moe.json";
+
+    /// <summary>The schema this SDK writes and reads.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    /// <summary>Model name, e.g. kjv-llama; the source generator derives type names from it.</summary>
+    public required string Name { get; init; }
+
+    public required SourceModel Source { get; init; }
+
+    public required ArchitectureSummary Architecture { get; init; }
+
+    public required ConversionMethod Method { get; init; }
+
+    /// <summary>One entry per decoder layer.</summary>
+    public required IReadOnlyList<LayerExperts> Layers { get; init; }
+
+    /// <summary>Feed-forward parameters a token uses over all feed-forward parameters of the dense source.</summary>
+    public double ActiveFeedForwardRatio { get; init; }
+
+    public ConversionReport? Report { get; init; }
+
+    /// <summary>Tokenizer files copied into the artifact.</summary>
+    public IReadOnlyList<string> TokenizerFiles { get; init; } = [];
+
+    /// <summary>Weights file inside the artifact.</summary>
+    public string Weights { get; init; } = "model.safetensors";
+
+    public string CreatedBy { get; init; } = "MoESdk";
+
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}
+
+/// <summary>The dense model an artifact was converted from.</summary>
+/// <param name="Path">The path given at conversion (informational).</param>
+/// <param name="Sha256">SHA-256 over the source's weight and config files, hex: identifies the exact source.</param>
+public sealed record SourceModel(string Path, string Sha256);
+
+/// <summary>The decoder's shape, repeated from config.json so the manifest stands alone.</summary>
+public sealed record ArchitectureSummary(string Architecture, int HiddenSize, int IntermediateSize, int Layers, int Heads,
+    int KeyValueHeads, int VocabSize, int ContextLength);
+
+/// <summary>How the experts and routers were made.</summary>
+/// <param name="Name">factor, tomoe, cluster or coact.</param>
+/// <param name="Partition">contiguous, cluster, coactivation or masks.</param>
+/// <param name="Router">analytic (training-free), par (FactorLLM prior-approximate, trained) or gumbel (ToMoE).</param>
+/// <param name="OutputRule">How chosen experts combine.</param>
+/// <param name="Parameters">Every setting of the method (experts, top-k, steps, seed, learning rate, ...).</param>
+public sealed record ConversionMethod(string Name, string Partition, string Router, Modules.ExpertOutputRule OutputRule,
+    IReadOnlyDictionary<string, string> Parameters);
+
+/// <summary>A layer's experts.</summary>
+/// <param name="Experts">Routed experts.</param>
+/// <param name="ExpertWidth">Neurons per routed expert.</param>
+/// <param name="TopK">Experts run per token.</param>
+/// <param name="SharedExperts">Always-on experts.</param>
+/// <param name="SharedWidth">Neurons per shared expert (0 when none).</param>
+public sealed record LayerExperts(int Experts, int ExpertWidth, int TopK, int SharedExperts = 0, int SharedWidth = 0);
+
+/// <summary>Quality and speed measured at conversion, dense and MoE in one process.</summary>
+public sealed record ConversionReport
+{
+    public double? DensePerplexity { get; init; }
+    public double? MoEPerplexity { get; init; }
+    public double? MeanKlDivergence { get; init; }
+    public string? EvaluationText { get; init; }
+    public long? EvaluationTokens { get; init; }
+    public double? DecodeSpeedup { get; init; }
+    public double? PrefillSpeedup { get; init; }
+    public long CalibrationTokens { get; init; }
+    public double ConversionSeconds { get; init; }
+}

@@ -1,0 +1,29 @@
+using MoESdk.Modules;
+using static TorchSharp.torch;
+
+namespace MoESdk.Conversion;
+
+/// <summary>
+/// A training-free router: on calibration inputs X [tokens, hidden], measure how much each expert
+/// contributes (the norm of its output) and fit a linear map from x to those contributions by ridge
+/// regression, W = (XᵀX + λI)⁻¹ XᵀS. Routing then prefers the experts that would have mattered most.
+/// One linear solve per layer: fast enough for build time.
+/// </summary>
+public static class AnalyticRouter
+{
+    /// <summary>Router weight [experts, hidden].</summary>
+    public static Tensor Fit(IReadOnlyList<Expert> experts, Tensor inputs, double ridge = 1e-3)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor x = inputs.to_type(ScalarType.Float64);
+        Tensor importance = stack(experts.Select(e => e.forward(inputs).pow(2).sum(1).sqrt()).ToArray(), 1).to_type(ScalarType.Float64);
+        // Center the targets: only the differences between experts decide the top-k.
+        importance = importance - importance.mean([1], keepdim: true);
+        Tensor gram = x.t().matmul(x);
+        double scale = gram.diagonal().mean().item<double>();
+        Tensor regularized = gram + eye(gram.shape[0], dtype: ScalarType.Float64) * (ridge * scale);
+        Tensor solution = linalg.solve(regularized, x.t().matmul(importance));
+        return solution.t().to_type(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,105 @@
+using MoESdk.Modules;
+using static TorchSharp.torch;
+
+namespace MoESdk.Inference;
+
+/// <summary>
+/// One sequence being generated with a model: its KV cache, the logits of the last step, and the
+/// prefill/decode loop. Batch 1. Not thread-safe: one session per concurrent request; the model itself can
+/// be shared by sessions on different threads.
+/// </summary>
+public sealed class InferenceSession : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly KvCache _cache;
+    private readonly float[] _logits;
+
+    public InferenceSession(LlamaModel model, int? contextLength = null)
+    {
+        _model = model;
+        _cache = new KvCache(model.Config, contextLength);
+        _logits = new float[model.Config.VocabSize];
+    }
+
+    /// <summary>Tokens in the cache: the position of the next token.</summary>
+    public int Position => _cache.Length;
+
+    /// <summary>Positions this session can hold.</summary>
+    public int ContextLength => _cache.Capacity;
+
+    /// <summary>Why the last <see cref="Generate"/> ended.</summary>
+    public FinishReason FinishReason { get; private set; }
+
+    /// <summary>Forgets the sequence; the cache memory is kept for the next one.</summary>
+    public void Reset() => _cache.Length = 0;
+
+    /// <summary>Feeds tokens at the current position and returns the logits after the last of them.</summary>
+    public ReadOnlySpan<float> Feed(IReadOnlyList<int> tokens)
+    {
+        if (tokens.Count == 0)
+        {
+            throw new ArgumentException("At least one token must be fed.", nameof(tokens));
+        }
+        if (_cache.Length + tokens.Count > _cache.Capacity)
+        {
+            throw new InvalidOperationException(
+                $"{tokens.Count} more tokens do not fit: {_cache.Length} of {_cache.Capacity} context positions are used.");
+        }
+        int vocab = _model.Config.VocabSize;
+        foreach (int token in tokens)
+        {
+            if ((uint)token >= (uint)vocab)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {token} is outside the vocabulary (0..{vocab - 1}).");
+            }
+        }
+
+        using (inference_mode())
+        using (NewDisposeScope())
+        {
+            Tensor ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count]);
+            Tensor logits = _model.Forward(ids, _cache.Length, _cache, lastTokenOnly: true);
+            logits.data<float>().CopyTo(_logits.AsSpan(), 0, 0);
+        }
+        _cache.Length += tokens.Count;
+        return _logits;
+    }
+
+    /// <summary>
+    /// Feeds the prompt, then samples up to <see cref="GenerationOptions.MaxTokens"/> tokens, each fed back
+    /// in, and yields them as they come. Stops at a stop token (not yielded), at max tokens, when the
+    /// context is full, or when <paramref name="cancellationToken"/> is cancelled (throws).
+    /// </summary>
+    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var sampler = new TokenSampler(options.Sampling);
+        FinishReason = FinishReason.None;
+        cancellationToken.ThrowIfCancellationRequested();
+        Feed(prompt);
+        for (int produced = 0; ; produced++)
+        {
+            if (produced >= options.MaxTokens)
+            {
+                FinishReason = FinishReason.MaxTokens;
+                yield break;
+            }
+            int next = sampler.Sample(_logits);
+            if (options.StopTokens.Contains(next))
+            {
+                FinishReason = FinishReason.Stop;
+                yield break;
+            }
+            yield return next;
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_cache.Length >= _cache.Capacity)
+            {
+                FinishReason = FinishReason.ContextFull;
+                yield break;
+            }
+            Feed([next]);
+        }
+    }
+
+    public void Dispose() => _cache.Dispose();
+}

@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MoESdk.Inference.Kernels;
+
+/// <summary>
+/// Dot products of weight rows with one input vector, the inner loop of every decode matrix-vector
+/// product. Four rows at a time: each input vector load feeds four rows, and with two column vectors per step
+/// there are eight independent FMA chains, enough to keep loads in flight on a memory-bound loop. Vector512
+/// where the hardware has it, else Vector256; a scalar tail covers widths that are not a vector multiple.
+/// </summary>
+internal static unsafe class RowDot
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Four(float* r0, float* r1, float* r2, float* r3, float* x, int cols,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; c <= cols - 32; c += 32)
+            {
+                Vector512<float> x0 = Vector512.Load(x + c);
+                Vector512<float> x1 = Vector512.Load(x + c + 16);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), x0, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), x0, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c), x0, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c), x0, a3);
+                b0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c + 16), x1, b0);
+                b1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c + 16), x1, b1);
+                b2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c + 16), x1, b2);
+                b3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c + 16), x1, b3);
+            }
+            if (c <= cols - 16)
+            {
+                Vector512<float> x0 = Vector512.Load(x + c);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), x0, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), x0, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c), x0, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c), x0, a3);
+                c += 16;
+            }
+            s0 = Vector512.Sum(a0 + b0);
+            s1 = Vector512.Sum(a1 + b1);
+            s2 = Vector512.Sum(a2 + b2);
+            s3 = Vector512.Sum(a3 + b3);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; c <= cols - 16; c += 16)
+            {
+                Vector256<float> x0 = Vector256.Load(x + c);
+                Vector256<float> x1 = Vector256.Load(x + c + 8);
+                a0 = Vector256.MultiplyAddEstimate(Vector256.Load(r0 + c), x0, a0);
+                a1 = Vector256.MultiplyAddEstimate(Vector256.Load(r1 + c), x0, a1);
+                a2 = Vector256.MultiplyAddEstimate(Vector256.Load(r2 + c), x0, a2);
+                a3 = Vector256.MultiplyAddEstimate(Vector256.Load(r3 + c), x0, a3);
+                b0 = Vector256.MultiplyAddEstimate(Vector256.Load(r0 + c + 8), x1, b0);
+                b1 = Vector256.MultiplyAddEstimate(Vector256.Load(r1 + c + 8), x1, b1);
+                b2 = Vector256.MultiplyAddEstimate(Vector256.Load(r2 + c + 8), x1, b2);
+                b3 = Vector256.MultiplyAddEstimate(Vector256.Load(r3 + c + 8), x1, b3);
+            }
+            s0 = Vector256.Sum(a0 + b0);
+            s1 = Vector256.Sum(a1 + b1);
+            s2 = Vector256.Sum(a2 + b2);
+            s3 = Vector256.Sum(a3 + b3);
+        }
+        else
+        {
+            s0 = s1 = s2 = s3 = 0;
+        }
+        for (; c < cols; c++)
+        {
+            float xc = x[c];
+            s0 += r0[c] * xc;
+            s1 += r1[c] * xc;
+            s2 += r2[c] * xc;
+            s3 += r3[c] * xc;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float One(float* r, float* x, int cols)
+    {
+        int c = 0;
+        float s = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a = default, b = default;
+            for (; c <= cols - 32; c += 32)
+            {
+                a = Vector512.FusedMultiplyAdd(Vector512.Load(r + c), Vector512.Load(x + c), a);
+                b = Vector512.FusedMultiplyAdd(Vector512.Load(r + c + 16), Vector512.Load(x + c + 16), b);
+            }
+            if (c <= cols - 16)
+            {
+                a = Vector512.FusedMultiplyAdd(Vector512.Load(r + c), Vector512.Load(x + c), a);
+                c += 16;
+            }
+            s = Vector512.Sum(a + b);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a = default;
+            for (; c <= cols - 8; c += 8)
+            {
+                a = Vector256.MultiplyAddEstimate(Vector256.Load(r + c), Vector256.Load(x + c), a);
+            }
+            s = Vector256.Sum(a);
+        }
+        for (; c < cols; c++)
+        {
+            s += r[c] * x[c];
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Columns per block of the paired input layout the Vector512 bfloat16 loop reads (see <see cref="PairInput"/>).
+    /// </summary>
+    public const int PairedBlock = 32;
+
+    /// <summary>
+    /// Reorders the first <paramref name="paired"/> elements of x so that each block of 32 columns holds its 16
+    /// even columns, then its 16 odd ones. Read as 32-bit lanes, a bfloat16 row holds an even column in the low
+    /// half and an odd one in the high half: a shift and a mask turn them into floats, cheaper than widening.
+    /// </summary>
+    public static void PairInput(float* x, int paired, float* pairedX)
+    {
+        for (int block = 0; block < paired; block += PairedBlock)
+        {
+            for (int j = 0; j < PairedBlock / 2; j++)
+            {
+                pairedX[block + j] = x[block + (2 * j)];
+                pairedX[block + (PairedBlock / 2) + j] = x[block + (2 * j) + 1];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Four bfloat16 rows: a bfloat16 is the upper half of a float32, so moving it there is exact. With
+    /// Vector512, the first <paramref name="paired"/> columns (a multiple of <see cref="PairedBlock"/>) read
+    /// <paramref name="pairedX"/>, laid out by <see cref="PairInput"/>; the rest read <paramref name="x"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Four(ushort* r0, ushort* r1, ushort* r2, ushort* r3, float* x, float* pairedX, int paired, int cols,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<uint> high = Vector512.Create(0xFFFF0000u);
+            for (; c < paired; c += PairedBlock)
+            {
+                Vector512<float> even = Vector512.Load(pairedX + c);
+                Vector512<float> odd = Vector512.Load(pairedX + c + 16);
+                Vector512<uint> w0 = Vector512.Load(r0 + c).AsUInt32();
+                Vector512<uint> w1 = Vector512.Load(r1 + c).AsUInt32();
+                Vector512<uint> w2 = Vector512.Load(r2 + c).AsUInt32();
+                Vector512<uint> w3 = Vector512.Load(r3 + c).AsUInt32();
+                a0 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w0, 16).AsSingle(), even, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w1, 16).AsSingle(), even, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w2, 16).AsSingle(), even, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w3, 16).AsSingle(), even, a3);
+                b0 = Vector512.FusedMultiplyAdd((w0 & high).AsSingle(), odd, b0);
+                b1 = Vector512.FusedMultiplyAdd((w1 & high).AsSingle(), odd, b1);
+                b2 = Vector512.FusedMultiplyAdd((w2 & high).AsSingle(), odd, b2);
+                b3 = Vector512.FusedMultiplyAdd((w3 & high).AsSingle(), odd, b3);
+            }
+            s0 = Vector512.Sum(a0 + b0);
+            s1 = Vector512.Sum(a1 + b1);
+            s2 = Vector512.Sum(a2 + b2);
+            s3 = Vector512.Sum(a3 + b3);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; c <= cols - 16; c += 16)
+            {
+                Vector256<float> x0 = Vector256.Load(x + c);
+                Vector256<float> x1 = Vector256.Load(x + c + 8);
+                Vector256<ushort> w0 = Vector256.Load(r0 + c);
+                Vector256<ushort> w1 = Vector256.Load(r1 + c);
+                Vector256<ushort> w2 = Vector256.Load(r2 + c);
+                Vector256<ushort> w3 = Vector256.Load(r3 + c);
+                a0 = Vector256.MultiplyAddEstimate(Low(w0), x0, a0);
+                a1 = Vector256.MultiplyAddEstimate(Low(w1), x0, a1);
+                a2 = Vector256.MultiplyAddEstimate(Low(w2), x0, a2);
+                a3 = Vector256.MultiplyAddEstimate(Low(w3), x0, a3);
+                b0 = Vector256.MultiplyAddEstimate(High(w0), x1, b0);
+                b1 = Vector256.MultiplyAddEstimate(High(w1), x1, b1);
+                b2 = Vector256.MultiplyAddEstimate(High(w2), x1, b2);
+                b3 = Vector256.MultiplyAddEstimate(High(w3), x1, b3);
+            }
+            s0 = Vector256.Sum(a0 + b0);
+            s1 = Vector256.Sum(a1 + b1);
+            s2 = Vector256.Sum(a2 + b2);
+            s3 = Vector256.Sum(a3 + b3);
+        }
+        else
+        {
+            s0 = s1 = s2 = s3 = 0;
+        }
+        for (; c < cols; c++)
+        {
+            float xc = x[c];
+            s0 += ToSingle(r0[c]) * xc;
+            s1 += ToSingle(r1[c]) * xc;
+            s2 += ToSingle(r2[c]) * xc;
+            s3 += ToSingle(r3[c]) * xc;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float One(ushort* r, float* x, float* pairedX, int paired, int cols)
+    {
+        // The same row four times: the repeats hit L1, and this path only runs for the last rows of a range.
+        Four(r, r, r, r, x, pairedX, paired, cols, out float s, out _, out _, out _);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToSingle(ushort bfloat16) => BitConverter.UInt32BitsToSingle((uint)bfloat16 << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Low(Vector256<ushort> w) => Vector256.ShiftLeft(Vector256.WidenLower(w), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> High(Vector256<ushort> w) => Vector256.ShiftLeft(Vector256.WidenUpper(w), 16).AsSingle();
+}

@@ -1,0 +1,64 @@
+namespace MoESdk.Inference.Kernels;
+
+/// <summary>
+/// One token through a SwiGLU feed-forward block: y += scale · W_down (silu(W_gate x) ⊙ (W_up x)).
+/// Accumulating lets the chosen experts of a Mixture-of-Experts layer add into one output with their own
+/// weights; a dense FFN is the same call with scale 1 on a zeroed (or residual) output.
+/// </summary>
+public static unsafe class SwiGluFeedForward
+{
+    /// <summary>Adds scale · FFN(x) to <paramref name="y"/>; <paramref name="hidden"/> is scratch of length M.</summary>
+    public static void Accumulate(ComputePool pool, in SwiGluWeights weights, ReadOnlySpan<float> x,
+        Span<float> hidden, float scale, Span<float> y)
+    {
+        MatVec.CheckShape(weights.Hidden, weights.Dim, x, hidden);
+        MatVec.CheckShape(weights.Dim, weights.Hidden, hidden, y);
+        fixed (float* xp = x)
+        fixed (float* hp = hidden)
+        fixed (float* yp = y)
+        {
+            // Two dispatches: every output row of the down projection needs all of h.
+            pool.Run(new GatedRows(weights.Gate, weights.Up, xp, hp), weights.Hidden, MatVec.RowBlock / 2);
+            pool.Run(new MatVec.FloatRows(weights.Down, hp, yp, scale, accumulate: true), weights.Dim, MatVec.RowBlock);
+        }
+    }
+
+    /// <summary>h[r] = silu(gate[r]·x) · (up[r]·x), two rows of each per step so four rows stream at once.</summary>
+    private readonly struct GatedRows : IRangeJob
+    {
+        private readonly float* _gate;
+        private readonly float* _up;
+        private readonly float* _x;
+        private readonly float* _h;
+        private readonly int _cols;
+
+        public GatedRows(FloatMatrix gate, FloatMatrix up, float* x, float* h)
+        {
+            _gate = gate.Data;
+            _up = up.Data;
+            _x = x;
+            _h = h;
+            _cols = gate.Cols;
+        }
+
+        public void Execute(int start, int end)
+        {
+            nint cols = _cols;
+            int r = start;
+            for (; r <= end - 2; r += 2)
+            {
+                float* g = _gate + (r * cols);
+                float* u = _up + (r * cols);
+                RowDot.Four(g, g + cols, u, u + cols, _x, _cols, out float g0, out float g1, out float u0, out float u1);
+                _h[r] = Silu(g0) * u0;
+                _h[r + 1] = Silu(g1) * u1;
+            }
+            if (r < end)
+            {
+                _h[r] = Silu(RowDot.One(_gate + (r * cols), _x, _cols)) * RowDot.One(_up + (r * cols), _x, _cols);
+            }
+        }
+
+        private static float Silu(float v) => v / (1f + MathF.Exp(-v));
+    }
+}

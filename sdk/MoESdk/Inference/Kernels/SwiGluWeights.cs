@@ -1,0 +1,32 @@
+namespace MoESdk.Inference.Kernels;
+
+/// <summary>
+/// The three matrices of a SwiGLU feed-forward block (a dense FFN, or one Mixture-of-Experts expert):
+/// gate and up are [M, dim], down is stored as [dim, M] (PyTorch's Linear layout), each contiguous.
+/// </summary>
+public readonly struct SwiGluWeights
+{
+    public SwiGluWeights(FloatMatrix gate, FloatMatrix up, FloatMatrix down)
+    {
+        if (gate.Rows != up.Rows || gate.Cols != up.Cols || down.Rows != gate.Cols || down.Cols != gate.Rows)
+        {
+            throw new ArgumentException(
+                $"SwiGLU shapes disagree: gate [{gate.Rows}, {gate.Cols}], up [{up.Rows}, {up.Cols}], down [{down.Rows}, {down.Cols}].");
+        }
+        Gate = gate;
+        Up = up;
+        Down = down;
+    }
+
+    public FloatMatrix Gate { get; }
+
+    public FloatMatrix Up { get; }
+
+    public FloatMatrix Down { get; }
+
+    /// <summary>The model width (input and output length).</summary>
+    public int Dim => Gate.Cols;
+
+    /// <summary>The hidden width M.</summary>
+    public int Hidden => Gate.Rows;
+}

@@ -1,0 +1,102 @@
+using static TorchSharp.torch;
+
+namespace MoESdk.Loading;
+
+/// <summary>
+/// The one entry point that reads a dense model from disk, whatever its format:
+/// <list type="bullet">
+/// <item>a folder with <c>config.json</c> and <c>model.safetensors</c> or <c>model.safetensors.index.json</c>;</item>
+/// <item>a <c>.safetensors</c> file or a <c>.safetensors.index.json</c> beside a <c>config.json</c>;</item>
+/// <item>a llama2.c legacy <c>.bin</c> checkpoint.</item>
+/// </list>
+/// Every expected tensor is checked against the configuration's shapes before the model is returned.
+/// </summary>
+public static class ModelLoader
+{
+    /// <summary>Loads the model at <paramref name="path"/> as float32 CPU tensors in the <see cref="WeightNames"/> layout.</summary>
+    /// <exception cref="ModelFormatException">The path is missing, a file is corrupt or truncated, the architecture is
+    /// unsupported, or a tensor is missing or of the wrong shape; the message names the file and the problem.</exception>
+    public static LoadedModel Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+        {
+            return LoadHuggingFace(HuggingFaceConfigBeside(path), FindWeights(path));
+        }
+        if (!File.Exists(path))
+        {
+            throw new ModelFormatException(path, "no such file or folder");
+        }
+        if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+        {
+            return Llama2cCheckpoint.Read(path);
+        }
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            || path.EndsWith(".safetensors.index.json", StringComparison.OrdinalIgnoreCase))
+        {
+            string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            return LoadHuggingFace(HuggingFaceConfigBeside(folder), path);
+        }
+        throw new ModelFormatException(path,
+            "is not a model this SDK reads: pass a folder with config.json and model.safetensors, a .safetensors file beside a config.json, or a llama2.c .bin checkpoint");
+    }
+
+    private static string HuggingFaceConfigBeside(string folder)
+    {
+        string config = Path.Combine(folder, HuggingFaceConfig.FileName);
+        return File.Exists(config)
+            ? config
+            : throw new ModelFormatException(folder, $"has no {HuggingFaceConfig.FileName}; a Hugging Face model folder needs the config.json it was saved with");
+    }
+
+    private static string FindWeights(string folder)
+    {
+        foreach (string name in new[] { SafeTensorsCheckpoint.IndexFileName, SafeTensorsCheckpoint.SingleFileName })
+        {
+            string candidate = Path.Combine(folder, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        string hint = File.Exists(Path.Combine(folder, "pytorch_model.bin"))
+            ? "; pytorch_model.bin (pickle) is not read: save the model with safe_serialization=True"
+            : "";
+        throw new ModelFormatException(folder, $"has neither {SafeTensorsCheckpoint.SingleFileName} nor {SafeTensorsCheckpoint.IndexFileName}{hint}");
+    }
+
+    private static LoadedModel LoadHuggingFace(string configPath, string weightsPath)
+    {
+        ModelConfig config = HuggingFaceConfig.Read(configPath);
+        using SafeTensorsCheckpoint checkpoint = SafeTensorsCheckpoint.Open(weightsPath);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var weights = new ModelWeights(weightsPath, tensors);
+        try
+        {
+            // Only the tensors the configuration implies are read: a tied head stored anyway is not
+            // duplicated, and buffers such as rotary_emb.inv_freq are left in the file.
+            foreach ((string name, long[] _) in WeightLayout.Expected(config))
+            {
+                if (!checkpoint.Contains(name))
+                {
+                    throw new ModelFormatException(weightsPath, MissingTensorProblem(name, config));
+                }
+                tensors.Add(name, checkpoint.Read(name).DetachFromDisposeScope());
+            }
+            WeightLayout.Validate(weights, config);
+            return new LoadedModel(config, weights);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    private static string MissingTensorProblem(string name, ModelConfig config) => name switch
+    {
+        WeightNames.Head => $"tensor '{name}' is missing; if the output head shares the embedding, set \"tie_word_embeddings\": true in {HuggingFaceConfig.FileName}",
+        _ when name.EndsWith(".bias", StringComparison.Ordinal) => $"tensor '{name}' is missing; {config.Architecture} has q/k/v biases",
+        _ => $"tensor '{name}' is missing",
+    };
+}

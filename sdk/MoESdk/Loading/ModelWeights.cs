@@ -1,0 +1,50 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MoESdk.Loading;
+
+/// <summary>
+/// The named float32 tensors of a model, keyed by <see cref="WeightNames"/>, plus the file they came from
+/// for error messages. Owns its tensors.
+/// </summary>
+public sealed class ModelWeights : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _tensors;
+
+    public ModelWeights(string source, Dictionary<string, Tensor> tensors)
+    {
+        Source = source;
+        _tensors = tensors;
+    }
+
+    /// <summary>The file or folder the weights were read from.</summary>
+    public string Source { get; }
+
+    public IReadOnlyDictionary<string, Tensor> Tensors => _tensors;
+
+    public bool Contains(string name) => _tensors.ContainsKey(name);
+
+    /// <summary>The tensor called <paramref name="name"/>, checked against the expected shape.</summary>
+    public Tensor Get(string name, params long[] shape)
+    {
+        if (!_tensors.TryGetValue(name, out Tensor? tensor))
+        {
+            throw new ModelFormatException(Source, $"tensor '{name}' is missing");
+        }
+        if (!tensor.shape.SequenceEqual(shape))
+        {
+            throw new ModelFormatException(Source,
+                $"tensor '{name}' has shape [{string.Join(", ", tensor.shape)}], expected [{string.Join(", ", shape)}]");
+        }
+        return tensor;
+    }
+
+    public void Dispose()
+    {
+        foreach (Tensor tensor in _tensors.Values)
+        {
+            tensor.Dispose();
+        }
+        _tensors.Clear();
+    }
+}

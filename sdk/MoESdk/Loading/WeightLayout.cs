@@ -1,0 +1,78 @@
+using static TorchSharp.torch;
+
+namespace MoESdk.Loading;
+
+/// <summary>
+/// Which tensors a <see cref="ModelConfig"/> implies, and of what shape, in the <see cref="WeightNames"/>
+/// layout. A tied model has no <see cref="WeightNames.Head"/>: the engine reuses the embedding.
+/// </summary>
+public static class WeightLayout
+{
+    /// <summary>Every tensor of the model, with its expected shape, embedding first and head last.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Expected(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long hidden = config.HiddenSize;
+        long queries = (long)config.NumHeads * config.HeadDim;
+        long keys = (long)config.NumKeyValueHeads * config.HeadDim;
+        long inner = config.IntermediateSize;
+
+        var expected = new List<(string, long[])> { (WeightNames.Embedding, [config.VocabSize, hidden]) };
+        for (int layer = 0; layer < config.NumLayers; layer++)
+        {
+            expected.Add((WeightNames.AttentionNorm(layer), [hidden]));
+            expected.Add((WeightNames.Query(layer), [queries, hidden]));
+            expected.Add((WeightNames.Key(layer), [keys, hidden]));
+            expected.Add((WeightNames.Value(layer), [keys, hidden]));
+            if (config.AttentionBias)
+            {
+                expected.Add((WeightNames.QueryBias(layer), [queries]));
+                expected.Add((WeightNames.KeyBias(layer), [keys]));
+                expected.Add((WeightNames.ValueBias(layer), [keys]));
+            }
+            expected.Add((WeightNames.Output(layer), [hidden, queries]));
+            expected.Add((WeightNames.FfnNorm(layer), [hidden]));
+            expected.Add((WeightNames.Gate(layer), [inner, hidden]));
+            expected.Add((WeightNames.Up(layer), [inner, hidden]));
+            expected.Add((WeightNames.Down(layer), [hidden, inner]));
+        }
+        expected.Add((WeightNames.FinalNorm, [hidden]));
+        if (!config.TieWordEmbeddings)
+        {
+            expected.Add((WeightNames.Head, [config.VocabSize, hidden]));
+        }
+        return expected;
+    }
+
+    /// <summary>Throws <see cref="ModelFormatException"/> unless every expected tensor is present, float32 and of its shape.</summary>
+    public static void Validate(ModelWeights weights, ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        foreach ((string name, long[] shape) in Expected(config))
+        {
+            Tensor tensor = weights.Get(name, shape);
+            if (tensor.dtype != ScalarType.Float32)
+            {
+                throw new ModelFormatException(weights.Source, $"tensor '{name}' is {tensor.dtype}, expected Float32");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Weights of the right shapes for <paramref name="config"/>, drawn from N(0, 0.02²) with norms at 1 and
+    /// biases at 0 (the usual initialization): for tests and benchmarks that need a model of a given size.
+    /// </summary>
+    public static ModelWeights Random(ModelConfig config, long seed, string source = "random weights")
+    {
+        using var generator = new Generator(unchecked((ulong)seed));
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach ((string name, long[] shape) in Expected(config))
+        {
+            Tensor tensor = shape.Length == 1
+                ? (name.EndsWith(".bias", StringComparison.Ordinal) ? zeros(shape) : ones(shape))
+                : randn(shape, generator: generator).mul_(0.02f);
+            tensors.Add(name, tensor.DetachFromDisposeScope());
+        }
+        return new ModelWeights(source, tensors);
+    }
+}

@@ -1,0 +1,91 @@
+using MoESdk.Loading;
+using static TorchSharp.torch;
+
+namespace MoESdk.Modules;
+
+/// <summary>Multi-head self-attention with rotary positions and grouped-query key/value heads.</summary>
+public sealed class Attention : nn.Module<Tensor, Tensor>
+{
+    private readonly RotaryEmbedding _rotary;
+
+    public Attention(ModelConfig config, ModelWeights weights, int layer, RotaryEmbedding rotary) : base(nameof(Attention))
+    {
+        Heads = config.NumHeads;
+        KeyValueHeads = config.NumKeyValueHeads;
+        HeadDim = config.HeadDim;
+        _rotary = rotary;
+        long hidden = config.HiddenSize, kvWidth = (long)KeyValueHeads * HeadDim;
+        Query = new Projection(weights.Get(WeightNames.Query(layer), Heads * (long)HeadDim, hidden),
+            config.AttentionBias ? weights.Get(WeightNames.QueryBias(layer), Heads * (long)HeadDim) : null);
+        Key = new Projection(weights.Get(WeightNames.Key(layer), kvWidth, hidden),
+            config.AttentionBias ? weights.Get(WeightNames.KeyBias(layer), kvWidth) : null);
+        Value = new Projection(weights.Get(WeightNames.Value(layer), kvWidth, hidden),
+            config.AttentionBias ? weights.Get(WeightNames.ValueBias(layer), kvWidth) : null);
+        Output = new Projection(weights.Get(WeightNames.Output(layer), hidden, Heads * (long)HeadDim));
+        register_module("q_proj", Query);
+        register_module("k_proj", Key);
+        register_module("v_proj", Value);
+        register_module("o_proj", Output);
+    }
+
+    public int Heads { get; }
+
+    public int KeyValueHeads { get; }
+
+    public int HeadDim { get; }
+
+    public Projection Query { get; }
+
+    public Projection Key { get; }
+
+    public Projection Value { get; }
+
+    public Projection Output { get; }
+
+    /// <summary>Training and evaluation over whole sequences: x [batch, tokens, hidden], causal, no cache.</summary>
+    public override Tensor forward(Tensor x) => Forward(x, 0, null, 0);
+
+    /// <summary>
+    /// x [batch, tokens, hidden] at positions start..; with a cache (batch 1) the new keys and values are
+    /// stored at those positions and the queries attend to everything cached before them too.
+    /// </summary>
+    public Tensor Forward(Tensor x, int start, KvCache? cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        long batch = x.shape[0], tokens = x.shape[1];
+        Tensor q = _rotary.Apply(Query.forward(x).view(batch, tokens, Heads, HeadDim), start);
+        Tensor k = _rotary.Apply(Key.forward(x).view(batch, tokens, KeyValueHeads, HeadDim), start);
+        Tensor v = Value.forward(x).view(batch, tokens, KeyValueHeads, HeadDim);
+        if (cache is not null)
+        {
+            cache.Keys(layer).narrow(0, start, tokens).copy_(k[0]);
+            cache.Values(layer).narrow(0, start, tokens).copy_(v[0]);
+            k = cache.Keys(layer).narrow(0, 0, start + tokens).unsqueeze(0);
+            v = cache.Values(layer).narrow(0, 0, start + tokens).unsqueeze(0);
+        }
+
+        // [batch, heads, tokens, headDim]; each key/value head serves Heads / KeyValueHeads query heads.
+        q = q.transpose(1, 2);
+        k = RepeatKeyValueHeads(k.transpose(1, 2));
+        v = RepeatKeyValueHeads(v.transpose(1, 2));
+        Tensor attended = tokens == 1
+            ? nn.functional.scaled_dot_product_attention(q, k, v)
+            : start == 0
+                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
+                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: CausalMask(tokens, start));
+        Tensor merged = attended.transpose(1, 2).reshape(batch, tokens, Heads * (long)HeadDim);
+        return Output.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    private Tensor RepeatKeyValueHeads(Tensor kv) =>
+        Heads == KeyValueHeads ? kv : kv.repeat_interleave(Heads / KeyValueHeads, dim: 1);
+
+    // Query i sits at position start + i and may see keys 0..start + i: PyTorch's is_causal aligns the
+    // triangle top-left, which is wrong when a prefix is already cached.
+    private static Tensor CausalMask(long tokens, int start)
+    {
+        Tensor queryPositions = arange(start, start + tokens).unsqueeze(1);
+        Tensor keyPositions = arange(0, start + tokens).unsqueeze(0);
+        return keyPositions.le(queryPositions);
+    }
+}

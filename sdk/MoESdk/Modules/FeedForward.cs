@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace MoESdk.Modules;
+
+/// <summary>
+/// The feed-forward block of a decoder layer: the one part that differs between a dense model and its
+/// Mixture-of-Experts conversion. Maps hidden states [.., hidden] to [.., hidden].
+/// </summary>
+public abstract class FeedForward : nn.Module<Tensor, Tensor>
+{
+    protected FeedForward(string name) : base(name)
+    {
+    }
+
+    /// <summary>Parameters of the block that one token actually uses, on average, when computed.</summary>
+    public abstract long ActiveParameters { get; }
+
+    /// <summary>All parameters of the block.</summary>
+    public abstract long TotalParameters { get; }
+
+    /// <summary>The block's tensors under their checkpoint names for layer <paramref name="layer"/>.</summary>
+    public abstract IEnumerable<KeyValuePair<string, Tensor>> NamedWeights(int layer);
+}

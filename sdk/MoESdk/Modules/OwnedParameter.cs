@@ -1,0 +1,18 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MoESdk.Modules;
+
+/// <summary>
+/// Makes a module parameter from a tensor so that the module owns it: a module may be built inside a
+/// dispose scope (conversion code is), and its weights must not be freed when that scope ends.
+/// </summary>
+internal static class OwnedParameter
+{
+    public static Parameter From(Tensor tensor)
+    {
+        var parameter = new Parameter(tensor.DetachFromDisposeScope());
+        parameter.DetachFromDisposeScope();
+        return parameter;
+    }
+}

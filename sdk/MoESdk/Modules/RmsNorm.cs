@@ -1,0 +1,29 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MoESdk.Modules;
+
+/// <summary>Root-mean-square layer norm: x · rsqrt(mean(x²) + ε) · w.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter _weight;
+
+    public RmsNorm(Tensor weight, double epsilon) : base(nameof(RmsNorm))
+    {
+        _weight = OwnedParameter.From(weight);
+        Epsilon = epsilon;
+        register_parameter("weight", _weight);
+    }
+
+    public Parameter Weight => _weight;
+
+    public double Epsilon { get; }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor variance = x.pow(2).mean([-1], keepdim: true);
+        return (x * rsqrt(variance + Epsilon) * _weight).MoveToOuterDisposeScope();
+    }
+}

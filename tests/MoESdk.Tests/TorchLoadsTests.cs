@@ -1,0 +1,13 @@
+using static TorchSharp.torch;
+
+namespace MoESdk.Tests;
+
+public class TorchLoadsTests
+{
+    [Fact]
+    public void FirstTensorComputes()
+    {
+        using var sum = ones(3).sum();
+        Assert.Equal(3f, sum.item<float>());
+    }
+}
