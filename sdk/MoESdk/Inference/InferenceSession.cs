@@ -1,3 +1,4 @@
+using MoESdk.Inference.Decoding;
 using MoESdk.Modules;
 using static TorchSharp.torch;
 
@@ -13,13 +14,18 @@ public sealed class InferenceSession : IDisposable
     private readonly LlamaModel _model;
     private readonly KvCache _cache;
     private readonly float[] _logits;
+    private readonly KernelDecoder? _decoder;
 
-    public InferenceSession(LlamaModel model, int? contextLength = null)
+    public InferenceSession(LlamaModel model, int? contextLength = null, DecodeBackend backend = DecodeBackend.Kernels)
     {
         _model = model;
         _cache = new KvCache(model.Config, contextLength);
         _logits = new float[model.Config.VocabSize];
+        _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model) : null;
     }
+
+    /// <summary>What computes this session's decode steps (Torch when the weights do not allow the kernels).</summary>
+    public DecodeBackend Backend => _decoder is null ? DecodeBackend.Torch : DecodeBackend.Kernels;
 
     /// <summary>Tokens in the cache: the position of the next token.</summary>
     public int Position => _cache.Length;
@@ -54,6 +60,12 @@ public sealed class InferenceSession : IDisposable
             }
         }
 
+        if (tokens.Count == 1 && _decoder is not null)
+        {
+            _decoder.Step(tokens[0], _cache, _logits);
+            _cache.Length++;
+            return _logits;
+        }
         using (inference_mode())
         using (NewDisposeScope())
         {

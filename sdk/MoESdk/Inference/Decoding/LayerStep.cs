@@ -1,0 +1,64 @@
+using MoESdk.Inference.Kernels;
+using MoESdk.Modules;
+
+namespace MoESdk.Inference.Decoding;
+
+/// <summary>One decoder layer's weights as the decode kernels read them.</summary>
+internal sealed unsafe class LayerStep
+{
+    public LayerStep(DecoderLayer layer, IFeedForwardStep feedForward)
+    {
+        Attention attention = layer.Attention;
+        AttentionNorm = WeightView.Vector(layer.AttentionNorm.Weight);
+        FeedForwardNorm = WeightView.Vector(layer.FeedForwardNorm.Weight);
+        Query = WeightView.Matrix(attention.Query.Weight);
+        Key = WeightView.Matrix(attention.Key.Weight);
+        Value = WeightView.Matrix(attention.Value.Weight);
+        Output = WeightView.Matrix(attention.Output.Weight);
+        QueryBias = attention.Query.Bias is { } qb ? WeightView.Vector(qb) : null;
+        KeyBias = attention.Key.Bias is { } kb ? WeightView.Vector(kb) : null;
+        ValueBias = attention.Value.Bias is { } vb ? WeightView.Vector(vb) : null;
+        FeedForward = feedForward;
+    }
+
+    public float* AttentionNorm { get; }
+
+    public float* FeedForwardNorm { get; }
+
+    public FloatMatrix Query { get; }
+
+    public FloatMatrix Key { get; }
+
+    public FloatMatrix Value { get; }
+
+    public FloatMatrix Output { get; }
+
+    /// <summary>Qwen2's q/k/v biases; null for LLaMA and Mistral.</summary>
+    public float* QueryBias { get; }
+
+    public float* KeyBias { get; }
+
+    public float* ValueBias { get; }
+
+    public IFeedForwardStep FeedForward { get; }
+
+    /// <summary>Whether every tensor of the layer can be read in place by the kernels.</summary>
+    public static bool CanRead(DecoderLayer layer)
+    {
+        Attention a = layer.Attention;
+        IEnumerable<TorchSharp.torch.Tensor?> tensors =
+        [
+            layer.AttentionNorm.Weight, layer.FeedForwardNorm.Weight, a.Query.Weight, a.Key.Weight, a.Value.Weight,
+            a.Output.Weight, a.Query.Bias, a.Key.Bias, a.Value.Bias,
+        ];
+        bool feedForwardReadable = layer.FeedForward switch
+        {
+            DenseFeedForward d => WeightView.IsReadable(d.Gate.Weight) && WeightView.IsReadable(d.Up.Weight) && WeightView.IsReadable(d.Down.Weight),
+            MixtureOfExpertsFeedForward m => WeightView.IsReadable(m.Router.Weight)
+                && m.Experts.Concat(m.SharedExperts).All(e => WeightView.IsReadable(e.Gate.Weight) && WeightView.IsReadable(e.Up.Weight) && WeightView.IsReadable(e.Down.Weight)),
+            // Recorders and other instrumented blocks run on the torch path.
+            _ => false,
+        };
+        return feedForwardReadable && tensors.All(t => t is null || WeightView.IsReadable(t));
+    }
+}

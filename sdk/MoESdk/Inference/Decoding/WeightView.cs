@@ -1,0 +1,24 @@
+using MoESdk.Inference.Kernels;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MoESdk.Inference.Decoding;
+
+/// <summary>
+/// Raw views of a model's weight storage for the decode kernels. Views are resolved once per session (each
+/// lookup crosses into libtorch) and stay valid while the model is alive: training updates weights in place,
+/// so an adapted model's views see the new values.
+/// </summary>
+internal static unsafe class WeightView
+{
+    /// <summary>Whether the kernels can read <paramref name="tensor"/> in place.</summary>
+    public static bool IsReadable(Tensor tensor) =>
+        tensor.dtype == ScalarType.Float32 && tensor.device_type == DeviceType.CPU && tensor.is_contiguous();
+
+    public static FloatMatrix Matrix(Tensor tensor) => TensorMemory.Matrix(tensor);
+
+    public static float* Vector(Tensor tensor) => TensorMemory.Pointer(tensor);
+
+    public static SwiGluWeights SwiGlu(Modules.Expert expert) =>
+        new(Matrix(expert.Gate.Weight), Matrix(expert.Up.Weight), Matrix(expert.Down.Weight));
+}

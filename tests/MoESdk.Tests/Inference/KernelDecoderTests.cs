@@ -1,0 +1,119 @@
+using MoESdk.Conversion;
+using MoESdk.Inference;
+using MoESdk.Loading;
+using MoESdk.Modules;
+using static TorchSharp.torch;
+
+namespace MoESdk.Tests.Inference;
+
+/// <summary>The kernel decode path against the TorchSharp path, step by step, on the same prompt.</summary>
+public class KernelDecoderTests
+{
+    private static ModelConfig Config(bool bias = false, int kvHeads = 2) => new()
+    {
+        Architecture = bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM",
+        HiddenSize = 64,
+        IntermediateSize = 128,
+        NumLayers = 3,
+        NumHeads = 4,
+        NumKeyValueHeads = kvHeads,
+        VocabSize = 97,
+        MaxPositions = 64,
+        AttentionBias = bias,
+    };
+
+    private static LlamaModel Dense(ModelConfig config, long seed)
+    {
+        using ModelWeights weights = WeightLayout.Random(config, seed);
+        return new LlamaModel(config, weights);
+    }
+
+    private static LlamaModel Mixture(LlamaModel dense, ExpertOutputRule rule, int shared, int topK)
+    {
+        var generator = new Generator(11);
+        return new LlamaModel(dense, layer =>
+        {
+            var ffn = (DenseFeedForward)dense.Layers[layer].FeedForward;
+            NeuronPartition split = ContiguousPartitioner.Split(128, 8);
+            var partition = new NeuronPartition(split.Experts.Skip(shared).ToArray(), split.Experts.Take(shared).ToArray());
+            return ExpertSlicer.Build(ffn, partition, randn([8 - shared, 64], generator: generator), topK, rule);
+        });
+    }
+
+    /// <summary>Feeds the same prompt, then the same tokens one at a time, to both backends; compares every step's logits.</summary>
+    private static void AssertBackendsAgree(LlamaModel model)
+    {
+        using var kernels = new InferenceSession(model, 40, DecodeBackend.Kernels);
+        using var torchPath = new InferenceSession(model, 40, DecodeBackend.Torch);
+        Assert.Equal(DecodeBackend.Kernels, kernels.Backend);
+        int[] prompt = [5, 17, 3, 88, 41];
+        float[] expected = torchPath.Feed(prompt).ToArray();
+        float[] actual = kernels.Feed(prompt).ToArray();
+        for (int step = 0; step < 30; step++)
+        {
+            AssertClose(expected, actual, step);
+            int next = TokenSampler.ArgMax(expected);
+            expected = torchPath.Feed([next]).ToArray();
+            actual = kernels.Feed([next]).ToArray();
+        }
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, int step)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float tolerance = 1e-4f * Math.Max(1f, Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"step {step}, logit {i}: {expected[i]} vs {actual[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(false, 4)]
+    [InlineData(true, 1)]
+    public void DenseDecodeMatchesTorch(bool qwenBias, int kvHeads)
+    {
+        using LlamaModel model = Dense(Config(qwenBias, kvHeads), seed: 21);
+        AssertBackendsAgree(model);
+    }
+
+    [Theory]
+    [InlineData(ExpertOutputRule.FixedScale, 0, 2)]
+    [InlineData(ExpertOutputRule.RouterWeighted, 0, 3)]
+    [InlineData(ExpertOutputRule.FixedScale, 1, 2)]
+    public void MixtureDecodeMatchesTorch(ExpertOutputRule rule, int shared, int topK)
+    {
+        using LlamaModel dense = Dense(Config(), seed: 22);
+        using LlamaModel moe = Mixture(dense, rule, shared, topK);
+        AssertBackendsAgree(moe);
+    }
+
+    [Fact]
+    public void RoutingObserverAndTopKOverrideApplyOnTheKernelPath()
+    {
+        using LlamaModel dense = Dense(Config(), seed: 23);
+        using LlamaModel moe = Mixture(dense, ExpertOutputRule.FixedScale, 0, 2);
+        var block = (MixtureOfExpertsFeedForward)moe.Layers[1].FeedForward;
+        var seen = new List<long[]>();
+        block.RoutingObserver = chosen => seen.Add(chosen.data<long>().ToArray());
+        block.TopK = 1;
+        using var session = new InferenceSession(moe, 16);
+        session.Feed([1, 2, 3]);
+        seen.Clear();
+        session.Feed([4]);
+
+        long[] step = Assert.Single(seen);
+        Assert.Single(step);
+        block.TopK = 2;
+        AssertBackendsAgree(moe);
+    }
+
+    [Fact]
+    public void InstrumentedBlocksFallBackToTorch()
+    {
+        using LlamaModel dense = Dense(Config(), seed: 24);
+        using var recording = new LlamaModel(dense, layer => new FeedForwardRecorder(dense.Layers[layer].FeedForward, 64));
+        using var session = new InferenceSession(recording, 8);
+        Assert.Equal(DecodeBackend.Torch, session.Backend);
+    }
+}
