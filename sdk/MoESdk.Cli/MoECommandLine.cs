@@ -18,6 +18,7 @@ public static class MoECommandLine
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 }

@@ -16,13 +16,13 @@ public sealed record SpeedResult(double PrefillTokensPerSecond, double DecodeTok
 public static class SpeedBenchmark
 {
     public static IReadOnlyList<SpeedResult> Measure(IReadOnlyList<LlamaModel> models, int promptTokens = 64, int decodeTokens = 64, int repetitions = 5,
-        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default, DecodeBackend backend = DecodeBackend.Kernels)
     {
         int vocab = models[0].Config.VocabSize;
         int[] prompt = Enumerable.Range(0, promptTokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
         var prefill = models.Select(_ => new List<double>()).ToArray();
         var decode = models.Select(_ => new List<double>()).ToArray();
-        var sessions = models.Select(m => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1))).ToArray();
+        var sessions = models.Select(m => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), backend)).ToArray();
         try
         {
             // Repetition 0 is warm-up and not counted.
