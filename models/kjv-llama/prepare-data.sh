@@ -2,7 +2,7 @@
 # Splits the King James Bible into the reference model's training, held-out and domain texts.
 # Input: the output of `bible -f "gen1:1-rev22:21"` from Debian's bible-kjv package, one verse per line
 # as "Ge1:1 In the beginning ...". Verse references are stripped; blank lines dropped.
-#   data/train.txt           Old Testament without the held-out books: pretraining text (not committed)
+#   data/train.txt           Old Testament without the held-out books: pretraining text
 #   data/heldout.txt         Ruth, Ecclesiastes, Lamentations, Jonah, Malachi: held-out evaluation text
 #   data/calibration.txt     every 100th verse of train.txt: calibration text for conversion (<1% of tokens)
 #   data/new-testament.txt   the New Testament, never seen in pretraining: the domain-adaptation corpus

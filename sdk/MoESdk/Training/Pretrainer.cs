@@ -104,5 +104,7 @@ public sealed class Pretrainer
             }
         }
         _model.eval();
+        // A run resumed at its last step trains nothing, and still reports where it ended.
+        ValidationLoss ??= ModelEvaluator.Perplexity(_model, validation, cancellationToken: cancellationToken).MeanNegativeLogLikelihood;
     }
 }
