@@ -25,6 +25,7 @@ public sealed partial class MoEModel : IMoEModel
     private readonly RoutingStatistics _routing;
     private readonly MoEMetrics _metrics;
     private readonly int _concurrency;
+    private int _disposed;
 
     /// <param name="model">The model to serve; it must have a tokenizer.</param>
     /// <param name="options">Serving settings; null takes the defaults.</param>
@@ -362,6 +363,11 @@ public sealed partial class MoEModel : IMoEModel
 
     public void Dispose()
     {
+        // Dependency injection may hold this model under several registrations and dispose each.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _metrics.Dispose();
         _queue.Dispose();
         if (_ownsModel)
