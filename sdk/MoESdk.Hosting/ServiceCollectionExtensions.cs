@@ -46,6 +46,14 @@ public static class ServiceCollectionExtensions
         {
             options.Configure(configure);
         }
+        // A relative path is relative to the app's content root, not to whatever the working directory is.
+        options.PostConfigure<IServiceProvider>((o, provider) =>
+        {
+            if (!string.IsNullOrWhiteSpace(o.Path) && !Path.IsPathRooted(o.Path) && provider.GetService<IHostEnvironment>() is { } environment)
+            {
+                o.Path = Path.GetFullPath(o.Path, environment.ContentRootPath);
+            }
+        });
         services.AddSingleton<IValidateOptions<MoEModelOptions>>(new MoEModelOptionsValidator(name));
         services.AddSingleton(new MoEModelRegistration(name));
         services.TryAddSingleton<MoEModelCatalog>();
