@@ -117,7 +117,7 @@ public static class ChatCompletionsEndpoint
                 return OpenAiErrors.BadRequest($"Each message needs a 'role' of {string.Join(", ", Roles)}; got '{message?.Role}'.", "messages");
             }
         }
-        int maxTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? limits.DefaultMaxTokens;
+        int maxTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, limits.MaxTokensLimit);
         if (maxTokens < 1 || maxTokens > limits.MaxTokensLimit)
         {
             return OpenAiErrors.BadRequest($"max_tokens must be in 1..{limits.MaxTokensLimit} on this server, was {maxTokens}.", "max_tokens");

@@ -105,7 +105,9 @@ public sealed class MoEModelTests(TestModels models)
             Assert.InRange(layer.LoadImbalance, 1.0, TestModels.Experts);
         });
         Assert.Same(model.Info, model.GetService(typeof(MoEModelInfo)));
-        Assert.Equal(routing, model.GetService(typeof(RoutingSnapshot)));
+        var served = Assert.IsType<RoutingSnapshot>(model.GetService(typeof(RoutingSnapshot)));
+        Assert.Equal(routing.Tokens, served.Tokens);
+        Assert.Equal(routing.Layers.SelectMany(l => l.Selections), served.Layers.SelectMany(l => l.Selections));
     }
 
     [Fact]

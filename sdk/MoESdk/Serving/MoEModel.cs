@@ -213,6 +213,8 @@ public sealed partial class MoEModel : IMoEModel
         {
             await foreach (TokenStep step in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                // Tokens already produced are not handed out after cancellation.
+                cancellationToken.ThrowIfCancellationRequested();
                 produced++;
                 yield return step;
             }
