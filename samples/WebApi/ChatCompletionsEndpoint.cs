@@ -58,7 +58,7 @@ public static class ChatCompletionsEndpoint
         }
         catch (ArgumentException e) when (!context.Response.HasStarted)
         {
-            string? param = e.Message.Contains("experts per token", StringComparison.OrdinalIgnoreCase) ? "experts_per_token" : "messages";
+            string param = e.ParamName == nameof(MoEGenerationOptions.ExpertsPerToken) ? "experts_per_token" : "messages";
             await OpenAiErrors.BadRequest(e.Message, param).ExecuteAsync(context);
         }
     }

@@ -147,6 +147,36 @@ public sealed class MoEModelTests(TestModels models)
     }
 
     [Fact]
+    public async Task ConcurrentRequestsGetTheirOwnTokensAndExperts()
+    {
+        using MoEModel model = MoEModel.Open(models.ArtifactPath, new MoEServingOptions { MaxConcurrentRequests = 2 });
+        var options = new MoEGenerationOptions { MaxTokens = 16 };
+        MoEGenerationResult aloneA = await model.GenerateAsync(Prompt, options);
+        MoEGenerationResult aloneB = await model.GenerateAsync("And the earth was without form", options);
+
+        MoEGenerationResult[] together = await Task.WhenAll(
+            model.GenerateAsync(Prompt, options), model.GenerateAsync("And the earth was without form", options));
+
+        foreach ((MoEGenerationResult alone, MoEGenerationResult concurrent) in new[] { (aloneA, together[0]), (aloneB, together[1]) })
+        {
+            Assert.Equal(alone.Text, concurrent.Text);
+            Assert.Equal(alone.Tokens.SelectMany(t => t.Experts.SelectMany(l => l)), concurrent.Tokens.SelectMany(t => t.Experts.SelectMany(l => l)));
+        }
+        var e = Assert.ThrowsAny<ArgumentException>(() => model.GenerateStreamingAsync(Prompt, new MoEGenerationOptions { ExpertsPerToken = 1 }));
+        Assert.Contains("MaxConcurrentRequests = 1", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void APromptLongerThanTheContextIsRejected()
+    {
+        using MoEModel model = MoEModel.Open(models.ArtifactPath);
+
+        var e = Assert.Throws<ArgumentException>(() => model.GenerateStreamingAsync(models.CalibrationText[..4000]));
+
+        Assert.Contains($"holds {TestModels.Config.MaxPositions} positions", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ScoreMatchesTheEvaluatorsPerplexity()
     {
         using MoEModel model = MoEModel.Open(models.ArtifactPath);

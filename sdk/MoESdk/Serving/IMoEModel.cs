@@ -26,10 +26,10 @@ public interface IMoEModel : IChatClient
 
     /// <summary>
     /// Generates a continuation of <paramref name="prompt"/>, token by token, as the model produces them. Nothing runs
-    /// until the stream is enumerated; the exceptions below come from its first read.
+    /// until the stream is enumerated.
     /// </summary>
-    /// <exception cref="MoEQueueFullException">Too many requests are waiting.</exception>
-    /// <exception cref="ArgumentException">An option is out of range or the prompt does not fit the context.</exception>
+    /// <exception cref="ArgumentException">At the call: an option is out of range or the prompt does not fit the context.</exception>
+    /// <exception cref="MoEQueueFullException">At the first read: too many requests are waiting.</exception>
     MoEGenerationStream GenerateStreamingAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Generates a continuation of <paramref name="prompt"/> and returns it whole.</summary>

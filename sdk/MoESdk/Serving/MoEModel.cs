@@ -117,9 +117,7 @@ public sealed partial class MoEModel : IMoEModel
 
     public async Task WarmUpAsync(CancellationToken cancellationToken = default)
     {
-        string probe = _tokenizer.Decode([_tokenizer.EosIds.Count > 0 ? _tokenizer.EosIds[0] : 0]);
-        var options = new MoEGenerationOptions { MaxTokens = 1, IncludeExperts = false };
-        GenerationRequest request = Prepare(string.IsNullOrEmpty(probe) ? " " : probe, options);
+        GenerationRequest request = Prepare("\n", new MoEGenerationOptions { MaxTokens = 1, IncludeExperts = false });
         await foreach (TokenStep _ in RunAsync(request, new GenerationRun(), cancellationToken).ConfigureAwait(false))
         {
         }
@@ -301,7 +299,7 @@ public sealed partial class MoEModel : IMoEModel
         ArgumentNullException.ThrowIfNull(prompt);
         if (options.MaxTokens < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), $"Max tokens must be 0 or more, was {options.MaxTokens}.");
+            throw new ArgumentOutOfRangeException(nameof(MoEGenerationOptions.MaxTokens), $"Max tokens must be 0 or more, was {options.MaxTokens}.");
         }
         options.Sampling.Validate();
         int k = ResolveExpertsPerToken(options.ExpertsPerToken);
@@ -332,7 +330,7 @@ public sealed partial class MoEModel : IMoEModel
         {
             throw new ArgumentException(
                 $"Model '{Info.Name}' runs {_concurrency} requests at once, so a request cannot change its experts per token ({k}, default {Info.DefaultExpertsPerToken}): " +
-                "it is state of the shared model. Serve with MaxConcurrentRequests = 1 to allow per-request budgets.");
+                "it is state of the shared model. Serve with MaxConcurrentRequests = 1 to allow per-request budgets.", nameof(MoEGenerationOptions.ExpertsPerToken));
         }
         return k;
     }
@@ -342,11 +340,12 @@ public sealed partial class MoEModel : IMoEModel
         if (!info.IsMixtureOfExperts)
         {
             throw new ArgumentException(
-                $"Model '{name}' is dense: it has no experts, so experts per token cannot be set. Serve a Mixture-of-Experts artifact (made with `moe convert`) to choose a compute budget.");
+                $"Model '{name}' is dense: it has no experts, so experts per token cannot be set. Serve a Mixture-of-Experts artifact (made with `moe convert`) to choose a compute budget.",
+                nameof(MoEGenerationOptions.ExpertsPerToken));
         }
         if (k < 1 || k > info.MaxExpertsPerToken)
         {
-            throw new ArgumentOutOfRangeException(nameof(k), k,
+            throw new ArgumentOutOfRangeException(nameof(MoEGenerationOptions.ExpertsPerToken), k,
                 $"Experts per token must be in 1..{info.MaxExpertsPerToken} (the routed experts of each layer of '{name}'), was {k}.");
         }
     }
