@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
 using MoESdk.Evaluation;
@@ -260,9 +261,26 @@ public sealed class MoEModelTests(TestModels models)
             }
         });
         listener.Start();
+        var spans = new List<Activity>();
+        using var tracer = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "MoESdk",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (Equals(activity.GetTagItem("moe.model"), "metered"))
+                {
+                    spans.Add(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(tracer);
 
         MoEGenerationResult result = await model.GenerateAsync(Prompt, new MoEGenerationOptions { MaxTokens = 5 });
 
+        Activity span = Assert.Single(spans);
+        Assert.Equal("moe.generate", span.OperationName);
+        Assert.Equal(result.Tokens.Count, span.GetTagItem("moe.generated_tokens"));
         Assert.Equal(result.Tokens.Count, tokens);
         Assert.Equal(model.GetRoutingStatistics().Layers.Sum(l => l.Selections.Sum()), selections);
     }
