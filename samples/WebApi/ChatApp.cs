@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using MoESdk.Hosting;
 
@@ -9,8 +10,12 @@ public static class ChatApp
     /// <summary>The name of the served model: its configuration section is MoE:Models:kjv-llama.</summary>
     public const string ModelName = "kjv-llama";
 
-    /// <summary>JSON as OpenAI's API writes it: snake_case names.</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>JSON as OpenAI's API writes it: snake_case names, text not escaped beyond what JSON needs (an API, not HTML).</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static WebApplication Build(string[] args)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MoESdk.Samples.WebApi;
 
 // The subset of OpenAI's chat completions API this server speaks, plus experts_per_token (the MoE compute budget).
@@ -24,7 +26,10 @@ public sealed record ChatCompletionChunk(string Id, string Object, long Created,
 
 public sealed record ChunkChoice(int Index, ChunkDelta Delta, string? FinishReason);
 
-public sealed record ChunkDelta(string? Role, string? Content);
+/// <summary>What a chunk adds: the role in the first chunk, text in the others, nothing in the last.</summary>
+public sealed record ChunkDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
 
 public sealed record UsageContract(int PromptTokens, int CompletionTokens, int TotalTokens);
 
