@@ -1,0 +1,26 @@
+namespace MoESdk.Hosting;
+
+/// <summary>
+/// How one model is loaded and served. Bound from the configuration section <c>MoE:Models:{name}</c>, then adjusted by
+/// the <c>configure</c> callback of <see cref="ServiceCollectionExtensions.AddMoEModel"/>; validated when the host starts.
+/// </summary>
+public sealed class MoEModelOptions
+{
+    /// <summary>A .moe artifact folder (made by <c>moe convert</c> or the MoEModel build item) or a dense model folder.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Experts run per token by default, in 1..the artifact's experts per layer; null keeps the artifact's top-k.</summary>
+    public int? TopK { get; set; }
+
+    /// <summary>"cpu", or "cuda" when a CUDA TorchSharp package is referenced and a GPU is present.</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Generations running at once; more than 1 forbids per-request experts per token (shared model state).</summary>
+    public int MaxConcurrentRequests { get; set; } = 1;
+
+    /// <summary>Requests that may wait for a slot; further requests fail fast with <c>MoEQueueFullException</c>.</summary>
+    public int QueueCapacity { get; set; } = 16;
+
+    /// <summary>Load the weights and run one token when the host starts, so the first request is not slow.</summary>
+    public bool WarmUp { get; set; } = true;
+}

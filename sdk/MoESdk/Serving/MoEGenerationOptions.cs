@@ -1,0 +1,21 @@
+using MoESdk.Inference;
+
+namespace MoESdk.Serving;
+
+/// <summary>Limits, sampling and compute budget of one generation request.</summary>
+public sealed record MoEGenerationOptions
+{
+    /// <summary>Most tokens to generate (the prompt not counted).</summary>
+    public int MaxTokens { get; init; } = 256;
+
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+
+    /// <summary>
+    /// Routed experts run per token for this request, in 1..the model's experts per layer; null uses the model's
+    /// default. Fewer experts compute less (faster) at some cost in quality. Only Mixture-of-Experts models accept it.
+    /// </summary>
+    public int? ExpertsPerToken { get; init; }
+
+    /// <summary>Whether each <see cref="GeneratedToken"/> carries its experts (a small copy per token and layer).</summary>
+    public bool IncludeExperts { get; init; } = true;
+}

@@ -1,0 +1,389 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using MoESdk.Evaluation;
+using MoESdk.Inference;
+using MoESdk.Modules;
+using MoESdk.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MoESdk.Serving;
+
+/// <summary>
+/// Serves a <see cref="LanguageModel"/> (a .moe artifact or a dense model) as an <see cref="IMoEModel"/>. Every request
+/// gets its own <see cref="InferenceSession"/> (KV cache) and runs, whole, on one dedicated thread under inference
+/// mode, behind a bounded <see cref="RequestQueue"/>: the modules, their top-k and their routing observers are shared.
+/// </summary>
+public sealed partial class MoEModel : IMoEModel
+{
+    private readonly LanguageModel _model;
+    private readonly bool _ownsModel;
+    private readonly ITextTokenizer _tokenizer;
+    private readonly MixtureOfExpertsFeedForward[] _blocks;
+    private readonly RequestQueue _queue;
+    private readonly RoutingStatistics _routing;
+    private readonly MoEMetrics _metrics;
+    private readonly int _concurrency;
+    private int _disposed;
+
+    /// <param name="model">The model to serve; it must have a tokenizer.</param>
+    /// <param name="options">Serving settings; null takes the defaults.</param>
+    /// <param name="ownsModel">Whether disposing this disposes <paramref name="model"/>.</param>
+    public MoEModel(LanguageModel model, MoEServingOptions? options = null, bool ownsModel = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new MoEServingOptions();
+        _model = model;
+        _ownsModel = ownsModel;
+        _tokenizer = model.RequireTokenizer();
+        _blocks = MoEModelInfo.MixtureOfExpertsBlocks(model.Model);
+        _concurrency = options.MaxConcurrentRequests;
+        Device device = TorchDevices.Parse(options.Device);
+        if (device.type != DeviceType.CPU)
+        {
+            model.Model.to(device);
+        }
+        string name = options.Name ?? MoEModelInfo.Describe(model).Name;
+        if (options.ExpertsPerToken is int k)
+        {
+            CheckExpertsPerToken(name, k, MoEModelInfo.Describe(model));
+            SetTopK(k);
+        }
+        Info = MoEModelInfo.Describe(model, name);
+        _queue = new RequestQueue(name, options.MaxConcurrentRequests, options.QueueCapacity);
+        _routing = new RoutingStatistics(Info.ExpertsPerLayer);
+        _metrics = new MoEMetrics(name, () => _queue.Waiting, _routing.Snapshot, options.MeterFactory);
+        RoutingRecorder.Attach(_blocks);
+    }
+
+    /// <summary>Opens the model at <paramref name="path"/> (see <see cref="LanguageModel.Open"/>) and serves it.</summary>
+    public static MoEModel Open(string path, MoEServingOptions? options = null)
+    {
+        LanguageModel model = LanguageModel.Open(path);
+        try
+        {
+            return new MoEModel(model, options, ownsModel: true);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public MoEModelInfo Info { get; }
+
+    public int QueueLength => _queue.Waiting;
+
+    public RoutingSnapshot GetRoutingStatistics() => _routing.Snapshot();
+
+    public MoEGenerationStream GenerateStreamingAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        GenerationRequest request = Prepare(prompt, options ?? new MoEGenerationOptions());
+        return new MoEGenerationStream((stream, enumeratorToken) => StreamAsync(stream, request, cancellationToken, enumeratorToken));
+    }
+
+    public async Task<MoEGenerationResult> GenerateAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        GenerationRequest request = Prepare(prompt, options ?? new MoEGenerationOptions());
+        var run = new GenerationRun();
+        var tokens = new List<GeneratedToken>();
+        await foreach (GeneratedToken token in Detokenize(request.Prompt, RunAsync(request, run, cancellationToken)).ConfigureAwait(false))
+        {
+            tokens.Add(token);
+        }
+        // Decoded whole, not joined from the streamed pieces: the same text by a second path.
+        string text = DecodeContinuation(request.Prompt, tokens.Select(t => t.Id).ToArray());
+        return new MoEGenerationResult(text, tokens, request.Prompt.Count, run.FinishReason, request.ExpertsPerToken);
+    }
+
+    public async Task<PerplexityResult> ScoreAsync(string text, int? expertsPerToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int k = ResolveExpertsPerToken(expertsPerToken);
+        IReadOnlyList<int> tokens = _tokenizer.Encode(text, addBos: false);
+        if (tokens.Count < 2)
+        {
+            throw new ArgumentException($"The text has {tokens.Count} token(s); scoring needs at least 2 (the first is only context).", nameof(text));
+        }
+        using Activity? activity = MoEMetrics.ActivitySource.StartActivity("moe.score");
+        activity?.SetTag("moe.model", Info.Name);
+        using IDisposable slot = await _queue.EnterAsync(cancellationToken).ConfigureAwait(false);
+        PerplexityResult result = await RunOnOwnThread(() => Score(tokens, k, cancellationToken)).ConfigureAwait(false);
+        activity?.SetTag("moe.tokens", result.Tokens);
+        return result;
+    }
+
+    public async Task WarmUpAsync(CancellationToken cancellationToken = default)
+    {
+        GenerationRequest request = Prepare("\n", new MoEGenerationOptions { MaxTokens = 1, IncludeExperts = false });
+        await foreach (TokenStep _ in RunAsync(request, new GenerationRun(), cancellationToken).ConfigureAwait(false))
+        {
+        }
+    }
+
+    private async IAsyncEnumerable<GeneratedToken> StreamAsync(MoEGenerationStream stream, GenerationRequest request,
+        CancellationToken requestToken, [EnumeratorCancellation] CancellationToken enumeratorToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestToken, enumeratorToken);
+        stream.PromptTokens = request.Prompt.Count;
+        stream.ExpertsPerToken = request.ExpertsPerToken;
+        var run = new GenerationRun();
+        await foreach (GeneratedToken token in Detokenize(request.Prompt, RunAsync(request, run, linked.Token)).ConfigureAwait(false))
+        {
+            yield return token;
+        }
+        stream.FinishReason = run.FinishReason;
+    }
+
+    /// <summary>
+    /// Texts per token: a token that ends inside a character is held back (empty text) until the token that completes
+    /// it; what is still held at the end goes to the last token.
+    /// </summary>
+    private async IAsyncEnumerable<GeneratedToken> Detokenize(IReadOnlyList<int> prompt, IAsyncEnumerable<TokenStep> steps)
+    {
+        var decoder = new StreamingDecoder(_tokenizer, prompt);
+        var held = new List<TokenStep>();
+        await foreach (TokenStep step in steps.ConfigureAwait(false))
+        {
+            string text = decoder.Append(step.Id);
+            if (text.Length == 0)
+            {
+                held.Add(step);
+                continue;
+            }
+            foreach (TokenStep h in held)
+            {
+                yield return new GeneratedToken(h.Id, "", h.Experts);
+            }
+            held.Clear();
+            yield return new GeneratedToken(step.Id, text, step.Experts);
+        }
+        string rest = decoder.Flush();
+        for (int i = 0; i < held.Count; i++)
+        {
+            yield return new GeneratedToken(held[i].Id, i == held.Count - 1 ? rest : "", held[i].Experts);
+        }
+    }
+
+    /// <summary>The generated ids as text, decoded with the prompt before them so the first token's spacing is right.</summary>
+    private string DecodeContinuation(IReadOnlyList<int> prompt, int[] generated)
+    {
+        string before = _tokenizer.Decode(prompt);
+        string all = _tokenizer.Decode(prompt.Concat(generated));
+        return all.StartsWith(before, StringComparison.Ordinal) ? all[before.Length..] : _tokenizer.Decode(generated);
+    }
+
+    /// <summary>
+    /// Runs the request on its own thread once a slot is free and hands its tokens over as they come. Stopping the
+    /// enumeration cancels the generation; the slot is given back only when the thread is done with the model.
+    /// </summary>
+    private async IAsyncEnumerable<TokenStep> RunAsync(GenerationRequest request, GenerationRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using Activity? activity = MoEMetrics.ActivitySource.StartActivity("moe.generate");
+        activity?.SetTag("moe.model", Info.Name);
+        activity?.SetTag("moe.prompt_tokens", request.Prompt.Count);
+        activity?.SetTag("moe.experts_per_token", request.ExpertsPerToken);
+        var clock = Stopwatch.StartNew();
+        IDisposable slot = await _queue.EnterAsync(cancellationToken).ConfigureAwait(false);
+        var channel = Channel.CreateUnbounded<TokenStep>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task producer = RunOnOwnThread(() =>
+        {
+            try
+            {
+                Generate(request, run, channel.Writer, clock, stop.Token);
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+            finally
+            {
+                slot.Dispose();
+            }
+            return 0;
+        });
+        int produced = 0;
+        try
+        {
+            await foreach (TokenStep step in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // Tokens already produced are not handed out after cancellation.
+                cancellationToken.ThrowIfCancellationRequested();
+                produced++;
+                yield return step;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+            activity?.SetTag("moe.generated_tokens", produced);
+            activity?.SetTag("moe.finish_reason", run.FinishReason.ToString());
+        }
+    }
+
+    /// <summary>The generation loop; runs on the request's own thread.</summary>
+    private void Generate(GenerationRequest request, GenerationRun run, ChannelWriter<TokenStep> output, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        using var inference = inference_mode();
+        using RoutingRecorder recorder = RoutingRecorder.Begin(Info.ExpertsPerLayer);
+        int capacity = Math.Min(_model.Model.Config.MaxPositions, request.Prompt.Count + Math.Max(1, request.Generation.MaxTokens));
+        int count = 0;
+        TimeSpan firstToken = TimeSpan.Zero;
+        SetTopK(request.ExpertsPerToken);
+        try
+        {
+            using var session = new InferenceSession(_model.Model, capacity);
+            foreach (int id in session.Generate(request.Prompt, request.Generation, cancellationToken))
+            {
+                if (count++ == 0)
+                {
+                    firstToken = clock.Elapsed;
+                    _metrics.FirstToken(firstToken);
+                }
+                output.TryWrite(new TokenStep(id, request.IncludeExperts ? recorder.LastChoices() : []));
+            }
+            run.FinishReason = session.FinishReason;
+        }
+        finally
+        {
+            SetTopK(Info.DefaultExpertsPerToken);
+            _routing.Add(recorder.Counts, recorder.Tokens);
+            _metrics.ExpertSelections(recorder.Counts);
+            _metrics.TokensGenerated(count);
+            _metrics.DecodeSpeed(count - 1, clock.Elapsed - firstToken);
+        }
+    }
+
+    /// <summary>
+    /// Mean negative log-likelihood of every token after the first, in windows of at most the context length that
+    /// overlap by one token (each window's first token is the previous window's last target).
+    /// </summary>
+    private PerplexityResult Score(IReadOnlyList<int> tokens, int expertsPerToken, CancellationToken cancellationToken)
+    {
+        using var inference = inference_mode();
+        using RoutingRecorder recorder = RoutingRecorder.Begin(Info.ExpertsPerLayer);
+        int length = Math.Min(_model.Model.Config.MaxPositions, tokens.Count - 1);
+        double nll = 0;
+        int windows = 0;
+        SetTopK(expertsPerToken);
+        try
+        {
+            for (int start = 0; start < tokens.Count - 1; start += length)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = Math.Min(length, tokens.Count - 1 - start);
+                using var scope = NewDisposeScope();
+                Tensor inputs = tensor(tokens.Skip(start).Take(n).Select(t => (long)t).ToArray(), [1, n]);
+                Tensor targets = tensor(tokens.Skip(start + 1).Take(n).Select(t => (long)t).ToArray(), [1, n]);
+                Tensor logProbabilities = _model.Model.forward(inputs).log_softmax(-1);
+                nll -= logProbabilities.gather(-1, targets.unsqueeze(-1)).sum().item<float>();
+                windows++;
+            }
+        }
+        finally
+        {
+            SetTopK(Info.DefaultExpertsPerToken);
+            _routing.Add(recorder.Counts, recorder.Tokens);
+            _metrics.ExpertSelections(recorder.Counts);
+        }
+        return new PerplexityResult(nll / (tokens.Count - 1), tokens.Count - 1, windows, length);
+    }
+
+    private GenerationRequest Prepare(string prompt, MoEGenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        if (options.MaxTokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MoEGenerationOptions.MaxTokens), $"Max tokens must be 0 or more, was {options.MaxTokens}.");
+        }
+        options.Sampling.Validate();
+        int k = ResolveExpertsPerToken(options.ExpertsPerToken);
+        IReadOnlyList<int> ids = _tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null);
+        if (ids.Count == 0)
+        {
+            throw new ArgumentException("The prompt is empty: give at least one token of text.", nameof(prompt));
+        }
+        if (ids.Count >= Info.ContextLength)
+        {
+            throw new ArgumentException(
+                $"The prompt has {ids.Count} tokens, but model '{Info.Name}' holds {Info.ContextLength} positions for prompt and answer together; shorten the prompt.",
+                nameof(prompt));
+        }
+        var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _tokenizer.EosIds };
+        return new GenerationRequest(ids, generation, k, options.IncludeExperts && _blocks.Length > 0);
+    }
+
+    /// <summary>The request's experts per token: its own, validated, or the model's default.</summary>
+    private int ResolveExpertsPerToken(int? requested)
+    {
+        if (requested is not int k)
+        {
+            return Info.DefaultExpertsPerToken;
+        }
+        CheckExpertsPerToken(Info.Name, k, Info);
+        if (_concurrency > 1 && k != Info.DefaultExpertsPerToken)
+        {
+            throw new ArgumentException(
+                $"Model '{Info.Name}' runs {_concurrency} requests at once, so a request cannot change its experts per token ({k}, default {Info.DefaultExpertsPerToken}): " +
+                "it is state of the shared model. Serve with MaxConcurrentRequests = 1 to allow per-request budgets.", nameof(MoEGenerationOptions.ExpertsPerToken));
+        }
+        return k;
+    }
+
+    private static void CheckExpertsPerToken(string name, int k, MoEModelInfo info)
+    {
+        if (!info.IsMixtureOfExperts)
+        {
+            throw new ArgumentException(
+                $"Model '{name}' is dense: it has no experts, so experts per token cannot be set. Serve a Mixture-of-Experts artifact (made with `moe convert`) to choose a compute budget.",
+                nameof(MoEGenerationOptions.ExpertsPerToken));
+        }
+        if (k < 1 || k > info.MaxExpertsPerToken)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MoEGenerationOptions.ExpertsPerToken), k,
+                $"Experts per token must be in 1..{info.MaxExpertsPerToken} (the routed experts of each layer of '{name}'), was {k}.");
+        }
+    }
+
+    private void SetTopK(int k)
+    {
+        foreach (MixtureOfExpertsFeedForward block in _blocks)
+        {
+            block.TopK = k;
+        }
+    }
+
+    /// <summary>Torch work runs on a dedicated thread: it is long, blocking and uses thread-local inference mode.</summary>
+    private static Task<T> RunOnOwnThread<T>(Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    public void Dispose()
+    {
+        // Dependency injection may hold this model under several registrations and dispose each.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _metrics.Dispose();
+        _queue.Dispose();
+        if (_ownsModel)
+        {
+            _model.Dispose();
+        }
+    }
+
+    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, bool IncludeExperts);
+
+    private readonly record struct TokenStep(int Id, IReadOnlyList<IReadOnlyList<int>> Experts);
+
+    /// <summary>What the generation thread reports back when it ends.</summary>
+    private sealed class GenerationRun
+    {
+        public FinishReason FinishReason { get; set; }
+    }
+}
