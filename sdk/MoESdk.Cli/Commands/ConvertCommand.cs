@@ -53,7 +53,7 @@ public static class ConvertCommand
             {
                 if (!File.Exists(text))
                 {
-                    throw new FileNotFoundException($"Text file '{text}' does not exist.");
+                    throw new CalibrationTextException($"Text file '{text}' does not exist.");
                 }
             }
 
@@ -63,7 +63,7 @@ public static class ConvertCommand
             IReadOnlyList<int> calibrationTokens = tokenizer.Encode(File.ReadAllText(calibrationPath), addBos: false);
             if (calibrationTokens.Count <= options.WindowLength)
             {
-                throw new ArgumentException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed.");
+                throw new CalibrationTextException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed.");
             }
             IReadOnlyList<int> evalTokens = evalPath == calibrationPath ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
 
