@@ -10,7 +10,7 @@ namespace MoESdk.Build
     /// <summary>
     /// Converts one <c>MoEModel</c> item (a dense Hugging Face model folder) into a Mixture-of-Experts artifact by
     /// running the <c>moe convert</c> converter out of process, the way Grpc.Tools runs protoc: libtorch never
-    /// loads into a long-lived MSBuild node, and cancelling the build kills the converter. The converter writes
+    /// loads into a long-lived MSBuild node, and cancelling the build kills the converter (ToolTask's MSB5021). The converter writes
     /// the artifact into a temporary folder and renames it at the end, so a cancelled or failed conversion
     /// leaves no partial artifact; the temporary folder of a killed converter is removed here.
     /// </summary>
@@ -20,10 +20,9 @@ namespace MoESdk.Build
         internal static readonly string[] Methods = { "factor", "cluster", "coact", "tomoe" };
 
         private const string ConfigFileName = "config.json";
-        private const int StderrLinesKept = 20;
+        private const int OutputLinesKept = 20;
 
-        private readonly Queue<string> _recentErrorOutput = new Queue<string>();
-        private bool _cancelled;
+        private readonly Queue<string> _recentOutput = new Queue<string>();
 
         /// <summary>The item as the project file writes it (e.g. <c>models/kjv-llama</c>), named in every message.</summary>
         [Required]
@@ -89,13 +88,6 @@ namespace MoESdk.Build
             {
                 RemoveInterruptedOutput();
             }
-        }
-
-        /// <inheritdoc/>
-        public override void Cancel()
-        {
-            _cancelled = true;
-            base.Cancel();
         }
 
         /// <inheritdoc/>
@@ -215,14 +207,9 @@ namespace MoESdk.Build
         /// <inheritdoc/>
         protected override bool HandleTaskExecutionErrors()
         {
-            if (_cancelled)
-            {
-                Log.LogMessage(MessageImportance.High, "MoESdk: conversion of {0} cancelled; no artifact was written.", ItemSpec);
-                return false;
-            }
             if (!Log.HasLoggedErrors)
             {
-                string output = _recentErrorOutput.Count == 0 ? "it printed nothing" : string.Join(Environment.NewLine, _recentErrorOutput);
+                string output = _recentOutput.Count == 0 ? "it printed nothing" : string.Join(Environment.NewLine, _recentOutput);
                 Error(BuildErrors.ConverterFailed,
                     $"the converter failed (exit code {ExitCode}); no artifact was written. Its last output:{Environment.NewLine}{output}");
             }
@@ -231,10 +218,10 @@ namespace MoESdk.Build
 
         private void Remember(string text)
         {
-            _recentErrorOutput.Enqueue(text);
-            if (_recentErrorOutput.Count > StderrLinesKept)
+            _recentOutput.Enqueue(text);
+            if (_recentOutput.Count > OutputLinesKept)
             {
-                _recentErrorOutput.Dequeue();
+                _recentOutput.Dequeue();
             }
         }
 

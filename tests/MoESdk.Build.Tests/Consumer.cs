@@ -59,7 +59,7 @@ internal sealed class Consumer
         </Project>
         """);
 
-    public DotNetResult Build() => DotNet.Run(Folder, "build", "-v:n");
+    public DotNetResult Build(params string[] arguments) => DotNet.Run(Folder, ["build", "-v:n", .. arguments]);
 
     public DotNetResult Run() => DotNet.Run(Folder, "run", "--no-build");
 

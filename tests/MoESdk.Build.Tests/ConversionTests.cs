@@ -45,6 +45,12 @@ public sealed class ConversionTests(PackedSdk sdk, ITestOutputHelper log)
         Assert.Equal(4, ExpertsIn(manifest));
         Assert.Contains("model tiny: 4 experts, top-2", app.Run().Output);
 
+        app.WriteProject(Item(experts: 2));
+        DotNetResult skipped = app.Build("-p:MoESkipConversion=true");
+        Assert.True(skipped.ExitCode == 0, skipped.Output);
+        Assert.Contains("MoESdk: MoESkipConversion is true; tiny.moe is used as it is", skipped.Output);
+        Assert.Equal(4, ExpertsIn(manifest));
+
         DotNetResult published = DotNet.Run(app.Folder, "msbuild", "-t:ComputeResolvedFilesToPublishList", "-getItem:ResolvedFileToPublish");
         Assert.True(published.ExitCode == 0, published.Output);
         Assert.Contains("\"RelativePath\": \"tiny.moe/moe.json\"", published.Output);

@@ -1,7 +1,7 @@
-// Compiled three times: by MSBuild's RoslynCodeTaskFactory from the .targets beside this file (so the
-// solution that ships it never loads a task DLL it is itself building, which MSBuild nodes would lock), into
-// MoESdk.Build.dll (the task assembly of the package, which package consumers use instead of compiling it),
-// and into MoESdk.Build.Tests. Keep it netstandard2.0 and free of other dependencies.
+// Compiled twice: by MSBuild's RoslynCodeTaskFactory from the .targets beside this file (so the solution
+// that ships it never loads a task DLL it is itself building, which MSBuild nodes would lock), and into
+// MoESdk.Build.dll, the task assembly of the package, which package consumers use instead of compiling it
+// on every build. Keep it netstandard2.0 and free of other dependencies.
 #nullable enable
 using System;
 using System.Collections.Generic;
