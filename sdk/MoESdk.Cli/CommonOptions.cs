@@ -20,7 +20,7 @@ public static class CommonOptions
     /// <summary>Errors as <c>error MOE1xxx: message</c> lines, for the MSBuild task that runs the converter.</summary>
     public static Option<bool> MSBuild { get; } = new("--msbuild")
     {
-        Description = "Print errors in MSBuild's format with their MOE1xxx code.",
+        Description = "Print progress as plain lines and errors in MSBuild's format with their MOE1xxx code.",
         Recursive = true,
         Hidden = true,
     };
