@@ -20,13 +20,16 @@ namespace MoESdk.Build
         internal static readonly string[] Methods = { "factor", "cluster", "coact", "tomoe" };
 
         private const string ConfigFileName = "config.json";
-        private const int OutputLinesKept = 20;
+        private const int ErrorLinesKept = 8;
 
-        private readonly Queue<string> _recentOutput = new Queue<string>();
+        private readonly Queue<string> _recentErrors = new Queue<string>();
 
         /// <summary>The item as the project file writes it (e.g. <c>models/kjv-llama</c>), named in every message.</summary>
         [Required]
         public string ItemSpec { get; set; } = "";
+
+        /// <summary>The project file that declares the item: errors point at it.</summary>
+        public string ProjectFile { get; set; } = "";
 
         /// <summary>Full path of the dense model folder.</summary>
         [Required]
@@ -89,6 +92,12 @@ namespace MoESdk.Build
                 RemoveInterruptedOutput();
             }
         }
+
+        /// <summary>Tells stderr lines (progress, errors) from stdout lines (the report) in <see cref="LogEventsFromTextOutput"/>.</summary>
+        protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.High;
+
+        /// <inheritdoc/>
+        protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Normal;
 
         /// <inheritdoc/>
         protected override string GenerateFullPathToTool()
@@ -199,7 +208,10 @@ namespace MoESdk.Build
             {
                 return;
             }
-            Remember(line.Text);
+            if (messageImportance == StandardErrorLoggingImportance)
+            {
+                RememberError(line.Text);
+            }
             // Progress and the quality report: visible at normal verbosity, so a long conversion is seen to move.
             Log.LogMessage(MessageImportance.Normal, "MoESdk: {0}: {1}", ItemSpec, line.Text);
         }
@@ -209,24 +221,23 @@ namespace MoESdk.Build
         {
             if (!Log.HasLoggedErrors)
             {
-                string output = _recentOutput.Count == 0 ? "it printed nothing" : string.Join(Environment.NewLine, _recentOutput);
-                Error(BuildErrors.ConverterFailed,
-                    $"the converter failed (exit code {ExitCode}); no artifact was written. Its last output:{Environment.NewLine}{output}");
+                string output = _recentErrors.Count == 0 ? "it printed nothing" : "its last messages: " + string.Join(" | ", _recentErrors);
+                Error(BuildErrors.ConverterFailed, $"the converter failed (exit code {ExitCode}); no artifact was written; {output}");
             }
             return false;
         }
 
-        private void Remember(string text)
+        private void RememberError(string text)
         {
-            _recentOutput.Enqueue(text);
-            if (_recentOutput.Count > OutputLinesKept)
+            _recentErrors.Enqueue(text);
+            if (_recentErrors.Count > ErrorLinesKept)
             {
-                _recentOutput.Dequeue();
+                _recentErrors.Dequeue();
             }
         }
 
         private void Error(string code, string message) =>
-            Log.LogError(null, code, null, BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "MoEModel '{0}': {1}", ItemSpec, message);
+            Log.LogError(null, code, null, ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "MoEModel '{0}': {1}", ItemSpec, message);
 
         /// <summary>Removes the temporary folders a killed converter leaves beside the artifact (<c>name.moe.partial-PID</c>).</summary>
         private void RemoveInterruptedOutput()
