@@ -24,6 +24,7 @@ public sealed class ConversionTests(PackedSdk sdk, ITestOutputHelper log)
         Assert.True(File.Exists(app.PathOf("bin/Debug/net10.0/tiny.moe/model.safetensors")));
         Assert.Equal(8, ExpertsIn(manifest));
         DateTime converted = File.GetLastWriteTimeUtc(manifest);
+        log.WriteLine($"first build (restore, converter staging, conversion, compile): {first.Elapsed.TotalSeconds:F2} s wall clock; {BuildTime(first.Output)}");
 
         DotNetResult second = app.Build();
         Assert.True(second.ExitCode == 0, second.Output);

@@ -27,7 +27,20 @@ public sealed class PackedSdk : IDisposable
 
     public string Version { get; }
 
-    public void Dispose() => Directory.Delete(Root, recursive: true);
+    /// <summary>Removes the consumers, the feed and this run's copy of the package in the global package folder.</summary>
+    public void Dispose()
+    {
+        Directory.Delete(Root, recursive: true);
+        DotNetResult locals = DotNet.Run(Path.GetTempPath(), "nuget", "locals", "global-packages", "--list");
+        // "global-packages: /path/to/packages/"
+        string? packages = locals.Output.Split('\n').Select(l => l.Trim())
+            .FirstOrDefault(l => l.StartsWith("global-packages:", StringComparison.Ordinal))?["global-packages:".Length..].Trim();
+        string cached = Path.Combine(packages ?? "", "moesdk", Version);
+        if (packages is not null && Directory.Exists(cached))
+        {
+            Directory.Delete(cached, recursive: true);
+        }
+    }
 
     /// <summary>The sources this machine restores from (its own NuGet configuration), then the local feed.</summary>
     private void WriteNuGetConfig()
