@@ -34,7 +34,7 @@ public static class CommandRunner
             }
             catch (Exception ex) when (IsUserError(ex))
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                Console.Error.WriteLine(result.GetValue(CommonOptions.MSBuild) ? $"error {BuildErrorCodes.For(ex)}: {ex.Message}" : $"error: {ex.Message}");
                 if (verbose)
                 {
                     Console.Error.WriteLine(ex);

@@ -17,6 +17,14 @@ public static class CommonOptions
         Recursive = true,
     };
 
+    /// <summary>Errors as <c>error MOE1xxx: message</c> lines, for the MSBuild task that runs the converter.</summary>
+    public static Option<bool> MSBuild { get; } = new("--msbuild")
+    {
+        Description = "Print progress as plain lines and errors in MSBuild's format with their MOE1xxx code.",
+        Recursive = true,
+        Hidden = true,
+    };
+
     public static Option<string> Model { get; } = new("--model", "-m")
     {
         Description = "Model: a folder with config.json + safetensors, a llama2.c .bin checkpoint, or a .moe artifact.",

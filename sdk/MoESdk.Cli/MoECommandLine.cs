@@ -12,6 +12,7 @@ public static class MoECommandLine
         {
             CommonOptions.Json,
             CommonOptions.Verbose,
+            CommonOptions.MSBuild,
         };
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());

@@ -1,7 +1,7 @@
 // Compiled twice: by MSBuild's RoslynCodeTaskFactory from the .targets beside this file (so the solution
 // that ships it never loads a task DLL it is itself building, which MSBuild nodes would lock), and into
-// MoESdk.Build.Tests, which checks it against the real TorchSharp library. Keep it netstandard2.0 and
-// free of other dependencies.
+// MoESdk.Build.dll, the task assembly of the package, which package consumers use instead of compiling it
+// on every build. Keep it netstandard2.0 and free of other dependencies.
 #nullable enable
 using System;
 using System.Collections.Generic;
@@ -31,6 +31,7 @@ namespace MoESdk.Build
         /// <summary>Candidate paths of the system library that should define <see cref="Version"/>; the first that exists is checked.</summary>
         public ITaskItem[] SystemLibraryCandidates { get; set; } = Array.Empty<ITaskItem>();
 
+        /// <inheritdoc/>
         public override bool Execute()
         {
             string? provider = FirstExisting(SystemLibraryCandidates);
@@ -115,18 +116,35 @@ namespace MoESdk.Build
         private const uint ShtGnuVersym = 0x6fffffff;
         private const ushort VerFlagWeak = 2;
 
-        public enum NeedOutcome { NotNeeded, AlreadyWeak, BoundByRelocations, Weaken }
+        /// <summary>What <see cref="PlanWeakening"/> found.</summary>
+        public enum NeedOutcome
+        {
+            /// <summary>The image does not need the version at all.</summary>
+            NotNeeded,
+
+            /// <summary>The need is already weak: nothing to do.</summary>
+            AlreadyWeak,
+
+            /// <summary>Relocations bind symbols of the version: weakening would leave them unresolved.</summary>
+            BoundByRelocations,
+
+            /// <summary>The need can be weakened safely.</summary>
+            Weaken,
+        }
 
         /// <summary>What weakening a version need would change, and why it is or is not safe.</summary>
         public sealed class NeedPatch
         {
+            /// <summary>What was found.</summary>
             public NeedOutcome Outcome { get; set; }
 
             /// <summary>File offset of the vna_flags field of the matching Elf64_Vernaux entry.</summary>
             public long FlagsOffset { get; set; } = -1;
 
+            /// <summary>Symbols of the version that relocations bind (weakening is unsafe when any exist).</summary>
             public List<string> RelocatedSymbols { get; } = new List<string>();
 
+            /// <summary>Symbols of the version that no relocation uses.</summary>
             public List<string> UnrelocatedSymbols { get; } = new List<string>();
         }
 

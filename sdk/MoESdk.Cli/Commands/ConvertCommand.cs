@@ -53,7 +53,7 @@ public static class ConvertCommand
             {
                 if (!File.Exists(text))
                 {
-                    throw new FileNotFoundException($"Text file '{text}' does not exist.");
+                    throw new CalibrationTextException($"Text file '{text}' does not exist.");
                 }
             }
 
@@ -63,37 +63,35 @@ public static class ConvertCommand
             IReadOnlyList<int> calibrationTokens = tokenizer.Encode(File.ReadAllText(calibrationPath), addBos: false);
             if (calibrationTokens.Count <= options.WindowLength)
             {
-                throw new ArgumentException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed.");
+                throw new CalibrationTextException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed.");
             }
             IReadOnlyList<int> evalTokens = evalPath == calibrationPath ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
 
             ConversionResult conversion = null!;
             ComparisonResult quality = null!;
             IReadOnlyList<SpeedResult> speed = null!;
-            CommandRunner.Status.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(context =>
-                {
-                    var stages = new Dictionary<string, ProgressTask>();
-                    var progress = new SynchronousProgress<ConversionProgress>(p =>
-                    {
-                        if (!stages.TryGetValue(p.Stage, out ProgressTask? task))
-                        {
-                            task = stages[p.Stage] = context.AddTask(p.Stage, maxValue: p.Total);
-                        }
-                        task.MaxValue = p.Total;
-                        task.Value = p.Done;
-                        task.Description = p.Detail is null ? p.Stage : $"{p.Stage} {p.Detail}";
-                    });
-                    conversion = MoEConverter.Convert(dense.Model, options, calibrationTokens, progress, cancellationToken);
-
-                    var windows = new TokenWindows(evalTokens, 128, 32);
-                    ProgressTask scoring = context.AddTask("evaluating", maxValue: windows.Count);
-                    quality = ModelEvaluator.Compare(dense.Model, conversion.Model, windows, new SynchronousProgress<int>(d => scoring.Value = d), cancellationToken);
-                    ProgressTask timing = context.AddTask("timing", maxValue: 3);
-                    speed = SpeedBenchmark.Measure([dense.Model, conversion.Model], promptTokens: 64, decodeTokens: 32, repetitions: 3,
-                        new SynchronousProgress<int>(r => timing.Value = r), cancellationToken);
-                });
+            void Work(IStageProgress stages)
+            {
+                conversion = MoEConverter.Convert(dense.Model, options, calibrationTokens,
+                    new SynchronousProgress<ConversionProgress>(p => stages.Report(p.Stage, p.Done, p.Total, p.Detail)), cancellationToken);
+                var windows = new TokenWindows(evalTokens, 128, 32);
+                stages.Report("evaluating", 0, windows.Count);
+                quality = ModelEvaluator.Compare(dense.Model, conversion.Model, windows,
+                    new SynchronousProgress<int>(d => stages.Report("evaluating", d, windows.Count)), cancellationToken);
+                stages.Report("timing", 0, 3);
+                speed = SpeedBenchmark.Measure([dense.Model, conversion.Model], promptTokens: 64, decodeTokens: 32, repetitions: 3,
+                    new SynchronousProgress<int>(r => stages.Report("timing", r, 3)), cancellationToken);
+            }
+            if (result.GetValue(CommonOptions.MSBuild))
+            {
+                Work(new ProgressLineStages(Console.Error));
+            }
+            else
+            {
+                CommandRunner.Status.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                    .Start(context => Work(new ProgressBarStages(context)));
+            }
 
             using LlamaModel moe = conversion.Model;
             ParameterCounts denseCounts = dense.Model.CountParameters();

@@ -1,0 +1,264 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace MoESdk.Build
+{
+    /// <summary>
+    /// Converts one <c>MoEModel</c> item (a dense Hugging Face model folder) into a Mixture-of-Experts artifact by
+    /// running the <c>moe convert</c> converter out of process, the way Grpc.Tools runs protoc: libtorch never
+    /// loads into a long-lived MSBuild node, and cancelling the build kills the converter (ToolTask's MSB5021). The converter writes
+    /// the artifact into a temporary folder and renames it at the end, so a cancelled or failed conversion
+    /// leaves no partial artifact; the temporary folder of a killed converter is removed here.
+    /// </summary>
+    public sealed class ConvertMoEModel : ToolTask
+    {
+        /// <summary>Conversion methods the converter knows.</summary>
+        internal static readonly string[] Methods = { "factor", "cluster", "coact", "tomoe" };
+
+        private const string ConfigFileName = "config.json";
+        private const int ErrorLinesKept = 8;
+
+        private readonly Queue<string> _recentErrors = new Queue<string>();
+
+        /// <summary>The item as the project file writes it (e.g. <c>models/kjv-llama</c>), named in every message.</summary>
+        [Required]
+        public string ItemSpec { get; set; } = "";
+
+        /// <summary>The project file that declares the item: errors point at it.</summary>
+        public string ProjectFile { get; set; } = "";
+
+        /// <summary>Full path of the dense model folder.</summary>
+        [Required]
+        public string ModelPath { get; set; } = "";
+
+        /// <summary>Full path of the artifact folder to write (<c>name.moe</c>).</summary>
+        [Required]
+        public string ArtifactPath { get; set; } = "";
+
+        /// <summary>Routed experts per layer (metadata <c>Experts</c>, validated here).</summary>
+        public string Experts { get; set; } = "";
+
+        /// <summary>Experts run per token (metadata <c>TopK</c>, validated here).</summary>
+        public string TopK { get; set; } = "";
+
+        /// <summary>Conversion method (metadata <c>Method</c>).</summary>
+        public string Method { get; set; } = "";
+
+        /// <summary>Full path of the calibration text; empty when neither the item nor the model folder names one.</summary>
+        public string Calibration { get; set; } = "";
+
+        /// <summary>Device the converter computes on (property <c>MoEDevice</c>); the converter runs on cpu.</summary>
+        public string Device { get; set; } = "";
+
+        /// <summary>The converter: a framework-dependent <c>moe.dll</c> (started with dotnet) or an executable.</summary>
+        [Required]
+        public string ConverterPath { get; set; } = "";
+
+        /// <summary>The dotnet host that starts a <c>moe.dll</c> converter; empty: dotnet from PATH.</summary>
+        public string DotNetHostPath { get; set; } = "";
+
+        /// <summary>Extra converter arguments (property <c>MoEConverterArguments</c>), appended as written.</summary>
+        public string ConverterArguments { get; set; } = "";
+
+        /// <summary>The artifact's manifest (<c>moe.json</c>) when the conversion succeeded.</summary>
+        [Output]
+        public ITaskItem? ConvertedManifest { get; private set; }
+
+        /// <inheritdoc/>
+        protected override string ToolName => RunsOnDotNetHost ? "dotnet" : Path.GetFileName(ConverterPath);
+
+        private bool RunsOnDotNetHost => ConverterPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+
+        /// <inheritdoc/>
+        public override bool Execute()
+        {
+            RemoveInterruptedOutput();
+            try
+            {
+                bool succeeded = base.Execute();
+                if (succeeded && !Log.HasLoggedErrors)
+                {
+                    ConvertedManifest = new TaskItem(Path.Combine(ArtifactPath, "moe.json"));
+                    Log.LogMessage(MessageImportance.High, "MoESdk: converted {0} into {1}", ItemSpec, ArtifactPath);
+                }
+                return succeeded && !Log.HasLoggedErrors;
+            }
+            finally
+            {
+                RemoveInterruptedOutput();
+            }
+        }
+
+        /// <summary>Tells stderr lines (progress, errors) from stdout lines (the report) in <see cref="LogEventsFromTextOutput"/>.</summary>
+        protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.High;
+
+        /// <inheritdoc/>
+        protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Normal;
+
+        /// <inheritdoc/>
+        protected override string GenerateFullPathToTool()
+        {
+            if (!RunsOnDotNetHost)
+            {
+                return ConverterPath;
+            }
+            return string.IsNullOrEmpty(DotNetHostPath) ? "dotnet" : DotNetHostPath;
+        }
+
+        /// <inheritdoc/>
+        protected override string GetWorkingDirectory() => Path.GetDirectoryName(ConverterPath) ?? base.GetWorkingDirectory();
+
+        /// <inheritdoc/>
+        protected override bool ValidateParameters()
+        {
+            if (!Directory.Exists(ModelPath))
+            {
+                Error(BuildErrors.MissingModel, File.Exists(ModelPath)
+                    ? $"'{ModelPath}' is a file; MoEModel takes a Hugging Face model folder (config.json, *.safetensors, tokenizer files)."
+                    : $"the model folder '{ModelPath}' does not exist. Point Include at a Hugging Face model folder (config.json, *.safetensors, tokenizer files).");
+                return false;
+            }
+            if (!File.Exists(Path.Combine(ModelPath, ConfigFileName)))
+            {
+                Error(BuildErrors.UnsupportedModel,
+                    $"'{ModelPath}' is not a model folder: it has no {ConfigFileName}. MoEModel takes a Hugging Face LLaMA-family folder as saved by save_pretrained (config.json, *.safetensors, tokenizer files).");
+                return false;
+            }
+            ValidateSettings();
+            ValidateCalibration();
+            if (!Log.HasLoggedErrors && !File.Exists(ConverterPath))
+            {
+                Error(BuildErrors.ConverterNotFound,
+                    $"the converter '{ConverterPath}' does not exist. Restore the MoESdk package again, or set MoEConverterPath to a moe.dll or moe executable.");
+            }
+            return !Log.HasLoggedErrors;
+        }
+
+        private void ValidateSettings()
+        {
+            bool expertsValid = int.TryParse(Experts, NumberStyles.None, CultureInfo.InvariantCulture, out int experts) && experts >= 2;
+            if (!expertsValid)
+            {
+                Error(BuildErrors.InvalidSettings, $"Experts='{Experts}' is not valid: use a whole number of routed experts, at least 2, that divides the model's FFN width (e.g. 8).");
+            }
+            if (!int.TryParse(TopK, NumberStyles.None, CultureInfo.InvariantCulture, out int topK) || topK < 1 || (expertsValid && topK > experts))
+            {
+                Error(BuildErrors.InvalidSettings, $"TopK='{TopK}' is not valid: use a whole number of experts run per token, from 1 to Experts{(expertsValid ? $" ({experts})" : "")}.");
+            }
+            if (Array.IndexOf(Methods, Method) < 0)
+            {
+                Error(BuildErrors.InvalidSettings, $"Method='{Method}' is not valid: use one of {string.Join(", ", Methods)}.");
+            }
+            if (Device.Length > 0 && !string.Equals(Device, "cpu", StringComparison.OrdinalIgnoreCase))
+            {
+                Error(BuildErrors.InvalidSettings, $"MoEDevice='{Device}' is not supported: the converter runs on cpu; remove MoEDevice or set it to cpu.");
+            }
+        }
+
+        private void ValidateCalibration()
+        {
+            if (Calibration.Length == 0)
+            {
+                Error(BuildErrors.MissingCalibration,
+                    $"no calibration text: set Calibration=\"path/to/text.txt\" on the item, or add data/calibration.txt to the model folder '{ModelPath}'.");
+            }
+            else if (!File.Exists(Calibration))
+            {
+                Error(BuildErrors.MissingCalibration, $"the calibration text '{Calibration}' does not exist. Fix the item's Calibration path.");
+            }
+        }
+
+        /// <inheritdoc/>
+        protected override string GenerateCommandLineCommands()
+        {
+            var command = new CommandLineBuilder(quoteHyphensOnCommandLine: false, useNewLineSeparator: false);
+            if (RunsOnDotNetHost)
+            {
+                command.AppendFileNameIfNotNull(ConverterPath);
+            }
+            command.AppendSwitch("convert");
+            command.AppendSwitchIfNotNull("--model ", ModelPath);
+            command.AppendSwitchIfNotNull("--out ", ArtifactPath.TrimEnd('/', '\\'));
+            command.AppendSwitchIfNotNull("--experts ", Experts);
+            command.AppendSwitchIfNotNull("--top-k ", TopK);
+            command.AppendSwitchIfNotNull("--method ", Method);
+            command.AppendSwitchIfNotNull("--calibration ", Calibration);
+            command.AppendSwitch("--msbuild");
+            if (!string.IsNullOrWhiteSpace(ConverterArguments))
+            {
+                command.AppendTextUnquoted(" " + ConverterArguments.Trim());
+            }
+            return command.ToString();
+        }
+
+        /// <inheritdoc/>
+        protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+        {
+            ConverterOutputLine line = ConverterOutputLine.Parse(singleLine);
+            if (line.Code != null)
+            {
+                Error(line.Code, line.Text);
+                return;
+            }
+            if (line.Text.Length == 0)
+            {
+                return;
+            }
+            if (messageImportance == StandardErrorLoggingImportance)
+            {
+                RememberError(line.Text);
+            }
+            // Progress and the quality report: visible at normal verbosity, so a long conversion is seen to move.
+            Log.LogMessage(MessageImportance.Normal, "MoESdk: {0}: {1}", ItemSpec, line.Text);
+        }
+
+        /// <inheritdoc/>
+        protected override bool HandleTaskExecutionErrors()
+        {
+            if (!Log.HasLoggedErrors)
+            {
+                string output = _recentErrors.Count == 0 ? "it printed nothing" : "its last messages: " + string.Join(" | ", _recentErrors);
+                Error(BuildErrors.ConverterFailed, $"the converter failed (exit code {ExitCode}); no artifact was written; {output}");
+            }
+            return false;
+        }
+
+        private void RememberError(string text)
+        {
+            _recentErrors.Enqueue(text);
+            if (_recentErrors.Count > ErrorLinesKept)
+            {
+                _recentErrors.Dequeue();
+            }
+        }
+
+        private void Error(string code, string message) =>
+            Log.LogError(null, code, null, ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "MoEModel '{0}': {1}", ItemSpec, message);
+
+        /// <summary>Removes the temporary folders a killed converter leaves beside the artifact (<c>name.moe.partial-PID</c>).</summary>
+        private void RemoveInterruptedOutput()
+        {
+            string artifact = ArtifactPath.TrimEnd('/', '\\');
+            string? parent = Path.GetDirectoryName(artifact);
+            if (parent == null || !Directory.Exists(parent))
+            {
+                return;
+            }
+            foreach (string partial in Directory.GetDirectories(parent, Path.GetFileName(artifact) + ".partial-*"))
+            {
+                try
+                {
+                    Directory.Delete(partial, recursive: true);
+                }
+                catch (IOException ex)
+                {
+                    Log.LogMessage(MessageImportance.Low, "Could not remove {0}: {1}", partial, ex.Message);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+namespace MoESdk.Build.Tests;
+
+/// <summary>
+/// A console app in its own folder under the package's test root that references the packed MoESdk package,
+/// declares one MoEModel item and, when run, opens the converted artifact through the generated class and
+/// generates text with it.
+/// </summary>
+internal sealed class Consumer
+{
+    private const string ProgramText = """
+        using MoESdk;
+        using MoESdk.Inference;
+
+        // TinyMoE is generated from the artifact's moe.json by the package's source generator.
+        using LanguageModel model = LanguageModel.Open(Path.Combine(AppContext.BaseDirectory, Consumer.TinyMoE.ArtifactPath));
+        using var session = new InferenceSession(model.Model);
+        var tokenizer = model.RequireTokenizer();
+        var tokens = session.Generate(tokenizer.Encode("In the beginning", addBos: true), new GenerationOptions { MaxTokens = 16 }).ToList();
+        Console.WriteLine($"model {Consumer.TinyMoE.ModelName}: {Consumer.TinyMoE.ExpertsPerLayer} experts, top-{Consumer.TinyMoE.TopK}");
+        Console.WriteLine($"generated {tokens.Count} tokens: {tokenizer.Decode(tokens)}");
+        """;
+
+    private readonly PackedSdk _sdk;
+
+    private Consumer(PackedSdk sdk, string folder)
+    {
+        _sdk = sdk;
+        Folder = folder;
+    }
+
+    public string Folder { get; }
+
+    /// <summary>Creates the project; <paramref name="items"/> and <paramref name="properties"/> are written into it as they are.</summary>
+    public static Consumer Create(PackedSdk sdk, string name, string items, string properties = "")
+    {
+        var consumer = new Consumer(sdk, Path.Combine(sdk.Root, name));
+        Directory.CreateDirectory(consumer.Folder);
+        File.WriteAllText(consumer.PathOf("Program.cs"), ProgramText);
+        consumer.WriteProject(items, properties);
+        return consumer;
+    }
+
+    public string PathOf(string relative) => Path.Combine(Folder, relative);
+
+    public void WriteProject(string items, string properties = "") => File.WriteAllText(PathOf("Consumer.csproj"), $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <OutputType>Exe</OutputType>
+            <TargetFramework>net10.0</TargetFramework>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <Nullable>enable</Nullable>
+            <RootNamespace>Consumer</RootNamespace>
+            {properties}
+          </PropertyGroup>
+          <ItemGroup>
+            <PackageReference Include="MoESdk" Version="{_sdk.Version}" />
+            {items}
+          </ItemGroup>
+        </Project>
+        """);
+
+    public DotNetResult Build(params string[] arguments) => DotNet.Run(Folder, ["build", "-v:n", .. arguments]);
+
+    public DotNetResult Run() => DotNet.Run(Folder, "run", "--no-build");
+
+    public DotNetResult Clean() => DotNet.Run(Folder, "clean");
+}
