@@ -7,6 +7,8 @@ using TorchSharp;
 
 namespace MoESdk.Tests.Inference;
 
+/// <summary>Runs alone (see <see cref="MemoryMeasurements"/>): the working set is the whole process's.</summary>
+[Collection(MemoryMeasurements.Name)]
 public class LongGenerationTests
 {
     private static readonly ModelConfig SmallConfig = new()
