@@ -7,6 +7,12 @@ using static TorchSharp.torch;
 // median of several repetitions, methods interleaved per repetition, so ratios within one run are fair on a
 // shared machine. Weights rotate through copies larger than the last-level cache, as in a real decode step.
 
+if (args is ["load", .. var loadArgs])
+{
+    await LoadBenchmark.RunAsync(loadArgs);
+    return;
+}
+
 long StreamBytes = (args.Length > 0 ? long.Parse(args[0]) : 256L) << 20;
 const int Repetitions = 9;
 
