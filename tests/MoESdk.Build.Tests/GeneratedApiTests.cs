@@ -4,7 +4,8 @@ namespace MoESdk.Build.Tests;
 
 /// <summary>
 /// What the source generator emits from the converted artifact, used by a real consumer: the DI registration
-/// <c>AddTinyMoE()</c> in a generic host, the typed constants and experts — and a wrong expert that does not compile.
+/// <c>AddTinyMoE()</c> in a generic host, configuration bound to the generated section, the typed constants and
+/// experts — and an expert the manifest does not have, which does not compile.
 /// </summary>
 [Collection(ConsumerBuilds.Name)]
 public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
@@ -44,8 +45,17 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
         await host.StopAsync();
         """;
 
+    /// <summary>The model has layers 0..1 with experts 0..3: Layer1.Expert3 exists, Layer1.Expert4 and Layer2 do not.</summary>
+    private const string WrongExpertProgram = """
+        using Consumer;
+
+        Console.WriteLine(TinyMoE.Experts.Layer1.Expert3);
+        Console.WriteLine(TinyMoE.Experts.Layer1.Expert4);
+        Console.WriteLine(TinyMoE.Experts.Layer2.Expert0);
+        """;
+
     [Fact]
-    public void GeneratedRegistrationServesTheModelFromDependencyInjectionWithTypedConstantsFromTheManifest()
+    public void GeneratedRegistrationServesTheModelWithTypedConstantsFromTheManifestAndMissingExpertsDoNotCompile()
     {
         Consumer app = Consumer.Create(sdk, "hosted", Item, program: HostedProgram, references: HostingReference);
         TinyModel.Write(app.PathOf("models/tiny"));
@@ -85,32 +95,18 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
         DotNetResult invalid = app.Run("--MoE:Models:tiny:TopK=9");
         Assert.NotEqual(0, invalid.ExitCode);
         Assert.Contains("MoE:Models:tiny:TopK", invalid.Output);
-    }
 
-    [Fact]
-    public void ExpertOrLayerTheManifestDoesNotHaveFailsToCompile()
-    {
-        // Layer 1 exists with experts 0..1; expert 99 and layer 9 do not.
-        const string program = """
-            using Consumer;
-
-            Console.WriteLine(TinyMoE.Experts.Layer1.Expert1);
-            Console.WriteLine(TinyMoE.Experts.Layer1.Expert99);
-            Console.WriteLine(TinyMoE.Experts.Layer9.Expert0);
-            """;
-        Consumer app = Consumer.Create(sdk, "wrong-expert", """<MoEModel Include="models/tiny" Experts="2" TopK="1" />""", program: program);
-        TinyModel.Write(app.PathOf("models/tiny"));
-
-        DotNetResult build = app.Build();
-
-        Assert.NotEqual(0, build.ExitCode);
-        Assert.Contains("MoESdk: converted models/tiny", build.Output);
-        string[] errors = build.Output.Split('\n').Where(line => line.Contains(": error ", StringComparison.Ordinal)).Distinct().ToArray();
+        // An expert or layer the manifest does not have is a compile error, not a runtime one.
+        app.WriteProgram(WrongExpertProgram);
+        DotNetResult wrong = app.Build();
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("MoESdk: tiny.moe is up to date; conversion skipped", wrong.Output);
+        string[] errors = wrong.Output.Split('\n').Where(line => line.Contains(": error ", StringComparison.Ordinal)).Distinct().ToArray();
         log.WriteLine(string.Join('\n', errors));
         Assert.Contains(errors, line => line.Contains("Program.cs(4,", StringComparison.Ordinal)
-            && line.Contains("error CS0117: 'TinyMoE.Experts.Layer1' does not contain a definition for 'Expert99'", StringComparison.Ordinal));
+            && line.Contains("error CS0117: 'TinyMoE.Experts.Layer1' does not contain a definition for 'Expert4'", StringComparison.Ordinal));
         Assert.Contains(errors, line => line.Contains("Program.cs(5,", StringComparison.Ordinal)
-            && line.Contains("error CS0117: 'TinyMoE.Experts' does not contain a definition for 'Layer9'", StringComparison.Ordinal));
+            && line.Contains("error CS0117: 'TinyMoE.Experts' does not contain a definition for 'Layer2'", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, line => line.Contains("Program.cs(3,", StringComparison.Ordinal));
     }
 }
