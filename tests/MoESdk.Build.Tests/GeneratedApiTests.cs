@@ -12,6 +12,13 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
 {
     private const string Item = """<MoEModel Include="models/tiny" Experts="4" TopK="2" />""";
 
+    /// <summary>
+    /// Warnings as errors, so the generated code must compile clean. NU1603 stays a warning, as in the repository's
+    /// own build: the package sources lack some exact minimum versions of TorchSharp's and the tokenizer's
+    /// dependencies, and the next patch is resolved.
+    /// </summary>
+    private const string StrictProperties = "<TreatWarningsAsErrors>true</TreatWarningsAsErrors><NoWarn>$(NoWarn);NU1603</NoWarn>";
+
     private const string HostingReference = """<PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.0" />""";
 
     /// <summary>
@@ -57,7 +64,7 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
     [Fact]
     public void GeneratedRegistrationServesTheModelWithTypedConstantsFromTheManifestAndMissingExpertsDoNotCompile()
     {
-        Consumer app = Consumer.Create(sdk, "hosted", Item, program: HostedProgram, references: HostingReference);
+        Consumer app = Consumer.Create(sdk, "hosted", Item, StrictProperties, HostedProgram, HostingReference);
         TinyModel.Write(app.PathOf("models/tiny"));
 
         DotNetResult build = app.Build();
