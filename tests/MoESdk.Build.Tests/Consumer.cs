@@ -21,26 +21,34 @@ internal sealed class Consumer
         """;
 
     private readonly PackedSdk _sdk;
+    private readonly string _references;
 
-    private Consumer(PackedSdk sdk, string folder)
+    private Consumer(PackedSdk sdk, string folder, string references)
     {
         _sdk = sdk;
         Folder = folder;
+        _references = references;
     }
 
     public string Folder { get; }
 
-    /// <summary>Creates the project; <paramref name="items"/> and <paramref name="properties"/> are written into it as they are.</summary>
-    public static Consumer Create(PackedSdk sdk, string name, string items, string properties = "")
+    /// <summary>
+    /// Creates the project; <paramref name="items"/> and <paramref name="properties"/> are written into it as they are.
+    /// <paramref name="program"/> replaces the default Program.cs; <paramref name="references"/> (PackageReference
+    /// items, with versions: the consumer is outside the repository's central package management) join MoESdk's.
+    /// </summary>
+    public static Consumer Create(PackedSdk sdk, string name, string items, string properties = "", string? program = null, string references = "")
     {
-        var consumer = new Consumer(sdk, Path.Combine(sdk.Root, name));
+        var consumer = new Consumer(sdk, Path.Combine(sdk.Root, name), references);
         Directory.CreateDirectory(consumer.Folder);
-        File.WriteAllText(consumer.PathOf("Program.cs"), ProgramText);
+        consumer.WriteProgram(program ?? ProgramText);
         consumer.WriteProject(items, properties);
         return consumer;
     }
 
     public string PathOf(string relative) => Path.Combine(Folder, relative);
+
+    public void WriteProgram(string text) => File.WriteAllText(PathOf("Program.cs"), text);
 
     public void WriteProject(string items, string properties = "") => File.WriteAllText(PathOf("Consumer.csproj"), $"""
         <Project Sdk="Microsoft.NET.Sdk">
@@ -54,6 +62,7 @@ internal sealed class Consumer
           </PropertyGroup>
           <ItemGroup>
             <PackageReference Include="MoESdk" Version="{_sdk.Version}" />
+            {_references}
             {items}
           </ItemGroup>
         </Project>
@@ -61,7 +70,8 @@ internal sealed class Consumer
 
     public DotNetResult Build(params string[] arguments) => DotNet.Run(Folder, ["build", "-v:n", .. arguments]);
 
-    public DotNetResult Run() => DotNet.Run(Folder, "run", "--no-build");
+    /// <summary>Runs the built app; <paramref name="arguments"/> go to the app itself.</summary>
+    public DotNetResult Run(params string[] arguments) => DotNet.Run(Folder, ["run", "--no-build", "--", .. arguments]);
 
     public DotNetResult Clean() => DotNet.Run(Folder, "clean");
 }
