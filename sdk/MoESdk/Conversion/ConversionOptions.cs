@@ -42,7 +42,7 @@ public sealed record ConversionOptions
     /// <summary>ToMoE only: target share of the FFN's parameters a token uses, in (0, 1]; null is <see cref="DefaultBudget"/>.</summary>
     public double? Budget { get; init; }
 
-    /// <summary>PAR training also distills the experts: MSE to the dense FFN's output and KL to the dense logits.</summary>
+    /// <summary>PAR training learns from the dense model instead of the text: MSE to each dense FFN's output and KL to the dense logits replace the cross-entropy.</summary>
     public bool Distill { get; init; }
 
     /// <summary>Sequences per training step.</summary>
@@ -83,20 +83,6 @@ public sealed record ConversionOptions
         {
             throw new ArgumentException($"--top-k must be between 1 and the number of experts ({Experts}), was {TopK}.");
         }
-        if (SharedExpertCount < 0 || SharedExpertCount >= Experts)
-        {
-            throw new ArgumentException($"--shared-experts must be between 0 and {Experts - 1}, was {SharedExpertCount}.");
-        }
-        int groups = Experts + SharedExpertCount;
-        if (config.IntermediateSize % groups != 0)
-        {
-            throw new ArgumentException(
-                $"The FFN width {config.IntermediateSize} does not divide into {groups} equal experts ({Experts} routed + {SharedExpertCount} shared); choose a count that divides {config.IntermediateSize}.");
-        }
-        if (Steps is < 0)
-        {
-            throw new ArgumentException($"--steps must be 0 or more, was {Steps}.");
-        }
         if (Router is not null && !Routers.Contains(Router))
         {
             throw new ArgumentException($"Unknown router '{Router}': use one of {string.Join(", ", Routers)}.");
@@ -108,6 +94,21 @@ public sealed record ConversionOptions
         else if (Budget is not null)
         {
             throw new ArgumentException($"--budget applies to tomoe only; {Method}'s active share is set by --top-k over --experts.");
+        }
+        if (SharedExpertCount < 0 || SharedExpertCount >= Experts)
+        {
+            throw new ArgumentException($"--shared-experts must be between 0 and {Experts - 1}, was {SharedExpertCount}.");
+        }
+        int groups = Experts + SharedExpertCount;
+        // ToMoE's experts are cut by learned masks at the budget's width, not by dividing the FFN.
+        if (Method != "tomoe" && config.IntermediateSize % groups != 0)
+        {
+            throw new ArgumentException(
+                $"The FFN width {config.IntermediateSize} does not divide into {groups} equal experts ({Experts} routed + {SharedExpertCount} shared); choose a count that divides {config.IntermediateSize}.");
+        }
+        if (Steps is < 0)
+        {
+            throw new ArgumentException($"--steps must be 0 or more, was {Steps}.");
         }
         if (Distill && RouterName != "par")
         {

@@ -75,8 +75,9 @@ internal sealed class MaskedExpertsFeedForward : FeedForward
         Tensor tokenMasks = choice.matmul(masks);
         Tensor output = Dense.Down.forward(activations * tokenMasks);
 
-        // Coverage: share of channels some expert is likely to keep, soft so every mask gets a gradient.
-        Tensor coverage = (1 - (1 - channelLogits.sigmoid()).prod(0)).mean();
+        // Coverage: share of channels some expert is likely to keep, soft so every mask gets a gradient;
+        // Π(1 − σ(l)) = exp(−Σ softplus(l)) without underflowing products.
+        Tensor coverage = (1 - (-nn.functional.softplus(channelLogits).sum([0])).exp()).mean();
         // Switch-style balance on the hard choices: 1 when every expert gets the same share of tokens.
         Tensor balance = (choice.detach().mean([0]) * routerLogits.softmax(-1).mean([0])).sum() * ExpertCount;
         ClearStatistics();

@@ -12,8 +12,9 @@ namespace MoESdk.Conversion;
 /// L_bal the Switch-style load balance of the top-k routing. Experts and routers train; embeddings,
 /// attention, norms and head stay frozen. Unlike the published code the router gets a gradient from the
 /// language-model loss too (straight-through, see <see cref="MixtureOfExpertsFeedForward.Route"/>).
-/// With distillation, the experts also learn the dense model: MSE of each block's output to the dense FFN
-/// on the same input, and KL(dense logits ‖ MoE logits).
+/// With distillation the dense model is the teacher instead of the text: the cross-entropy is replaced by
+/// KL(dense logits ‖ MoE logits) plus the MSE of each block's output to the dense FFN on the same input,
+/// which keeps the conversion close to the model it came from rather than fitting the few calibration tokens.
 /// </summary>
 public static class PriorApproximateRouterTrainer
 {
@@ -31,7 +32,7 @@ public static class PriorApproximateRouterTrainer
     /// <param name="moe">A conversion of <paramref name="dense"/> (every block a <see cref="MixtureOfExpertsFeedForward"/>).</param>
     /// <param name="tokens">Training text (the calibration text).</param>
     /// <param name="recipe">Steps, batch, learning rate, seed.</param>
-    /// <param name="distill">Add the distillation terms.</param>
+    /// <param name="distill">Learn from the dense model (KL + per-layer MSE) instead of the text (cross-entropy).</param>
     /// <param name="progress">Receives (training, step, steps, loss).</param>
     /// <param name="cancellationToken">Stops between steps.</param>
     public static TrainingOutcome Train(LlamaModel dense, LlamaModel moe, IReadOnlyList<int> tokens, TrainingRecipe recipe, bool distill,
@@ -70,7 +71,22 @@ public static class PriorApproximateRouterTrainer
                     (Tensor inputs, Tensor targets) = batches.At(recipe.Seed, step);
                     optimizer.zero_grad();
                     Tensor logits = moe.forward(inputs);
-                    Tensor loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1));
+                    long vocab = logits.shape[^1];
+                    Tensor loss;
+                    if (distill)
+                    {
+                        Tensor teacherLogits;
+                        using (no_grad())
+                        {
+                            teacherLogits = dense.forward(inputs).log_softmax(-1);
+                        }
+                        loss = nn.functional.kl_div(logits.log_softmax(-1).view(-1, vocab), teacherLogits.view(-1, vocab),
+                            reduction: nn.Reduction.Mean, log_target: true) * vocab;
+                    }
+                    else
+                    {
+                        loss = nn.functional.cross_entropy(logits.view(-1, vocab), targets.view(-1));
+                    }
                     for (int layer = 0; layer < blocks.Length; layer++)
                     {
                         (Tensor x, Tensor routerLogits) = captures[layer].Entries[0];
@@ -85,16 +101,6 @@ public static class PriorApproximateRouterTrainer
                             }
                             loss = loss + nn.functional.mse_loss(captures[layer].Outputs[0], teacherOutput) / blocks.Length;
                         }
-                    }
-                    if (distill)
-                    {
-                        Tensor teacherLogits;
-                        using (no_grad())
-                        {
-                            teacherLogits = dense.forward(inputs).log_softmax(-1);
-                        }
-                        loss = loss + nn.functional.kl_div(logits.log_softmax(-1).view(-1, logits.shape[^1]), teacherLogits.view(-1, logits.shape[^1]),
-                            reduction: nn.Reduction.Mean, log_target: true) * logits.shape[^1];
                     }
                     loss.backward();
                     nn.utils.clip_grad_norm_(expertParameters.Concat(routerParameters), 1.0);

@@ -23,8 +23,15 @@ internal static class TinyModel
         EosTokenIds = [2],
     };
 
-    /// <summary>Options sized for the tiny model: 32-token windows, 512 calibration tokens.</summary>
-    public static ConversionOptions Options(string method) => new() { Method = method, Experts = 4, TopK = method == "tomoe" ? 1 : 2, WindowLength = 32, CalibrationTokens = 512 };
+    /// <summary>Options sized for the tiny model: 4 experts (3 + 1 shared for coact), 32-token windows, 512 calibration tokens.</summary>
+    public static ConversionOptions Options(string method) => new()
+    {
+        Method = method,
+        Experts = method == "coact" ? 3 : 4,
+        TopK = method == "tomoe" ? 1 : 2,
+        WindowLength = 32,
+        CalibrationTokens = 512,
+    };
 
     /// <summary>A dense model with random weights; FFN weights larger than the default init so experts differ visibly.</summary>
     public static LlamaModel Dense(int seed)
@@ -40,6 +47,8 @@ internal static class TinyModel
                 }
             }
             weights.Tensors[WeightNames.Embedding].mul_(25f);
+            // A sharper head: next-token distributions far from uniform, so conversion errors show in the KL.
+            weights.Tensors[WeightNames.Head].mul_(50f);
         }
         return new LlamaModel(Config, weights);
     }
