@@ -8,8 +8,8 @@ namespace MoESdk.Conversion;
 
 /// <summary>
 /// Converts a dense model into a Mixture-of-Experts model. The partition methods collect each layer's FFN
-/// inputs on calibration text, partition the FFN neurons into experts and fit an analytic router, then (PAR
-/// router) train experts and routers; ToMoE instead learns expert channel masks and a router and cuts the
+/// inputs on calibration text, partition the FFN neurons into experts, fit an analytic router and the
+/// experts' output scales (<see cref="ExpertScaleFit"/>), then (PAR router) train experts and routers; ToMoE instead learns expert channel masks and a router and cuts the
 /// experts out of the frozen FFN.
 /// </summary>
 /// <remarks>
@@ -58,6 +58,7 @@ public static class MoEConverter
         INeuronPartitioner partitioner = Partitioner(options);
         Tensor[] inputs = CollectInputs(dense, options, calibration, progress, cancellationToken);
         var blocks = new MixtureOfExpertsFeedForward[dense.Layers.Length];
+        var scales = new double[blocks.Length][];
         try
         {
             for (int layer = 0; layer < blocks.Length; layer++)
@@ -72,6 +73,7 @@ public static class MoEConverter
                 Tensor router = AnalyticRouter.Fit(experts, inputs[layer]);
                 blocks[layer] = new MixtureOfExpertsFeedForward(experts, shared, router, options.TopK, ExpertOutputRule.FixedScale);
                 router.Dispose();
+                scales[layer] = ExpertScaleFit.Fit(blocks[layer], ffn, inputs[layer]);
                 progress?.Report(new ConversionProgress("partitioning", layer + 1, blocks.Length));
             }
         }
@@ -84,12 +86,16 @@ public static class MoEConverter
         }
         var moe = new LlamaModel(dense, layer => blocks[layer]);
         var recipeParameters = new Dictionary<string, string>();
+        recipeParameters["expertScales"] = string.Join(" ", scales.Select(layer => string.Join(",", layer.Select(TrainingRecipe.Format))));
         if (options.RouterName == "par")
         {
             try
             {
                 TrainingOutcome outcome = PriorApproximateRouterTrainer.Train(dense, moe, calibration, recipe, options.Distill, progress, cancellationToken);
-                recipeParameters = Describe(recipe, outcome);
+                foreach ((string key, string value) in Describe(recipe, outcome))
+                {
+                    recipeParameters[key] = value;
+                }
                 recipeParameters["priorWeight"] = TrainingRecipe.Format(PriorApproximateRouterTrainer.PriorWeight);
                 recipeParameters["balanceWeight"] = TrainingRecipe.Format(PriorApproximateRouterTrainer.BalanceWeight);
                 recipeParameters["routerLearningRate"] = TrainingRecipe.Format(recipe.LearningRate * PriorApproximateRouterTrainer.RouterRateFactor);
