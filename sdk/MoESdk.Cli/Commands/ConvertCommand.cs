@@ -16,17 +16,20 @@ public static class ConvertCommand
         var output = new Option<string>("--out", "-o") { Description = "Artifact folder to write, e.g. kjv-llama.moe.", Required = true };
         var method = new Option<string>("--method") { Description = "factor (FactorLLM), cluster (MoEfication), coact (CMoE) or tomoe (ToMoE).", DefaultValueFactory = _ => "factor" };
         var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => 8 };
-        var topK = new Option<int>("--top-k", "-k") { Description = "Experts run per token.", DefaultValueFactory = _ => 2 };
+        var topK = new Option<int?>("--top-k", "-k") { Description = "Experts run per token (default: 1 for tomoe, else 2)." };
+        var router = new Option<string?>("--router") { Description = "analytic (training-free, seconds) or par (FactorLLM prior-approximate training, minutes); default: par for factor, analytic for cluster and coact. tomoe trains its own." };
         var shared = new Option<int?>("--shared-experts") { Description = "Always-on shared experts (default: 1 for coact, else 0)." };
+        var budget = new Option<double?>("--budget") { Description = "tomoe: share of FFN parameters a token uses, in (0, 1] (default 0.25)." };
+        var distill = new Option<bool>("--distill") { Description = "PAR training learns from the dense model (KL on logits + MSE to each FFN) instead of the calibration text." };
         var calibration = new Option<string>("--calibration") { Description = "Calibration text (UTF-8): activations and router training.", Required = true };
         var evaluation = new Option<string?>("--eval") { Description = "Held-out text for the dense-vs-MoE report (default: the calibration text)." };
-        var steps = new Option<int?>("--steps") { Description = "Router/expert training steps (default: the method's recipe)." };
+        var steps = new Option<int?>("--steps") { Description = $"Training steps of par and tomoe, batch 4 × 128 tokens (default {ConversionOptions.DefaultTrainingSteps})." };
         var seed = new Option<int>("--seed") { Description = "Seed of everything random in the conversion.", DefaultValueFactory = _ => 0 };
         var name = new Option<string?>("--name") { Description = "Model name in the manifest (default: the output folder's name)." };
         var dtype = new Option<string>("--dtype") { Description = "Stored weight type: f32 or bf16.", DefaultValueFactory = _ => "f32" };
         var command = new Command("convert", "Convert a dense model into a Mixture-of-Experts artifact and report its quality and speed against the dense model.")
         {
-            CommonOptions.Model, output, method, experts, topK, shared, calibration, evaluation, steps, seed, name, dtype,
+            CommonOptions.Model, output, method, experts, topK, router, shared, budget, distill, calibration, evaluation, steps, seed, name, dtype,
         };
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
@@ -34,12 +37,16 @@ public static class ConvertCommand
             string outPath = result.GetValue(output)!.TrimEnd('/', '\\');
             string calibrationPath = result.GetValue(calibration)!;
             string evalPath = result.GetValue(evaluation) ?? calibrationPath;
+            string methodName = result.GetValue(method)!;
             var options = new ConversionOptions
             {
-                Method = result.GetValue(method)!,
+                Method = methodName,
                 Experts = result.GetValue(experts),
-                TopK = result.GetValue(topK),
+                TopK = result.GetValue(topK) ?? (methodName == "tomoe" ? 1 : 2),
+                Router = result.GetValue(router),
                 SharedExperts = result.GetValue(shared),
+                Budget = result.GetValue(budget),
+                Distill = result.GetValue(distill),
                 Steps = result.GetValue(steps),
                 Seed = result.GetValue(seed),
             };
@@ -63,7 +70,7 @@ public static class ConvertCommand
             IReadOnlyList<int> calibrationTokens = tokenizer.Encode(File.ReadAllText(calibrationPath), addBos: false);
             if (calibrationTokens.Count <= options.WindowLength)
             {
-                throw new CalibrationTextException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed.");
+                throw new CalibrationTextException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed: pass a longer --calibration text.");
             }
             IReadOnlyList<int> evalTokens = evalPath == calibrationPath ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
 
@@ -124,7 +131,7 @@ public static class ConvertCommand
             manifest = MoEArtifact.Save(outPath, moe, manifest, modelPath, storeAs);
 
             var report = new ConvertReport(Path.GetFullPath(outPath), options.Method, conversion.Partition, conversion.Router, options.Experts, options.TopK,
-                options.SharedExpertCount, activeRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity, quality.PerplexityRatio,
+                options.SharedExpertCount, options.TrainingSteps, options.Seed, options.Method == "tomoe" ? options.ActiveBudget : null, options.Distill, activeRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity, quality.PerplexityRatio,
                 quality.MeanKlDivergence, speed[0].DecodeTokensPerSecond, speed[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup!.Value,
                 speed[0].PrefillTokensPerSecond, speed[1].PrefillTokensPerSecond, manifest.Report.PrefillSpeedup!.Value,
                 conversion.CalibrationTokens, conversion.Duration.TotalSeconds);
@@ -134,7 +141,8 @@ public static class ConvertCommand
                 return Task.FromResult(0);
             }
             CommandRunner.Status.MarkupLine($"[grey]{options.Method}: {conversion.Partition} partition, {conversion.Router} router, {options.Experts} experts, top-{options.TopK}" +
-                $"{(options.SharedExpertCount > 0 ? $", {options.SharedExpertCount} shared" : "")}, {conversion.CalibrationTokens:N0} calibration tokens, {conversion.Duration.TotalSeconds:F1} s[/]");
+                $"{(options.SharedExpertCount > 0 ? $", {options.SharedExpertCount} shared" : "")}{(options.Trains ? $", {options.TrainingSteps} training steps" : "")}" +
+                $", {conversion.CalibrationTokens:N0} calibration tokens, {conversion.Duration.TotalSeconds:F1} s[/]");
             var table = new Table().AddColumns("", "dense", "MoE", "ratio");
             table.AddRow("perplexity", $"{report.DensePerplexity:F3}", $"{report.MoEPerplexity:F3}", $"{report.PerplexityRatio:F3}");
             table.AddRow("mean KL (nats/token)", "", $"{report.MeanKlDivergence:F4}", "");
@@ -156,7 +164,7 @@ public static class ConvertCommand
 
     /// <summary>The JSON fields of <c>moe convert --json</c>.</summary>
     public sealed record ConvertReport(string Artifact, string Method, string Partition, string Router, int Experts, int TopK, int SharedExperts,
-        double ActiveFeedForwardRatio, double DensePerplexity, double MoEPerplexity, double PerplexityRatio, double MeanKlDivergence,
+        int Steps, int Seed, double? Budget, bool Distill, double ActiveFeedForwardRatio, double DensePerplexity, double MoEPerplexity, double PerplexityRatio, double MeanKlDivergence,
         double DenseDecodeTokensPerSecond, double MoEDecodeTokensPerSecond, double DecodeSpeedup,
         double DensePrefillTokensPerSecond, double MoEPrefillTokensPerSecond, double PrefillSpeedup,
         long CalibrationTokens, double ConversionSeconds);

@@ -7,7 +7,8 @@ namespace MoESdk.Conversion;
 /// A training-free router: on calibration inputs X [tokens, hidden], measure how much each expert
 /// contributes (the norm of its output) and fit a linear map from x to those contributions by ridge
 /// regression, W = (XᵀX + λI)⁻¹ XᵀS. Routing then prefers the experts that would have mattered most.
-/// One linear solve per layer: fast enough for build time.
+/// One linear solve per layer: fast enough for build time. The logits are scaled to unit spread across
+/// experts, which leaves the routing unchanged and gives trained routers a sensible starting point.
 /// </summary>
 public static class AnalyticRouter
 {
@@ -24,6 +25,13 @@ public static class AnalyticRouter
         double scale = gram.diagonal().mean().item<double>();
         Tensor regularized = gram + eye(gram.shape[0], dtype: ScalarType.Float64) * (ridge * scale);
         Tensor solution = linalg.solve(regularized, x.t().matmul(importance));
+        // Top-k choices do not depend on the logits' scale, but trained routers' softmax losses do: scale the
+        // logits to unit spread across experts on the calibration inputs.
+        double spread = x.matmul(solution).std(1).mean().item<double>();
+        if (spread > 0)
+        {
+            solution = solution / spread;
+        }
         return solution.t().to_type(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
     }
 }

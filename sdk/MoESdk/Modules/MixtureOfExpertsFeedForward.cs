@@ -123,6 +123,7 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
             output = output.index_add(0, ids, y, 1);
             offset += n;
         }
+        Capture?.AddOutput(output);
         return output.reshape(shape).MoveToOuterDisposeScope();
     }
 
