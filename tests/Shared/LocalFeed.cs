@@ -15,12 +15,15 @@ public sealed class LocalFeed : IDisposable
         Version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
         try
         {
-            foreach (string project in projects)
+            using (PackLock())
             {
-                DotNetResult pack = DotNet.Run(Repository.Root, "pack", project, "-c", "Release", "-o", Folder, $"-p:Version={Version}");
-                if (pack.ExitCode != 0)
+                foreach (string project in projects)
                 {
-                    throw new InvalidOperationException($"dotnet pack {project} failed:{Environment.NewLine}{pack.Output}");
+                    DotNetResult pack = DotNet.Run(Repository.Root, "pack", project, "-c", "Release", "-o", Folder, $"-p:Version={Version}");
+                    if (pack.ExitCode != 0)
+                    {
+                        throw new InvalidOperationException($"dotnet pack {project} failed:{Environment.NewLine}{pack.Output}");
+                    }
                 }
             }
             WriteNuGetConfig();
@@ -63,6 +66,29 @@ public sealed class LocalFeed : IDisposable
             if (Directory.Exists(cached))
             {
                 Directory.Delete(cached, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Test assemblies run in parallel (dotnet test on the solution), and packing builds the same projects into the
+    /// same obj/ folders of this repository: one pack at a time, across processes, through an exclusive lock on a file
+    /// named after the repository.
+    /// </summary>
+    private static FileStream PackLock()
+    {
+        string name = $"moesdk-pack-{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Repository.Root)))[..16]}.lock";
+        string path = Path.Combine(Path.GetTempPath(), name);
+        DateTime deadline = DateTime.UtcNow.AddMinutes(15);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1));
             }
         }
     }
