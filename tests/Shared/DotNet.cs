@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace MoESdk.Build.Tests;
+namespace MoESdk.Testing;
 
 /// <summary>The result of one dotnet command: exit code, stdout and stderr together, and how long it ran.</summary>
 internal sealed record DotNetResult(int ExitCode, string Output, TimeSpan Elapsed);
@@ -13,7 +13,12 @@ internal sealed record DotNetResult(int ExitCode, string Output, TimeSpan Elapse
 /// </summary>
 internal static class DotNet
 {
-    public static DotNetResult Run(string workingDirectory, params string[] args)
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(8);
+
+    public static DotNetResult Run(string workingDirectory, params string[] args) => Run(workingDirectory, DefaultTimeout, args);
+
+    /// <summary>Runs the command; one that has not finished after <paramref name="timeout"/> is killed with its children and fails.</summary>
+    public static DotNetResult Run(string workingDirectory, TimeSpan timeout, params string[] args)
     {
         ProcessStartInfo start = StartInfo(workingDirectory, args);
         var output = new StringBuilder();
@@ -24,10 +29,10 @@ internal static class DotNet
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in 8 minutes:{Environment.NewLine}{output}");
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in {timeout.TotalMinutes:0.#} minutes:{Environment.NewLine}{output}");
         }
         process.WaitForExit();
         clock.Stop();

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 
-namespace MoESdk.Build.Tests;
+namespace MoESdk.Testing;
 
 /// <summary>
 /// Writes a small dense Hugging Face LLaMA folder with random weights: config.json, model.safetensors (float32,
@@ -18,10 +17,7 @@ internal static class TinyModel
     public const int Heads = 4;
     public const int Vocabulary = 2048;
 
-    public static string RepositoryRoot { get; } =
-        typeof(TinyModel).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
-
-    private static string ReferenceModel => Path.Combine(RepositoryRoot, "models", "kjv-llama");
+    private static string ReferenceModel => Repository.ReferenceModel;
 
     public static void Write(string folder, int seed = 1)
     {

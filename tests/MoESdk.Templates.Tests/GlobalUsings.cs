@@ -1,0 +1,3 @@
+global using MoESdk.Testing;
+global using Xunit;
+global using Xunit.Abstractions;

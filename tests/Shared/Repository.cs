@@ -1,0 +1,13 @@
+using System.Reflection;
+
+namespace MoESdk.Testing;
+
+/// <summary>Paths in the repository the tests were built from (its root is compiled into the test assembly).</summary>
+internal static class Repository
+{
+    public static string Root { get; } =
+        typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
+
+    /// <summary>The reference model kjv-llama (Hugging Face folder with tokenizer and data/).</summary>
+    public static string ReferenceModel => Path.Combine(Root, "models", "kjv-llama");
+}
