@@ -28,7 +28,7 @@ public sealed partial class ReferenceModelTests(PackedSdk sdk, ITestOutputHelper
         await host.StopAsync();
         """;
 
-    private static string ReferenceModel => Path.Combine(TinyModel.RepositoryRoot, "models", "kjv-llama");
+    private static string ReferenceModel => Repository.ReferenceModel;
 
     [Fact]
     public void ConsumerOfTheReferenceModelWritesCorpusEnglishAndRebuildsWithoutConverting()
