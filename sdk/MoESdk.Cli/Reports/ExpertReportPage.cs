@@ -13,7 +13,7 @@ namespace MoESdk.Cli.Reports;
 /// </summary>
 public static class ExpertReportPage
 {
-    private const int CellWidth = 64, CellHeight = 34, LabelWidth = 150, HeaderHeight = 24;
+    private const int CellWidth = 64, CellHeight = 34, LabelWidth = 180, HeaderHeight = 24;
 
     public static string Render(string model, string text, RoutingProfile profile, ExpertUsageReport usage, ITextTokenizer tokenizer, int openLayer, int sampleTokens)
     {
@@ -23,7 +23,7 @@ public static class ExpertReportPage
             .Append("body{font-family:system-ui,sans-serif;margin:24px;color:#1b1b1b;max-width:1200px}\n")
             .Append("h1{font-size:20px} h2{font-size:16px;margin-top:28px}\n")
             .Append("table{border-collapse:collapse;font-size:13px;margin:8px 0} td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}\n")
-            .Append("th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}\n")
+            .Append("th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n")
             .Append("code{background:#f3f3f3;padding:0 2px;white-space:pre}\n")
             .Append(".sample{font-family:ui-monospace,monospace;font-size:13px;line-height:1.9;white-space:pre-wrap;border:1px solid #ddd;padding:8px}\n")
             .Append(".sample span{border-radius:3px;padding:1px 0}\n")
@@ -83,9 +83,9 @@ public static class ExpertReportPage
         foreach (ExpertUsage e in layer.Experts)
         {
             html.Append(Invariant($"<tr><td class=\"n\">{e.Expert}</td><td class=\"n\">{e.Count}</td><td class=\"n\">{e.Share:P1}</td><td>"));
-            html.AppendJoin(" ", e.TopTokens.Select(t => $"<code>{Escape(t.Text)}</code>&#160;{Invariant($"{t.Count}")}&#160;({Invariant($"{t.OfOccurrences:P0}")})"));
+            html.AppendJoin(" ", e.TopTokens.Select(t => $"<code>{Escape(Visible(t.Text))}</code>&#160;{Invariant($"{t.Count}")}&#160;({Invariant($"{t.OfOccurrences:P0}")})"));
             html.Append("</td><td>");
-            html.AppendJoin(" ", e.TopContexts.Select(c => $"<code>{Escape(c.Before)}[{Escape(c.Token)}]</code>&#160;{Invariant($"{c.Count}")}"));
+            html.AppendJoin(" ", e.TopContexts.Select(c => $"<code>{Escape(Visible(c.Before))}[{Escape(Visible(c.Token))}]</code>&#160;{Invariant($"{c.Count}")}"));
             html.Append("</td></tr>\n");
         }
         html.Append("</table>\n");
@@ -116,6 +116,9 @@ public static class ExpertReportPage
         }
         html.Append("</div>\n</details>\n");
     }
+
+    /// <summary>A token for a table cell: line breaks and tabs shown as symbols so each entry stays on one line.</summary>
+    private static string Visible(string token) => token.Replace("\n", "↵", StringComparison.Ordinal).Replace("\t", "⇥", StringComparison.Ordinal);
 
     /// <summary>White to deep blue.</summary>
     private static string Blue(double intensity)
