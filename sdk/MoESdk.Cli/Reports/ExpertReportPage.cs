@@ -117,8 +117,9 @@ public static class ExpertReportPage
         html.Append("</div>\n</details>\n");
     }
 
-    /// <summary>A token for a table cell: line breaks and tabs shown as symbols so each entry stays on one line.</summary>
-    private static string Visible(string token) => token.Replace("\n", "↵", StringComparison.Ordinal).Replace("\t", "⇥", StringComparison.Ordinal);
+    /// <summary>A token for a table cell: spaces, line breaks and tabs shown as symbols, so " b" and "b" differ and each entry stays on one line.</summary>
+    private static string Visible(string token) =>
+        token.Replace(" ", "␣", StringComparison.Ordinal).Replace("\n", "↵", StringComparison.Ordinal).Replace("\t", "⇥", StringComparison.Ordinal);
 
     /// <summary>White to deep blue.</summary>
     private static string Blue(double intensity)
