@@ -8,14 +8,16 @@
 #   domain held-out  Philippians + Colossians (never trained on)
 #   general held-out models/kjv-llama/data/heldout.txt (Old Testament books held out from pretraining)
 #
-# Usage: docs/adaptation-experiment.sh   (env: MODEL, WORK, STEPS, LR, SIZES)
+# Usage: docs/adaptation-experiment.sh   (env: MODEL, WORK, STEPS, LR, BATCH, EVAL_WINDOWS, SIZES)
 # Prints one markdown table; the JSON of every run stays in $WORK.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 model=${MODEL:-$root/models/kjv-llama}
 work=${WORK:-/tmp/moe-adaptation}
-steps=${STEPS:-100}
+steps=${STEPS:-30}
 lr=${LR:-1e-3}
+batch=${BATCH:-8}
+eval_windows=${EVAL_WINDOWS:-32}
 sizes=${SIZES:-"10k 100k 1m"}
 mkdir -p "$work"
 dotnet build "$root/sdk/MoESdk.Cli/MoESdk.Cli.csproj" -c Release -v quiet -nologo >&2
@@ -37,7 +39,7 @@ if [ ! -d "$work/kjv.moe" ]; then
 fi
 
 for size in $sizes; do
-  moe adapt --moe "$work/kjv.moe" --data "$work/$size.txt" --out "$work/kjv-$size.moe" --steps "$steps" --lr "$lr" --seed 0 \
+  moe adapt --moe "$work/kjv.moe" --data "$work/$size.txt" --out "$work/kjv-$size.moe" --steps "$steps" --lr "$lr" --batch-size "$batch" --seed 0 --eval-windows "$eval_windows" \
     --domain-eval "$work/heldout-epistles.txt" --eval "$model/data/heldout.txt" --baseline "$model" --json > "$work/$size.json"
 done
 
@@ -47,4 +49,4 @@ for size in $sizes; do
   jq -r --arg size "$size" '"| \($size) | \(.data.bytes) | \(.data.tokens) | \(.trainedParameters) | \(.domainBefore*100|round/100) → \(.domainAfter*100|round/100) | \(.generalBefore*100|round/100) → \(.generalAfter*100|round/100) | \(.baseline.trainedParameters) | \(.baseline.domainBefore*100|round/100) → \(.baseline.domainAfter*100|round/100) | \(.baseline.generalBefore*100|round/100) → \(.baseline.generalAfter*100|round/100) |"' "$work/$size.json"
 done
 echo
-echo "steps $steps, lr $lr, batch 8 x 128 tokens, seed 0; experts: auto (each layer's top-2 busiest on the corpus) + their routers; $(jq -r '[.experts[] | "\(.layer):\(.expert)"] | join(",")' "$work/${sizes%% *}.json") for ${sizes%% *}"
+echo "steps $steps, lr $lr, batch $batch x 128 tokens, seed 0, $eval_windows windows of 128 tokens per perplexity; experts: auto (each layer's top-2 busiest on the corpus) + their routers; $(jq -r '[.experts[] | "\(.layer):\(.expert)"] | join(",")' "$work/${sizes%% *}.json") for ${sizes%% *}"
