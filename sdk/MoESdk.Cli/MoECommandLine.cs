@@ -20,6 +20,8 @@ public static class MoECommandLine
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(AdaptCommand.Create());
+        root.Subcommands.Add(ExpertsCommand.Create());
         return root;
     }
 }

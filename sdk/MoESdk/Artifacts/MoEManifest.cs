@@ -35,6 +35,12 @@ public sealed record MoEManifest
 
     public ConversionReport? Report { get; init; }
 
+    /// <summary>
+    /// Set when experts of this model were fine-tuned on a domain corpus after conversion (absent otherwise,
+    /// so manifests without it still read as schema version 1).
+    /// </summary>
+    public AdaptationRecord? Adaptation { get; init; }
+
     /// <summary>Tokenizer files copied into the artifact.</summary>
     public IReadOnlyList<string> TokenizerFiles { get; init; } = [];
 
@@ -91,3 +97,32 @@ public sealed record ConversionReport
     public long CalibrationTokens { get; init; }
     public double ConversionSeconds { get; init; }
 }
+
+/// <summary>What a domain adaptation changed, and on what data: enough to reproduce or audit it.</summary>
+/// <param name="Selection">auto (chosen from the domain routing) or explicit (listed by the user).</param>
+/// <param name="Experts">The fine-tuned experts.</param>
+/// <param name="Routers">Layers whose router was fine-tuned as well.</param>
+/// <param name="Steps">Optimizer steps.</param>
+/// <param name="LearningRate">AdamW learning rate.</param>
+/// <param name="Seed">Seed of the batch order.</param>
+/// <param name="BatchSize">Windows per step.</param>
+/// <param name="SequenceLength">Tokens per window.</param>
+/// <param name="Data">The domain corpus.</param>
+/// <param name="TrainedParameters">Parameters that received updates.</param>
+/// <param name="InitialLoss">Training loss of the first step.</param>
+/// <param name="FinalLoss">Mean training loss over the last steps.</param>
+public sealed record AdaptationRecord(string Selection, IReadOnlyList<AdaptedExpert> Experts, IReadOnlyList<int> Routers, int Steps,
+    double LearningRate, int Seed, int BatchSize, int SequenceLength, AdaptationData Data, long TrainedParameters, double InitialLoss, double FinalLoss);
+
+/// <summary>One fine-tuned expert.</summary>
+/// <param name="Layer">Decoder layer.</param>
+/// <param name="Expert">Routed expert index within the layer.</param>
+/// <param name="DomainShare">Its share of the layer's routing on the domain text before adaptation.</param>
+public sealed record AdaptedExpert(int Layer, int Expert, double? DomainShare = null);
+
+/// <summary>The domain corpus of an adaptation.</summary>
+/// <param name="Name">File name (informational).</param>
+/// <param name="Sha256">SHA-256 of the corpus bytes, hex.</param>
+/// <param name="Bytes">Size in bytes.</param>
+/// <param name="Tokens">Tokens after tokenization.</param>
+public sealed record AdaptationData(string Name, string Sha256, long Bytes, long Tokens);
