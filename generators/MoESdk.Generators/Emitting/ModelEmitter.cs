@@ -345,8 +345,11 @@ public sealed class RoutingPolicyBuilder
     }
 }
 
-/// <summary>An immutable routing policy for <c>{{name}}</c>: disabled and pinned experts and per-layer top-k.</summary>
-public sealed class RoutingPolicy
+/// <summary>
+/// An immutable routing policy for <c>{{name}}</c>: disabled and pinned experts and per-layer top-k. When the
+/// compilation references MoESdk, it converts to the runtime's <c>MoESdk.Modules.ExpertRoutingPolicy</c>.
+/// </summary>
+public sealed partial class RoutingPolicy
 {
     private readonly global::System.Collections.Generic.HashSet<ExpertId> disabled;
     private readonly global::System.Collections.Generic.HashSet<ExpertId> pinned;

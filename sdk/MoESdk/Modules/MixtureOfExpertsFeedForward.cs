@@ -14,6 +14,8 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
     private readonly Expert[] _experts;
     private readonly Expert[] _shared;
     private int _topK;
+    private LayerRoutingPolicy? _policy;
+    private float[]? _mask;
 
     public MixtureOfExpertsFeedForward(IReadOnlyList<Expert> experts, IReadOnlyList<Expert> shared, Tensor router, int topK, ExpertOutputRule outputRule)
         : base(nameof(MixtureOfExpertsFeedForward))
@@ -55,12 +57,37 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
             {
                 throw new ArgumentOutOfRangeException(nameof(value), $"Top-k must be in 1..{_experts.Length} (the experts of this block), was {value}.");
             }
+            _policy?.Validate(_experts.Length, value, "this block's layer");
             _topK = value;
         }
     }
 
+    /// <summary>
+    /// Disabled and pinned experts and a top-k for this block, applied to the router logits before top-k; null routes
+    /// freely. Validated on set (and when <see cref="TopK"/> changes) against this block's experts.
+    /// </summary>
+    public LayerRoutingPolicy? RoutingPolicy
+    {
+        get => _policy;
+        set
+        {
+            value?.Validate(_experts.Length, _topK, "this block's layer");
+            _policy = value;
+            _mask = value is { Disabled.Count: 0, Pinned.Count: 0 } ? null : value?.SelectionMask(_experts.Length);
+        }
+    }
+
+    /// <summary>Experts each token runs through now: the routing policy's top-k, else <see cref="TopK"/>.</summary>
+    public int ExpertsPerToken => _policy?.TopK ?? _topK;
+
+    /// <summary>
+    /// What the routing policy adds to each router logit before choosing (0, −∞ disabled, +∞ pinned); null when
+    /// it changes nothing. The weights of the chosen experts come from the unmasked logits.
+    /// </summary>
+    internal ReadOnlySpan<float> SelectionMask => _mask;
+
     /// <summary>FactorLLM's N/k scale of the <see cref="ExpertOutputRule.FixedScale"/> rule.</summary>
-    public float FixedScale => (float)_experts.Length / _topK;
+    public float FixedScale => (float)_experts.Length / ExpertsPerToken;
 
     /// <summary>When set, training forwards record their inputs and router logits here.</summary>
     public RoutingCapture? Capture { get; set; }
@@ -73,11 +100,17 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
     public override long ActiveParameters =>
         _shared.Sum(e => e.Parameters) + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * _topK);
 
-    /// <summary>Chosen experts [tokens, k] and their combination weights [tokens, k] for router logits [tokens, N].</summary>
+    /// <summary>
+    /// Chosen experts [tokens, k] and their combination weights [tokens, k] for router logits [tokens, N]. Under a
+    /// routing policy, disabled experts are never chosen and pinned ones always are; weights use the unmasked logits.
+    /// </summary>
     public (Tensor Indices, Tensor Weights) Route(Tensor logits)
     {
         using var scope = NewDisposeScope();
-        (Tensor values, Tensor indices) = logits.topk(_topK, dim: -1);
+        int k = ExpertsPerToken;
+        Tensor scores = _mask is null ? logits : logits + tensor(_mask, device: logits.device).to(logits.dtype);
+        (_, Tensor indices) = scores.topk(k, dim: -1);
+        Tensor values = logits.gather(-1, indices);
         Tensor weights = OutputRule == ExpertOutputRule.RouterWeighted
             ? values.softmax(-1)
             // Forward value N/k exactly; the gradient reaches the router through the chosen experts'
@@ -103,7 +136,7 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
         }
         // Group the tokens by expert: each expert runs once, on exactly the tokens routed to it.
         Tensor flatExperts = indices.flatten();
-        Tensor flatTokens = arange(tokens.shape[0]).repeat_interleave(_topK);
+        Tensor flatTokens = arange(tokens.shape[0]).repeat_interleave(indices.shape[1]);
         Tensor flatWeights = weights.flatten();
         Tensor order = flatExperts.argsort();
         Tensor counts = flatExperts.bincount(null, _experts.Length);

@@ -1,4 +1,5 @@
 using MoESdk.Inference;
+using MoESdk.Modules;
 
 namespace MoESdk.Serving;
 
@@ -15,6 +16,14 @@ public sealed record MoEGenerationOptions
     /// default. Fewer experts compute less (faster) at some cost in quality. Only Mixture-of-Experts models accept it.
     /// </summary>
     public int? ExpertsPerToken { get; init; }
+
+    /// <summary>
+    /// Experts to disable or pin, and per-layer top-k, for this request only (e.g. a generated model class's
+    /// <c>CreateRoutingPolicy()…Build()</c>, which converts to this type); null routes as the model does. Checked
+    /// against the model's layers and experts; a per-layer top-k here wins over <see cref="ExpertsPerToken"/>. Like
+    /// <see cref="ExpertsPerToken"/>, it is state of the shared model, so only a model serving one request at a time accepts it.
+    /// </summary>
+    public ExpertRoutingPolicy? RoutingPolicy { get; init; }
 
     /// <summary>Whether each <see cref="GeneratedToken"/> carries its experts (a small copy per token and layer).</summary>
     public bool IncludeExperts { get; init; } = true;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.AI;
 using MoESdk.Inference;
+using MoESdk.Modules;
 
 namespace MoESdk.Serving;
 
@@ -12,6 +13,12 @@ public sealed partial class MoEModel
     /// (<see cref="MoEGenerationOptions.ExpertsPerToken"/>).
     /// </summary>
     public const string ExpertsPerTokenProperty = "experts_per_token";
+
+    /// <summary>
+    /// Key of <see cref="ChatOptions.AdditionalProperties"/> whose value, an <see cref="ExpertRoutingPolicy"/>, sets a
+    /// request's routing policy (<see cref="MoEGenerationOptions.RoutingPolicy"/>).
+    /// </summary>
+    public const string RoutingPolicyProperty = "routing_policy";
 
     /// <summary>Tokens generated when <see cref="ChatOptions.MaxOutputTokens"/> is not set.</summary>
     public const int DefaultMaxOutputTokens = 256;
@@ -88,6 +95,12 @@ public sealed partial class MoEModel
         {
             experts = Convert.ToInt32(value, CultureInfo.InvariantCulture);
         }
+        ExpertRoutingPolicy? policy = null;
+        if (options.AdditionalProperties?.TryGetValue(RoutingPolicyProperty, out object? policyValue) == true && policyValue is not null)
+        {
+            policy = policyValue as ExpertRoutingPolicy ?? throw new ArgumentException(
+                $"Chat option '{RoutingPolicyProperty}' must be an {nameof(ExpertRoutingPolicy)}, was {policyValue.GetType().Name}.", nameof(options));
+        }
         return new MoEGenerationOptions
         {
             MaxTokens = options.MaxOutputTokens ?? DefaultMaxOutputTokens,
@@ -99,6 +112,7 @@ public sealed partial class MoEModel
                 Seed = (int)(options.Seed ?? 0),
             },
             ExpertsPerToken = experts,
+            RoutingPolicy = policy,
             IncludeExperts = false,
         };
     }

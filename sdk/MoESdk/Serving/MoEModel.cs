@@ -235,6 +235,7 @@ public sealed partial class MoEModel : IMoEModel
         int count = 0;
         TimeSpan firstToken = TimeSpan.Zero;
         SetTopK(request.ExpertsPerToken);
+        SetRoutingPolicy(request.RoutingPolicy);
         try
         {
             using var session = new InferenceSession(_model.Model, capacity);
@@ -251,6 +252,7 @@ public sealed partial class MoEModel : IMoEModel
         }
         finally
         {
+            SetRoutingPolicy(null);
             SetTopK(Info.DefaultExpertsPerToken);
             _routing.Add(recorder.Counts, recorder.Tokens);
             _metrics.ExpertSelections(recorder.Counts);
@@ -303,6 +305,7 @@ public sealed partial class MoEModel : IMoEModel
         }
         options.Sampling.Validate();
         int k = ResolveExpertsPerToken(options.ExpertsPerToken);
+        CheckRoutingPolicy(options.RoutingPolicy, k);
         IReadOnlyList<int> ids = _tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null);
         if (ids.Count == 0)
         {
@@ -315,7 +318,7 @@ public sealed partial class MoEModel : IMoEModel
                 nameof(prompt));
         }
         var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _tokenizer.EosIds };
-        return new GenerationRequest(ids, generation, k, options.IncludeExperts && _blocks.Length > 0);
+        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _blocks.Length > 0);
     }
 
     /// <summary>The request's experts per token: its own, validated, or the model's default.</summary>
@@ -350,6 +353,43 @@ public sealed partial class MoEModel : IMoEModel
         }
     }
 
+    /// <summary>Checks a request's routing policy against this model and its serving mode before it is queued.</summary>
+    private void CheckRoutingPolicy(ExpertRoutingPolicy? policy, int expertsPerToken)
+    {
+        if (policy is null)
+        {
+            return;
+        }
+        if (!Info.IsMixtureOfExperts)
+        {
+            throw new ArgumentException(
+                $"Model '{Info.Name}' is dense: it has no experts to disable or pin. Serve a Mixture-of-Experts artifact (made with `moe convert`) to use a routing policy.",
+                nameof(MoEGenerationOptions.RoutingPolicy));
+        }
+        if (_concurrency > 1 && policy.Layers.Count > 0)
+        {
+            throw new ArgumentException(
+                $"Model '{Info.Name}' runs {_concurrency} requests at once, so a request cannot set a routing policy: it is state of the shared model. " +
+                "Serve with MaxConcurrentRequests = 1 to allow per-request routing policies.", nameof(MoEGenerationOptions.RoutingPolicy));
+        }
+        try
+        {
+            policy.Validate(Info.ExpertsPerLayer, expertsPerToken);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The routing policy does not fit model '{Info.Name}': {e.Message}", nameof(MoEGenerationOptions.RoutingPolicy), e);
+        }
+    }
+
+    private void SetRoutingPolicy(ExpertRoutingPolicy? policy)
+    {
+        for (int layer = 0; layer < _blocks.Length; layer++)
+        {
+            _blocks[layer].RoutingPolicy = policy?.ForLayer(layer);
+        }
+    }
+
     private void SetTopK(int k)
     {
         foreach (MixtureOfExpertsFeedForward block in _blocks)
@@ -377,7 +417,7 @@ public sealed partial class MoEModel : IMoEModel
         }
     }
 
-    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, bool IncludeExperts);
+    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, ExpertRoutingPolicy? RoutingPolicy, bool IncludeExperts);
 
     private readonly record struct TokenStep(int Id, IReadOnlyList<IReadOnlyList<int>> Experts);
 

@@ -108,6 +108,44 @@ public class KernelDecoderTests
         AssertBackendsAgree(moe);
     }
 
+    [Theory]
+    [InlineData(ExpertOutputRule.FixedScale)]
+    [InlineData(ExpertOutputRule.RouterWeighted)]
+    public void RoutingPolicyAppliesOnTheKernelPathAsOnTorch(ExpertOutputRule rule)
+    {
+        using LlamaModel dense = Dense(Config(), seed: 25);
+        using LlamaModel moe = Mixture(dense, rule, 0, 2);
+        var seen = new List<long[]>();
+        for (int layer = 0; layer < moe.Layers.Length; layer++)
+        {
+            var block = (MixtureOfExpertsFeedForward)moe.Layers[layer].FeedForward;
+            block.RoutingPolicy = layer == 1
+                ? new LayerRoutingPolicy(disabled: [0, 1, 2], pinned: [6], topK: 3)
+                : new LayerRoutingPolicy(disabled: [3], pinned: [4]);
+            if (layer == 1)
+            {
+                block.RoutingObserver = chosen => seen.Add(chosen.data<long>().ToArray());
+            }
+        }
+        using (var session = new InferenceSession(moe, 16, DecodeBackend.Kernels))
+        {
+            session.Feed([1, 2, 3]);
+            seen.Clear();
+            for (int step = 0; step < 5; step++)
+            {
+                session.Feed([4 + step]);
+            }
+        }
+        Assert.Equal(5, seen.Count);
+        Assert.All(seen, chosen =>
+        {
+            Assert.Equal(3, chosen.Length);
+            Assert.Contains(6L, chosen);
+            Assert.DoesNotContain(chosen, e => e <= 2);
+        });
+        AssertBackendsAgree(moe);
+    }
+
     [Fact]
     public void InstrumentedBlocksFallBackToTorch()
     {

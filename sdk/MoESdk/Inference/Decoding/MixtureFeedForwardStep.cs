@@ -6,8 +6,8 @@ namespace MoESdk.Inference.Decoding;
 
 /// <summary>
 /// A Mixture-of-Experts block for one token: score the experts, run only the top k (each reads only its own
-/// rows), plus the shared experts. Top-k and the routing observer are read from the block at every step, so
-/// a per-request top-k override and routing statistics work on this path exactly as on the torch path.
+/// rows), plus the shared experts. Top-k, the routing policy and the routing observer are read from the block at every step, so
+/// a per-request top-k override, routing policy and routing statistics work on this path exactly as on the torch path.
 /// </summary>
 internal sealed class MixtureFeedForwardStep : IFeedForwardStep
 {
@@ -35,7 +35,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
 
     public void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual)
     {
-        int k = _block.TopK;
+        int k = _block.ExpertsPerToken;
         MatVec.Multiply(pool, _router, x, _logits);
         SelectTopK(k);
         foreach (SwiGluWeights shared in _shared)
@@ -54,17 +54,22 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         }
     }
 
-    // The k largest router logits, best first (what topk returns), and each chosen expert's output weight.
+    // The k largest router logits, best first (what topk returns), and each chosen expert's output weight. A routing
+    // policy's mask (−∞ disabled, +∞ pinned) is added for choosing only, as on the torch path; weights use the logits.
     private void SelectTopK(int k)
     {
+        ReadOnlySpan<float> mask = _block.SelectionMask;
         for (int i = 0; i < k; i++)
         {
             int best = -1;
+            float bestScore = 0;
             for (int e = 0; e < _logits.Length; e++)
             {
-                if (!IsChosen(e, i) && (best < 0 || _logits[e] > _logits[best]))
+                float score = mask.IsEmpty ? _logits[e] : _logits[e] + mask[e];
+                if (!IsChosen(e, i) && (best < 0 || score > bestScore))
                 {
                     best = e;
+                    bestScore = score;
                 }
             }
             _chosen[i] = best;
@@ -75,7 +80,11 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
             return;
         }
         // Router-weighted: softmax over the chosen experts' logits.
-        float max = _logits[_chosen[0]], sum = 0;
+        float max = float.NegativeInfinity, sum = 0;
+        for (int i = 0; i < k; i++)
+        {
+            max = MathF.Max(max, _logits[_chosen[i]]);
+        }
         for (int i = 0; i < k; i++)
         {
             _weights[i] = MathF.Exp(_logits[_chosen[i]] - max);
