@@ -35,7 +35,7 @@ cut_to 10000 > "$work/10k.txt"
 cut_to 100000 > "$work/100k.txt"
 
 if [ ! -d "$work/kjv.moe" ]; then
-  moe convert --model "$model" --out "$work/kjv.moe" --experts 8 --top-k 2 --calibration "$model/data/calibration.txt" >&2
+  moe convert --model "$model" --out "$work/kjv.moe" --experts 8 --top-k 2 --router analytic --calibration "$model/data/calibration.txt" >&2
 fi
 
 for size in $sizes; do
