@@ -39,11 +39,8 @@ public sealed partial class MoEModel : IMoEModel
         _tokenizer = model.RequireTokenizer();
         _blocks = MoEModelInfo.MixtureOfExpertsBlocks(model.Model);
         _concurrency = options.MaxConcurrentRequests;
-        Device device = TorchDevices.Parse(options.Device);
-        if (device.type != DeviceType.CPU)
-        {
-            model.Model.to(device);
-        }
+        // Validates the name; the engine serves on the CPU (TorchDevices says why CUDA is refused).
+        TorchDevices.Parse(options.Device);
         string name = options.Name ?? MoEModelInfo.Describe(model).Name;
         if (options.ExpertsPerToken is int k)
         {

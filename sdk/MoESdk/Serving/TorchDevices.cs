@@ -5,8 +5,13 @@ namespace MoESdk.Serving;
 /// <summary>The devices a model can be served on, by the names options use.</summary>
 public static class TorchDevices
 {
-    /// <summary>"cpu", or "cuda" / "cuda:N" when TorchSharp finds a CUDA runtime.</summary>
-    /// <exception cref="ArgumentException">The name is unknown, or CUDA is asked for and not available; the message says what to do.</exception>
+    /// <summary>"cpu". "cuda" / "cuda:N" are recognized and refused with the reason (see remarks).</summary>
+    /// <remarks>
+    /// The engine keeps its rotary tables, KV cache and routing scratch on the CPU, so a model moved to a GPU
+    /// would fail at its first request; CUDA is refused here, at start-up, instead. Where TorchSharp finds no
+    /// CUDA runtime the message says which package brings one.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The name is unknown, or CUDA is asked for; the message says what to do.</exception>
     public static Device Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -22,7 +27,9 @@ public static class TorchDevices
                     $"Device '{name}' is not available: TorchSharp finds no CUDA runtime. Reference a CUDA TorchSharp package " +
                     "(TorchSharp-cuda-linux or TorchSharp-cuda-windows) instead of TorchSharp-cpu and run on a machine with an NVIDIA GPU, or use \"cpu\".");
             }
-            return new Device(name.ToLowerInvariant());
+            throw new ArgumentException(
+                $"Device '{name}': this version of the engine serves on the CPU only (its KV cache, rotary tables and routing " +
+                "run on CPU tensors); use \"cpu\".");
         }
         throw new ArgumentException($"Unknown device '{name}': use \"cpu\" or \"cuda\" (\"cuda:N\" for the N-th GPU).");
     }
