@@ -75,15 +75,15 @@ public sealed class RoutingProfile
         MixtureOfExpertsFeedForward[] blocks = Blocks(model);
         var windows = new TokenWindows(tokens, windowLength, maxWindows);
         var chosen = blocks.Select(_ => new List<int>()).ToArray();
-        Action<Tensor>?[] previous = blocks.Select(b => b.RoutingObserver).ToArray();
+        ExpertChoiceObserver?[] previous = blocks.Select(b => b.RoutingObserver).ToArray();
         try
         {
             for (int layer = 0; layer < blocks.Length; layer++)
             {
                 List<int> sink = chosen[layer];
-                blocks[layer].RoutingObserver = indices =>
+                blocks[layer].RoutingObserver = (indices, _) =>
                 {
-                    foreach (long expert in indices.data<long>())
+                    foreach (long expert in indices)
                     {
                         sink.Add((int)expert);
                     }

@@ -93,7 +93,7 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
     public RoutingCapture? Capture { get; set; }
 
     /// <summary>When set, receives every token's chosen experts [tokens, k] (routing statistics).</summary>
-    public Action<Tensor>? RoutingObserver { get; set; }
+    public ExpertChoiceObserver? RoutingObserver { get; set; }
 
     public override long TotalParameters => _experts.Sum(e => e.Parameters) + _shared.Sum(e => e.Parameters) + Router.Weight.numel();
 
@@ -127,7 +127,7 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
         Tensor logits = Router.forward(tokens);
         Capture?.Add(tokens, logits);
         (Tensor indices, Tensor weights) = Route(logits);
-        RoutingObserver?.Invoke(indices);
+        RoutingObserver?.Invoke(indices.data<long>().ToArray(), (int)indices.shape[^1]);
 
         Tensor output = zeros_like(tokens);
         foreach (Expert shared in _shared)

@@ -33,7 +33,7 @@ internal sealed class RoutingRecorder : IDisposable
         for (int layer = 0; layer < blocks.Count; layer++)
         {
             int index = layer;
-            blocks[layer].RoutingObserver = indices => t_current?.Record(index, indices);
+            blocks[layer].RoutingObserver = (chosen, k) => t_current?.Record(index, chosen, k);
         }
     }
 
@@ -48,10 +48,8 @@ internal sealed class RoutingRecorder : IDisposable
     /// <summary>Per layer, the experts chosen at the last position of the last forward pass.</summary>
     public IReadOnlyList<IReadOnlyList<int>> LastChoices() => _last.Select(l => (IReadOnlyList<int>)(l ?? [])).ToArray();
 
-    private void Record(int layer, Tensor indices)
+    private void Record(int layer, ReadOnlySpan<long> chosen, int k)
     {
-        long[] chosen = indices.data<long>().ToArray();
-        int k = (int)indices.shape[^1];
         long[] counts = Counts[layer];
         foreach (long expert in chosen)
         {

@@ -95,7 +95,7 @@ public class KernelDecoderTests
         using LlamaModel moe = Mixture(dense, ExpertOutputRule.FixedScale, 0, 2);
         var block = (MixtureOfExpertsFeedForward)moe.Layers[1].FeedForward;
         var seen = new List<long[]>();
-        block.RoutingObserver = chosen => seen.Add(chosen.data<long>().ToArray());
+        block.RoutingObserver = (chosen, _) => seen.Add(chosen.ToArray());
         block.TopK = 1;
         using var session = new InferenceSession(moe, 16);
         session.Feed([1, 2, 3]);
@@ -124,7 +124,7 @@ public class KernelDecoderTests
                 : new LayerRoutingPolicy(disabled: [3], pinned: [4]);
             if (layer == 1)
             {
-                block.RoutingObserver = chosen => seen.Add(chosen.data<long>().ToArray());
+                block.RoutingObserver = (chosen, _) => seen.Add(chosen.ToArray());
             }
         }
         using (var session = new InferenceSession(moe, 16, DecodeBackend.Kernels))

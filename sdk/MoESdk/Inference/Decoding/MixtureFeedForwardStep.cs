@@ -18,6 +18,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly float[] _logits;
     private readonly int[] _chosen;
     private readonly float[] _weights;
+    private readonly long[] _observed;
 
     public MixtureFeedForwardStep(MixtureOfExpertsFeedForward block)
     {
@@ -28,6 +29,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         _logits = new float[_experts.Length];
         _chosen = new int[_experts.Length];
         _weights = new float[_experts.Length];
+        _observed = new long[_experts.Length];
         ScratchWidth = _experts.Concat(_shared).Max(e => e.Hidden);
     }
 
@@ -49,8 +51,11 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         }
         if (_block.RoutingObserver is { } observer)
         {
-            using Tensor indices = tensor(_chosen.AsSpan(0, k).ToArray().Select(e => (long)e).ToArray(), [1, k]);
-            observer(indices);
+            for (int i = 0; i < k; i++)
+            {
+                _observed[i] = _chosen[i];
+            }
+            observer(_observed.AsSpan(0, k), k);
         }
     }
 
