@@ -134,15 +134,22 @@ public static class PriorApproximateRouterTrainer
     }
 
     /// <summary>
-    /// KL(softmax ℓ ‖ softmax r) per token, with ℓ the k-hot of the experts that alone best approximate the
-    /// dense FFN's share: the router learns the experts' prior usefulness.
+    /// KL(softmax ℓ ‖ softmax r) per token, with ℓ the k-hot of the experts that alone best approximate their
+    /// share of the dense FFN's output (what the shared experts leave, over N/k): the router learns the experts'
+    /// prior usefulness.
     /// </summary>
     internal static Tensor PriorApproximationLoss(MixtureOfExpertsFeedForward block, DenseFeedForward teacher, Tensor x, Tensor routerLogits)
     {
         Tensor target;
         using (no_grad())
         {
-            Tensor share = teacher.forward(x) / block.FixedScale;
+            // The routed experts share what the always-on shared experts leave of the dense output.
+            Tensor routed = teacher.forward(x);
+            foreach (Expert shared in block.SharedExperts)
+            {
+                routed = routed - shared.forward(x);
+            }
+            Tensor share = routed / block.FixedScale;
             Tensor errors = stack(block.Experts.Select(e => (e.forward(x) - share).pow(2).mean([-1])).ToArray(), 1);
             Tensor best = errors.topk(block.TopK, dim: -1, largest: false).indexes;
             target = zeros_like(errors).scatter_(1, best, ones(best.shape)).softmax(-1);

@@ -84,4 +84,29 @@ public class PriorApproximateRouterTrainerTests
         float wrong = PriorApproximateRouterTrainer.PriorApproximationLoss(block, ffn, x, worst).item<float>();
         Assert.True(right < wrong, $"{right} !< {wrong}");
     }
+
+    [Fact]
+    public void PriorLabelIgnoresWhatTheSharedExpertAlreadyComputes()
+    {
+        using var scope = NewDisposeScope();
+        using LlamaModel dense = TinyModel.Dense(seed: 6);
+        var ffn = (DenseFeedForward)dense.Layers[0].FeedForward;
+        NeuronPartition split = ContiguousPartitioner.Split(64, 4);
+        var partition = new NeuronPartition(split.Experts.Skip(1).ToArray(), split.Experts.Take(1).ToArray());
+        using MixtureOfExpertsFeedForward block = ExpertSlicer.Build(ffn, partition, zeros(3, 32), 1, ExpertOutputRule.FixedScale);
+        Tensor x = randn(20, 32);
+        Tensor errors;
+        using (no_grad())
+        {
+            // The routed experts' share is the dense output minus the shared expert's, over N/k.
+            Tensor share = (ffn.forward(x) - block.SharedExperts[0].forward(x)) / block.FixedScale;
+            errors = stack(block.Experts.Select(e => (e.forward(x) - share).pow(2).mean([-1])).ToArray(), 1);
+        }
+        // The loss equals the KL to the label built from that share, for any router logits.
+        Tensor logits = randn(20, 3);
+        Tensor label = zeros_like(errors).scatter_(1, errors.argmin(1, keepdim: true), ones(20, 1)).softmax(-1);
+        float expected = (nn.functional.kl_div(logits.log_softmax(-1), label, reduction: nn.Reduction.Sum) / 20).item<float>();
+        float actual = PriorApproximateRouterTrainer.PriorApproximationLoss(block, ffn, x, logits).item<float>();
+        Assert.Equal(expected, actual, 4);
+    }
 }
