@@ -59,17 +59,7 @@ public sealed class TestModels : IDisposable
         var options = new ConversionOptions { Experts = Experts, TopK = TopK, CalibrationTokens = 1024, WindowLength = 64 };
         ConversionResult conversion = MoEConverter.Convert(dense.Model, options, calibration);
         using LlamaModel moe = conversion.Model;
-        var manifest = new MoEManifest
-        {
-            Name = "tiny",
-            Source = new SourceModel(DensePath, SourceFingerprint.Compute(DensePath)),
-            Architecture = new ArchitectureSummary(Config.Architecture, Config.HiddenSize, Config.IntermediateSize, Config.NumLayers, Config.NumHeads,
-                Config.NumKeyValueHeads, Config.VocabSize, Config.MaxPositions),
-            Method = new ConversionMethod(options.Method, conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
-            Layers = moe.Layers.Select(l => (MixtureOfExpertsFeedForward)l.FeedForward)
-                .Select(b => new LayerExperts(b.Experts.Count, (int)b.Experts[0].Width, b.TopK)).ToArray(),
-            ActiveFeedForwardRatio = moe.CountParameters().ActiveFeedForwardRatio,
-        };
+        MoEManifest manifest = MoEManifest.ForConversion("tiny", new SourceModel(DensePath, SourceFingerprint.Compute(DensePath)), dense.Model, conversion, options.Method);
         MoEArtifact.Save(ArtifactPath, moe, manifest, DensePath);
     }
 

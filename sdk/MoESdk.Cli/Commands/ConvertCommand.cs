@@ -101,20 +101,9 @@ public static class ConvertCommand
             }
 
             using LlamaModel moe = conversion.Model;
-            ParameterCounts denseCounts = dense.Model.CountParameters();
-            ParameterCounts moeCounts = moe.CountParameters();
-            double activeRatio = (double)moeCounts.FeedForwardActive / denseCounts.FeedForward;
-            var manifest = new MoEManifest
-            {
-                Name = result.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath),
-                Source = new SourceModel(modelPath, SourceFingerprint.Compute(modelPath)),
-                Architecture = Summarize(dense.Model),
-                Method = new ConversionMethod(options.Method, conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
-                Layers = moe.Layers.Select(l => (MixtureOfExpertsFeedForward)l.FeedForward)
-                    .Select(b => new LayerExperts(b.Experts.Count, (int)b.Experts[0].Width, b.TopK, b.SharedExperts.Count, b.SharedExperts.Count > 0 ? (int)b.SharedExperts[0].Width : 0))
-                    .ToArray(),
-                ActiveFeedForwardRatio = activeRatio,
-                Report = new ConversionReport
+            var manifest = MoEManifest.ForConversion(result.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath),
+                new SourceModel(modelPath, SourceFingerprint.Compute(modelPath)), dense.Model, conversion, options.Method,
+                new ConversionReport
                 {
                     DensePerplexity = quality.Reference.Perplexity,
                     MoEPerplexity = quality.Candidate.Perplexity,
@@ -125,9 +114,8 @@ public static class ConvertCommand
                     PrefillSpeedup = speed[1].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
                     CalibrationTokens = conversion.CalibrationTokens,
                     ConversionSeconds = conversion.Duration.TotalSeconds,
-                },
-                CreatedBy = $"MoESdk {typeof(MoEManifest).Assembly.GetName().Version}",
-            };
+                });
+            double activeRatio = manifest.ActiveFeedForwardRatio;
             manifest = MoEArtifact.Save(outPath, moe, manifest, modelPath, storeAs);
 
             var report = new ConvertReport(Path.GetFullPath(outPath), options.Method, conversion.Partition, conversion.Router, options.Experts, options.TopK,
@@ -154,12 +142,6 @@ public static class ConvertCommand
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    private static ArchitectureSummary Summarize(LlamaModel model)
-    {
-        var c = model.Config;
-        return new ArchitectureSummary(c.Architecture, c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKeyValueHeads, c.VocabSize, c.MaxPositions);
     }
 
     /// <summary>The JSON fields of <c>moe convert --json</c>.</summary>

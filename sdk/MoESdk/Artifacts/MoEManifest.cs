@@ -49,6 +49,23 @@ public sealed record MoEManifest
 
     public string CreatedBy { get; init; } = "MoESdk";
 
+    /// <summary>
+    /// The manifest of a conversion of <paramref name="dense"/>: architecture, method, per-layer experts and the
+    /// active FFN ratio (over the dense FFN) read from the models themselves, so every writer records the same facts.
+    /// </summary>
+    public static MoEManifest ForConversion(string name, SourceModel source, Modules.LlamaModel dense, Conversion.ConversionResult conversion,
+        string method, ConversionReport? report = null) => new()
+    {
+        Name = name,
+        Source = source,
+        Architecture = ArchitectureSummary.Of(dense.Config),
+        Method = new ConversionMethod(method, conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
+        Layers = conversion.Model.Layers.Select(l => LayerExperts.Of((Modules.MixtureOfExpertsFeedForward)l.FeedForward)).ToArray(),
+        ActiveFeedForwardRatio = (double)conversion.Model.CountParameters().FeedForwardActive / dense.CountParameters().FeedForward,
+        Report = report,
+        CreatedBy = $"MoESdk {typeof(MoEManifest).Assembly.GetName().Version}",
+    };
+
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         WriteIndented = true,
@@ -65,7 +82,11 @@ public sealed record SourceModel(string Path, string Sha256);
 
 /// <summary>The decoder's shape, repeated from config.json so the manifest stands alone.</summary>
 public sealed record ArchitectureSummary(string Architecture, int HiddenSize, int IntermediateSize, int Layers, int Heads,
-    int KeyValueHeads, int VocabSize, int ContextLength);
+    int KeyValueHeads, int VocabSize, int ContextLength)
+{
+    public static ArchitectureSummary Of(Loading.ModelConfig c) =>
+        new(c.Architecture, c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKeyValueHeads, c.VocabSize, c.MaxPositions);
+}
 
 /// <summary>How the experts and routers were made.</summary>
 /// <param name="Name">factor, tomoe, cluster or coact.</param>
@@ -82,7 +103,11 @@ public sealed record ConversionMethod(string Name, string Partition, string Rout
 /// <param name="TopK">Experts run per token.</param>
 /// <param name="SharedExperts">Always-on experts.</param>
 /// <param name="SharedWidth">Neurons per shared expert (0 when none).</param>
-public sealed record LayerExperts(int Experts, int ExpertWidth, int TopK, int SharedExperts = 0, int SharedWidth = 0);
+public sealed record LayerExperts(int Experts, int ExpertWidth, int TopK, int SharedExperts = 0, int SharedWidth = 0)
+{
+    public static LayerExperts Of(Modules.MixtureOfExpertsFeedForward block) => new(block.Experts.Count, (int)block.Experts[0].Width, block.TopK,
+        block.SharedExperts.Count, block.SharedExperts.Count > 0 ? (int)block.SharedExperts[0].Width : 0);
+}
 
 /// <summary>Quality and speed measured at conversion, dense and MoE in one process.</summary>
 public sealed record ConversionReport

@@ -44,15 +44,7 @@ public sealed class SmallMoEArtifact : IDisposable
         IReadOnlyList<int> calibration = dense.RequireTokenizer().Encode(Text("calibration.txt", 20_000), addBos: false);
         ConversionResult conversion = MoEConverter.Convert(dense.Model, options, calibration);
         using LlamaModel moe = conversion.Model;
-        var manifest = new MoEManifest
-        {
-            Name = "small",
-            Source = new SourceModel(DensePath, SourceFingerprint.Compute(DensePath)),
-            Architecture = new ArchitectureSummary(Config.Architecture, Config.HiddenSize, Config.IntermediateSize, Config.NumLayers, Config.NumHeads,
-                Config.NumKeyValueHeads, Config.VocabSize, Config.MaxPositions),
-            Method = new ConversionMethod("factor", conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
-            Layers = [.. Enumerable.Repeat(new LayerExperts(4, 32, 2), Config.NumLayers)],
-        };
+        MoEManifest manifest = MoEManifest.ForConversion("small", new SourceModel(DensePath, SourceFingerprint.Compute(DensePath)), dense.Model, conversion, "factor");
         MoEArtifact.Save(ArtifactPath, moe, manifest, DensePath);
     }
 

@@ -26,7 +26,7 @@ public class MoEConverterTests
         using var folder = new TempFolder();
         string path = Path.Combine(folder.Path, "tiny.moe");
 
-        MoEArtifact.Save(path, moe, TinyModel.Manifest(conversion), tokenizerSource: null);
+        MoEArtifact.Save(path, moe, TinyModel.Manifest(dense, conversion), tokenizerSource: null);
         using LanguageModel opened = MoEArtifact.Open(path);
 
         Assert.Equal(conversion.Router, opened.Manifest!.Method.Router);

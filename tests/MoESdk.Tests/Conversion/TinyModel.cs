@@ -74,15 +74,6 @@ internal static class TinyModel
     }
 
     /// <summary>The manifest the command line writes, for a conversion of the tiny model.</summary>
-    public static MoEManifest Manifest(ConversionResult conversion) => new()
-    {
-        Name = "tiny",
-        Source = new SourceModel("random", "0"),
-        Architecture = new ArchitectureSummary(Config.Architecture, Config.HiddenSize, Config.IntermediateSize, Config.NumLayers, Config.NumHeads,
-            Config.NumKeyValueHeads, Config.VocabSize, Config.MaxPositions),
-        Method = new ConversionMethod("test", conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
-        Layers = conversion.Model.Layers.Select(l => (MixtureOfExpertsFeedForward)l.FeedForward)
-            .Select(b => new LayerExperts(b.Experts.Count, (int)b.Experts[0].Width, b.TopK, b.SharedExperts.Count, b.SharedExperts.Count > 0 ? (int)b.SharedExperts[0].Width : 0))
-            .ToArray(),
-    };
+    public static MoEManifest Manifest(LlamaModel dense, ConversionResult conversion) =>
+        MoEManifest.ForConversion("tiny", new SourceModel("random", "0"), dense, conversion, "test");
 }
