@@ -6,6 +6,7 @@ namespace MoESdk.Generators.Tests;
 /// The generated source, compared with the files in Baselines/. After an intended change of the output, update
 /// them with <c>MOESDK_UPDATE_BASELINES=1 dotnet test tests/MoESdk.Generators.Tests</c> and review the diff.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class BaselineTests
 {
     [Fact]

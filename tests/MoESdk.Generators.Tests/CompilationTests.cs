@@ -3,6 +3,7 @@ using Microsoft.CodeAnalysis;
 namespace MoESdk.Generators.Tests;
 
 /// <summary>The generated code compiles without warnings, runs, and rejects experts the manifest does not have.</summary>
+[Trait("Category", "Unit")]
 public sealed class CompilationTests
 {
     private const string Usage = """

@@ -4,6 +4,7 @@ using Microsoft.CodeAnalysis.Text;
 namespace MoESdk.Generators.Tests;
 
 /// <summary>MOE2xxx diagnostics: each names the problem, points at the manifest line, and suppresses only its model.</summary>
+[Trait("Category", "Unit")]
 public sealed class DiagnosticTests
 {
     private static readonly string Valid = File.ReadAllText(GeneratorHarness.DataPath("ck-f8k2.moe/moe.json"));

@@ -6,6 +6,7 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace MoESdk.Generators.Tests;
 
 /// <summary>The pipeline caches: C# edits re-run nothing after the compilation lookup; manifest edits regenerate.</summary>
+[Trait("Category", "Unit")]
 public sealed class IncrementalTests
 {
     private static readonly string[] ManifestSteps =

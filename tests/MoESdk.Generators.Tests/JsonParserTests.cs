@@ -4,6 +4,7 @@ using MoESdk.Generators.Parsing;
 namespace MoESdk.Generators.Tests;
 
 /// <summary>The generator's small JSON parser and name sanitizer.</summary>
+[Trait("Category", "Unit")]
 public sealed class JsonParserTests
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace MoESdk.Hosting.Tests;
 
 /// <summary>The sample web app's endpoints, in memory (WebApplicationFactory), serving the test artifact.</summary>
 [Collection(ModelCollection.Name)]
+[Trait("Category", "Unit")]
 public sealed class ChatApiTests(TestModels models) : IDisposable
 {
     private const string Prompt = "In the beginning God created";

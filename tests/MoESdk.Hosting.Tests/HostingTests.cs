@@ -9,6 +9,7 @@ using MoESdk.Serving;
 namespace MoESdk.Hosting.Tests;
 
 [Collection(ModelCollection.Name)]
+[Trait("Category", "Unit")]
 public sealed class HostingTests(TestModels models)
 {
     private static IHost BuildHost(IDictionary<string, string?> settings, Action<IServiceCollection> register)

@@ -8,6 +8,7 @@ using MoESdk.Serving;
 namespace MoESdk.Hosting.Tests;
 
 [Collection(ModelCollection.Name)]
+[Trait("Category", "Unit")]
 public sealed class MoEModelTests(TestModels models)
 {
     private const string Prompt = "In the beginning God created";

@@ -5,6 +5,7 @@ using MoESdk.Serving;
 namespace MoESdk.Hosting.Tests;
 
 [Collection(ModelCollection.Name)]
+[Trait("Category", "Unit")]
 public sealed class RoutingPolicyServingTests(TestModels models)
 {
     private const string Prompt = "In the beginning God created";

@@ -2,6 +2,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests;
 
+[Trait("Category", "Unit")]
 public class TorchLoadsTests
 {
     [Fact]

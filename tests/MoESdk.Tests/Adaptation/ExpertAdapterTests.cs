@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Adaptation;
 
+[Trait("Category", "Unit")]
 public class ExpertAdapterTests(SmallMoEArtifact artifact) : IClassFixture<SmallMoEArtifact>
 {
     private static readonly string DomainText = SmallMoEArtifact.Text("new-testament.txt", 12_000);

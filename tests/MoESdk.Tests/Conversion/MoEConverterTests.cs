@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Conversion;
 
+[Trait("Category", "Unit")]
 public class MoEConverterTests
 {
     public static TheoryData<string, string?> Recipes => new()

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Conversion;
 
+[Trait("Category", "Unit")]
 public class PartitionerTests
 {
     private static DenseFeedForward RandomDense(int hidden, int width, int seed)

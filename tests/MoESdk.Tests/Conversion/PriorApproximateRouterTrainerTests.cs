@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Conversion;
 
+[Trait("Category", "Unit")]
 public class PriorApproximateRouterTrainerTests
 {
     private static readonly TrainingRecipe Recipe = new(Steps: 40, BatchSize: 4, SequenceLength: 32, LearningRate: 2e-3, Seed: 1);

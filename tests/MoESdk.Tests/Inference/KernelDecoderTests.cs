@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Tests.Inference;
 
 /// <summary>The kernel decode path against the TorchSharp path, step by step, on the same prompt.</summary>
+[Trait("Category", "Unit")]
 public class KernelDecoderTests
 {
     private static ModelConfig Config(bool bias = false, int kvHeads = 2) => new()

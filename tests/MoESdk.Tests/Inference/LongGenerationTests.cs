@@ -9,6 +9,7 @@ namespace MoESdk.Tests.Inference;
 
 /// <summary>Runs alone (see <see cref="MemoryMeasurements"/>): the working set is the whole process's.</summary>
 [Collection(MemoryMeasurements.Name)]
+[Trait("Category", "Unit")]
 public class LongGenerationTests
 {
     private static readonly ModelConfig SmallConfig = new()

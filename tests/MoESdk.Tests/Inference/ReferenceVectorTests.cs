@@ -9,6 +9,7 @@ namespace MoESdk.Tests.Inference;
 /// The forward pass must reproduce the reference C implementation of the llama2.c format: the logits after
 /// each prompt and the greedy continuation, for every case of every checkpoint in data/llama2c.
 /// </summary>
+[Trait("Category", "Unit")]
 public class ReferenceVectorTests
 {
     public static TheoryData<string> Checkpoints()

@@ -2,6 +2,7 @@ using MoESdk.Inference.Kernels;
 
 namespace MoESdk.Tests.Kernels;
 
+[Trait("Category", "Unit")]
 public unsafe class ComputePoolTests
 {
     private readonly struct CountVisits(int* visits, int grain) : IRangeJob

@@ -4,6 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace MoESdk.Tests.Kernels;
 
+[Trait("Category", "Unit")]
 public sealed class LayerKernelTests : IDisposable
 {
     private readonly ComputePool _pool = new(2);

@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Kernels;
 
+[Trait("Category", "Unit")]
 public sealed class MatVecTests : IDisposable
 {
     private readonly ComputePool _pool = new(3);

@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Kernels;
 
+[Trait("Category", "Unit")]
 public unsafe class TensorMemoryTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using MoESdk.Loading;
 
 namespace MoESdk.Tests.Loading;
 
+[Trait("Category", "Unit")]
 public class HuggingFaceConfigTests
 {
     // Abridged from meta-llama/Llama-3.2-1B's config.json.

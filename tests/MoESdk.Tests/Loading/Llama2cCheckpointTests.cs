@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Loading;
 
+[Trait("Category", "Unit")]
 public class Llama2cCheckpointTests
 {
     private static string DataFile(string name) => Path.Combine(AppContext.BaseDirectory, "data", "llama2c", name);

@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Loading;
 
+[Trait("Category", "Unit")]
 public class ModelLoaderTests
 {
     private static readonly ModelConfig Config = Llama2cCheckpointTests.SmallConfig(tied: false);

@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Loading;
 
+[Trait("Category", "Unit")]
 public class RotaryRowOrderTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Loading;
 
+[Trait("Category", "Unit")]
 public class SafeTensorsTests
 {
     [Theory]

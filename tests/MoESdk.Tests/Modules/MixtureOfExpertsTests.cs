@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Modules;
 
+[Trait("Category", "Unit")]
 public class MixtureOfExpertsTests
 {
     private static DenseFeedForward RandomDense(int hidden, int width, int seed)

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Modules;
 
+[Trait("Category", "Unit")]
 public class RoutingPolicyTests
 {
     private static MixtureOfExpertsFeedForward Block(ExpertOutputRule rule, int topK, int seed)

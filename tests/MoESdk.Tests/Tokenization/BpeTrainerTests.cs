@@ -2,6 +2,7 @@ using MoESdk.Tokenization;
 
 namespace MoESdk.Tests.Tokenization;
 
+[Trait("Category", "Unit")]
 public sealed class BpeTrainerTests
 {
     private static string LargeCorpus => string.Concat(Enumerable.Repeat(Corpus.Training + "\n", 20));

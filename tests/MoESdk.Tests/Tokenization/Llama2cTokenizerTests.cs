@@ -4,6 +4,7 @@ using MoESdk.Tokenization;
 
 namespace MoESdk.Tests.Tokenization;
 
+[Trait("Category", "Unit")]
 public sealed class Llama2cTokenizerTests
 {
     private static List<(byte[] Piece, float Score)> Vocabulary()

@@ -3,6 +3,7 @@ using MoESdk.Tokenization;
 
 namespace MoESdk.Tests.Tokenization;
 
+[Trait("Category", "Unit")]
 public sealed class SentencePieceTests
 {
     /// <summary>A LLaMA-like model: &lt;unk&gt; &lt;s&gt; &lt;/s&gt;, 256 byte pieces, then a few merges.</summary>

@@ -3,6 +3,7 @@ using MoESdk.Tokenization;
 
 namespace MoESdk.Tests.Tokenization;
 
+[Trait("Category", "Unit")]
 public sealed class StreamingDecoderTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using MoESdk.Tokenization;
 
 namespace MoESdk.Tests.Tokenization;
 
+[Trait("Category", "Unit")]
 public sealed class TokenizerJsonTests
 {
     /// <summary>A GPT-2 style tokenizer.json built from a trained vocabulary, specials only in added_tokens.</summary>
