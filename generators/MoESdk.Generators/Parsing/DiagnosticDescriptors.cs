@@ -26,7 +26,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor DuplicateModelName = new(
         id: "MOE2003",
         title: "Two MoE models generate the same name",
-        messageFormat: "The MoE models '{0}' and '{1}' both generate the class '{2}'; '{1}' is skipped. Give one of them another name with the MoEModelName item metadata.",
+        messageFormat: "The MoE models '{0}' and '{1}' both generate the class '{2}'; '{1}' is skipped. Give one of their MoEModel items another OutputName.",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

@@ -62,7 +62,7 @@ internal static class ManifestReader
         if (typeName is null)
         {
             return Failed(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, nameLocation, "model name", modelName,
-                "it has no letter or digit. Set the MoEModelName item metadata to a name such as 'my-model'."));
+                "it has no letter or digit. Set the OutputName metadata of its MoEModel item to a name such as 'my-model'."));
         }
 
         if (!Identifiers.IsNamespace(options.Namespace))
