@@ -108,6 +108,9 @@ public static class ConvertCommand
                     DensePerplexity = quality.Reference.Perplexity,
                     MoEPerplexity = quality.Candidate.Perplexity,
                     MeanKlDivergence = quality.MeanKlDivergence,
+                    DenseTopOneAccuracy = quality.Reference.TopOneAccuracy,
+                    MoETopOneAccuracy = quality.Candidate.TopOneAccuracy,
+                    AccuracyKept = quality.AccuracyKept,
                     EvaluationText = evalPath,
                     EvaluationTokens = quality.Reference.Tokens,
                     DecodeSpeedup = speed[1].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
@@ -120,7 +123,8 @@ public static class ConvertCommand
 
             var report = new ConvertReport(Path.GetFullPath(outPath), options.Method, conversion.Partition, conversion.Router, options.Experts, options.TopK,
                 options.SharedExpertCount, options.TrainingSteps, options.Seed, options.Method == "tomoe" ? options.ActiveBudget : null, options.Distill, activeRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity, quality.PerplexityRatio,
-                quality.MeanKlDivergence, speed[0].DecodeTokensPerSecond, speed[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup!.Value,
+                quality.MeanKlDivergence, quality.Reference.TopOneAccuracy!.Value, quality.Candidate.TopOneAccuracy!.Value, quality.AccuracyKept,
+                speed[0].DecodeTokensPerSecond, speed[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup!.Value,
                 speed[0].PrefillTokensPerSecond, speed[1].PrefillTokensPerSecond, manifest.Report.PrefillSpeedup!.Value,
                 conversion.CalibrationTokens, conversion.Duration.TotalSeconds);
             if (result.GetValue(CommonOptions.Json))
@@ -134,6 +138,7 @@ public static class ConvertCommand
             var table = new Table().AddColumns("", "dense", "MoE", "ratio");
             table.AddRow("perplexity", $"{report.DensePerplexity:F3}", $"{report.MoEPerplexity:F3}", $"{report.PerplexityRatio:F3}");
             table.AddRow("mean KL (nats/token)", "", $"{report.MeanKlDivergence:F4}", "");
+            table.AddRow("next-token top-1 accuracy", $"{report.DenseTopOneAccuracy:P1}", $"{report.MoETopOneAccuracy:P1}", $"{report.AccuracyKept:P1} kept");
             table.AddRow("active FFN ratio", "100 %", $"{activeRatio:P1}", "");
             table.AddRow("decode tokens/s", $"{report.DenseDecodeTokensPerSecond:F1}", $"{report.MoEDecodeTokensPerSecond:F1}", $"{report.DecodeSpeedup:F2}×");
             table.AddRow("prefill tokens/s", $"{report.DensePrefillTokensPerSecond:F0}", $"{report.MoEPrefillTokensPerSecond:F0}", $"{report.PrefillSpeedup:F2}×");
@@ -147,6 +152,7 @@ public static class ConvertCommand
     /// <summary>The JSON fields of <c>moe convert --json</c>.</summary>
     public sealed record ConvertReport(string Artifact, string Method, string Partition, string Router, int Experts, int TopK, int SharedExperts,
         int Steps, int Seed, double? Budget, bool Distill, double ActiveFeedForwardRatio, double DensePerplexity, double MoEPerplexity, double PerplexityRatio, double MeanKlDivergence,
+        double DenseTopOneAccuracy, double MoETopOneAccuracy, double? AccuracyKept,
         double DenseDecodeTokensPerSecond, double MoEDecodeTokensPerSecond, double DecodeSpeedup,
         double DensePrefillTokensPerSecond, double MoEPrefillTokensPerSecond, double PrefillSpeedup,
         long CalibrationTokens, double ConversionSeconds);

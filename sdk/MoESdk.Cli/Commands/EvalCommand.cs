@@ -37,13 +37,13 @@ public static class EvalCommand
                 {
                     PerplexityResult ppl = ModelEvaluator.Perplexity(model.Model, windows, progress, cancellationToken);
                     return new EvalReport(model.Source, textPath, ppl.Tokens, ppl.Windows, ppl.WindowLength, ppl.Perplexity, ppl.MeanNegativeLogLikelihood,
-                        model.Model.CountParameters().ActiveFeedForwardRatio, null);
+                        ppl.TopOneAccuracy!.Value, model.Model.CountParameters().ActiveFeedForwardRatio, null);
                 }
                 ComparisonResult c = ModelEvaluator.Compare(model.Model, other.Model, windows, progress, cancellationToken);
                 return new EvalReport(model.Source, textPath, c.Reference.Tokens, c.Reference.Windows, c.Reference.WindowLength,
-                    c.Reference.Perplexity, c.Reference.MeanNegativeLogLikelihood, model.Model.CountParameters().ActiveFeedForwardRatio,
+                    c.Reference.Perplexity, c.Reference.MeanNegativeLogLikelihood, c.Reference.TopOneAccuracy!.Value, model.Model.CountParameters().ActiveFeedForwardRatio,
                     new CompareReport(other.Source, c.Candidate.Perplexity, c.Candidate.MeanNegativeLogLikelihood, c.PerplexityRatio,
-                        c.MeanKlDivergence, other.Model.CountParameters().ActiveFeedForwardRatio));
+                        c.MeanKlDivergence, c.Candidate.TopOneAccuracy!.Value, c.AccuracyKept, other.Model.CountParameters().ActiveFeedForwardRatio));
             });
 
             if (result.GetValue(CommonOptions.Json))
@@ -51,15 +51,15 @@ public static class EvalCommand
                 CommandRunner.WriteJson(report);
                 return Task.FromResult(0);
             }
-            var table = new Table().AddColumns("model", "perplexity", "mean NLL", "active FFN");
-            table.AddRow(Markup.Escape(report.Model), $"{report.Perplexity:F3}", $"{report.MeanNegativeLogLikelihood:F4}", $"{report.ActiveFeedForwardRatio:P1}");
+            var table = new Table().AddColumns("model", "perplexity", "mean NLL", "top-1 accuracy", "active FFN");
+            table.AddRow(Markup.Escape(report.Model), $"{report.Perplexity:F3}", $"{report.MeanNegativeLogLikelihood:F4}", $"{report.TopOneAccuracy:P1}", $"{report.ActiveFeedForwardRatio:P1}");
             if (report.Compare is { } cr)
             {
-                table.AddRow(Markup.Escape(cr.Model), $"{cr.Perplexity:F3}", $"{cr.MeanNegativeLogLikelihood:F4}", $"{cr.ActiveFeedForwardRatio:P1}");
+                table.AddRow(Markup.Escape(cr.Model), $"{cr.Perplexity:F3}", $"{cr.MeanNegativeLogLikelihood:F4}", $"{cr.TopOneAccuracy:P1}", $"{cr.ActiveFeedForwardRatio:P1}");
             }
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"{report.Tokens:N0} tokens in {report.Windows} windows of {report.WindowLength}" +
-                (report.Compare is { } k ? $"; perplexity ratio {k.PerplexityRatio:F3}, mean KL {k.MeanKlDivergence:F4} nats/token" : ""));
+                (report.Compare is { } k ? $"; perplexity ratio {k.PerplexityRatio:F3}, mean KL {k.MeanKlDivergence:F4} nats/token, accuracy kept {k.AccuracyKept:P1}" : ""));
             return Task.FromResult(0);
         });
         return command;
@@ -67,9 +67,9 @@ public static class EvalCommand
 
     /// <summary>The JSON fields of <c>moe eval --json</c>.</summary>
     public sealed record EvalReport(string Model, string Text, long Tokens, int Windows, int WindowLength, double Perplexity,
-        double MeanNegativeLogLikelihood, double ActiveFeedForwardRatio, CompareReport? Compare);
+        double MeanNegativeLogLikelihood, double TopOneAccuracy, double ActiveFeedForwardRatio, CompareReport? Compare);
 
     /// <summary>The second model of <c>moe eval --compare</c>.</summary>
     public sealed record CompareReport(string Model, double Perplexity, double MeanNegativeLogLikelihood, double PerplexityRatio,
-        double MeanKlDivergence, double ActiveFeedForwardRatio);
+        double MeanKlDivergence, double TopOneAccuracy, double? AccuracyKept, double ActiveFeedForwardRatio);
 }

@@ -115,6 +115,13 @@ public sealed record ConversionReport
     public double? DensePerplexity { get; init; }
     public double? MoEPerplexity { get; init; }
     public double? MeanKlDivergence { get; init; }
+
+    /// <summary>Next-token top-1 accuracy of the dense model and of the MoE on the evaluation text.</summary>
+    public double? DenseTopOneAccuracy { get; init; }
+    public double? MoETopOneAccuracy { get; init; }
+
+    /// <summary>The MoE's top-1 accuracy as a share of the dense model's ("performance kept").</summary>
+    public double? AccuracyKept { get; init; }
     public string? EvaluationText { get; init; }
     public long? EvaluationTokens { get; init; }
     public double? DecodeSpeedup { get; init; }

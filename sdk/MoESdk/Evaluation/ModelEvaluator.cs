@@ -16,18 +16,21 @@ public static class ModelEvaluator
     public static PerplexityResult Perplexity(LlamaModel model, TokenWindows windows, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         double nll = 0;
+        long correct = 0;
         ForEachBatch(windows, progress, cancellationToken, (inputs, targets) =>
         {
             Tensor logProbabilities = model.forward(inputs).log_softmax(-1);
             nll += -logProbabilities.gather(-1, targets.unsqueeze(-1)).sum().item<float>();
+            correct += CountTopOne(logProbabilities, targets);
         });
-        return new PerplexityResult(nll / windows.PredictedTokens, windows.PredictedTokens, windows.Count, windows.Length);
+        return Result(nll, correct, windows);
     }
 
     /// <summary>Perplexity of both models and mean KL(reference ‖ candidate) per token, on the same windows.</summary>
     public static ComparisonResult Compare(LlamaModel reference, LlamaModel candidate, TokenWindows windows, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         double referenceNll = 0, candidateNll = 0, kl = 0;
+        long referenceCorrect = 0, candidateCorrect = 0;
         ForEachBatch(windows, progress, cancellationToken, (inputs, targets) =>
         {
             Tensor p = reference.forward(inputs).log_softmax(-1);
@@ -36,13 +39,21 @@ public static class ModelEvaluator
             referenceNll += -p.gather(-1, index).sum().item<float>();
             candidateNll += -q.gather(-1, index).sum().item<float>();
             kl += (p.exp() * (p - q)).sum().item<float>();
+            referenceCorrect += CountTopOne(p, targets);
+            candidateCorrect += CountTopOne(q, targets);
         });
-        long tokens = windows.PredictedTokens;
-        return new ComparisonResult(
-            new PerplexityResult(referenceNll / tokens, tokens, windows.Count, windows.Length),
-            new PerplexityResult(candidateNll / tokens, tokens, windows.Count, windows.Length),
-            kl / tokens);
+        return new ComparisonResult(Result(referenceNll, referenceCorrect, windows), Result(candidateNll, candidateCorrect, windows), kl / windows.PredictedTokens);
     }
+
+    private static PerplexityResult Result(double nll, long correct, TokenWindows windows) =>
+        new(nll / windows.PredictedTokens, windows.PredictedTokens, windows.Count, windows.Length)
+        {
+            TopOneAccuracy = (double)correct / windows.PredictedTokens,
+        };
+
+    /// <summary>Positions whose most likely token is the target.</summary>
+    private static long CountTopOne(Tensor logProbabilities, Tensor targets) =>
+        logProbabilities.argmax(-1).eq(targets).sum().item<long>();
 
     private static void ForEachBatch(TokenWindows windows, IProgress<int>? progress, CancellationToken cancellationToken, Action<Tensor, Tensor> score)
     {
