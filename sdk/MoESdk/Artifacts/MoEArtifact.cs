@@ -56,7 +56,7 @@ public static class MoEArtifact
         }
         catch
         {
-            destination.AbandonWrite(temp);
+            ArtifactDestination.AbandonWrite(temp);
             throw;
         }
     }

@@ -34,7 +34,7 @@ internal static class FiniteWeights
             {
                 long flatIndex = first + index;
                 throw new ModelFormatException(source,
-                    $"tensor '{name}' holds {values[index]} at index [{string.Join(", ", Unravel(flatIndex, tensor.shape))}]: the weights are corrupt (a diverged training run or a damaged file); use a sound copy of the model");
+                    $"tensor '{name}' holds {Describe(values[index])} at index [{string.Join(", ", Unravel(flatIndex, tensor.shape))}]: the weights are corrupt (a diverged training run or a damaged file); use a sound copy of the model");
             }
         }
     }
@@ -71,6 +71,8 @@ internal static class FiniteWeights
         }
         return -1;
     }
+
+    private static string Describe(float value) => float.IsNaN(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity";
 
     private static long[] Unravel(long flatIndex, long[] shape)
     {
