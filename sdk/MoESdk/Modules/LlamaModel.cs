@@ -170,10 +170,6 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             }
             return;
         }
-        if (disposing)
-        {
-            Rotary.Dispose();
-        }
         base.Dispose(disposing);
     }
 }

@@ -11,7 +11,7 @@ namespace MoESdk.Modules;
 /// Scaling: linear divides positions by the factor; llama3 reshapes the frequencies; dynamic (NTK) only
 /// changes anything beyond the trained context, which the KV cache never exceeds, so it needs no work here.
 /// </summary>
-public sealed class RotaryEmbedding : IDisposable
+public sealed class RotaryEmbedding
 {
     private const int InitialPositions = 256;
 
@@ -20,8 +20,7 @@ public sealed class RotaryEmbedding : IDisposable
     private readonly int _maxPositions;
     private readonly Lock _growing = new();
 
-    // Outgrown tables stay alive until disposal: a session on another thread may still read them.
-    private readonly List<RotaryTables> _outgrown = [];
+    // Replaced, never changed: a session on another thread keeps reading the tables it took.
     private RotaryTables _tables;
 
     public RotaryEmbedding(ModelConfig config)
@@ -52,7 +51,6 @@ public sealed class RotaryEmbedding : IDisposable
             tables = _tables;
             if (positions > tables.Positions)
             {
-                _outgrown.Add(tables);
                 tables = Build((int)Math.Min(_maxPositions, Math.Max(positions, 2L * tables.Positions)));
                 Volatile.Write(ref _tables, tables);
             }
@@ -66,8 +64,11 @@ public sealed class RotaryEmbedding : IDisposable
         using var scope = NewDisposeScope();
         long tokens = x.shape[1];
         RotaryTables tables = Covering(checked(start + (int)tokens));
-        Tensor cos = tables.Cos.narrow(0, start, tokens).unsqueeze(1);
-        Tensor sin = tables.Sin.narrow(0, start, tokens).unsqueeze(1);
+        // The rows are copied into tensors per call (tokens × headDim/2 floats, small beside the attention
+        // itself), so the tables stay plain arrays that no session ever has to dispose.
+        Range rows = (start * HalfDim)..((start + (int)tokens) * HalfDim);
+        Tensor cos = tensor(tables.CosValues[rows], [tokens, HalfDim]).unsqueeze(1);
+        Tensor sin = tensor(tables.SinValues[rows], [tokens, HalfDim]).unsqueeze(1);
         Tensor[] halves = x.chunk(2, -1);
         Tensor a = halves[0], b = halves[1];
         return cat([a * cos - b * sin, b * cos + a * sin], -1).MoveToOuterDisposeScope();
@@ -88,7 +89,7 @@ public sealed class RotaryEmbedding : IDisposable
                 sin[p * half + i] = (float)Math.Sin(angle);
             }
         }
-        return new RotaryTables(positions, tensor(cos, [positions, half]), tensor(sin, [positions, half]), cos, sin);
+        return new RotaryTables(positions, cos, sin);
     }
 
     private static double[] InverseFrequencies(ModelConfig config, int half)
@@ -119,22 +120,10 @@ public sealed class RotaryEmbedding : IDisposable
         }
         return inverse;
     }
-
-    public void Dispose()
-    {
-        foreach (RotaryTables tables in _outgrown.Append(_tables))
-        {
-            tables.Cos.Dispose();
-            tables.Sin.Dispose();
-        }
-        _outgrown.Clear();
-    }
 }
 
-/// <summary>Cos and sin tables [positions, headDim/2] for positions [0, <see cref="Positions"/>), as tensors and as arrays.</summary>
+/// <summary>Cos and sin tables [positions, headDim/2], row-major, for positions [0, <see cref="Positions"/>).</summary>
 /// <param name="Positions">Rows in each table.</param>
-/// <param name="Cos">cos table for the TorchSharp path.</param>
-/// <param name="Sin">sin table for the TorchSharp path.</param>
-/// <param name="CosValues">The same cos table as a managed array, for the single-token decode kernels.</param>
-/// <param name="SinValues">The same sin table as a managed array.</param>
-public sealed record RotaryTables(int Positions, Tensor Cos, Tensor Sin, float[] CosValues, float[] SinValues);
+/// <param name="CosValues">cos of every position's angles.</param>
+/// <param name="SinValues">sin of every position's angles.</param>
+public sealed record RotaryTables(int Positions, float[] CosValues, float[] SinValues);
