@@ -12,7 +12,7 @@ public class HostileCommandLineTests(TinyModelFolder tiny) : IClassFixture<TinyM
 
     private static void AssertOneLine(string stderr)
     {
-        Assert.Equal(1, stderr.Trim().Split('\n').Length);
+        Assert.Single(stderr.Trim().Split('\n'));
         Assert.DoesNotContain("   at ", stderr);
     }
 
