@@ -43,6 +43,25 @@ public static class CommandRunner
             }
         });
 
+    /// <summary>
+    /// Option errors (unknown option, missing or malformed value): one line on stderr that points at the
+    /// command's help, never the help itself on stdout; with --json also <c>{"error": ...}</c> on stdout.
+    /// </summary>
+    public static int ReportParseErrors(ParseResult result)
+    {
+        string message = string.Join(" ", result.Errors.Select(error => error.Message));
+        IReadOnlyList<string> tokens = result.Tokens.Select(token => token.Value).ToArray();
+        if (tokens.Contains(CommonOptions.Json.Name))
+        {
+            WriteJson(new { Error = message });
+        }
+        string command = string.Join(' ', result.CommandResult.Command.Parents.OfType<Command>().Reverse().Select(c => c.Name).Append(result.CommandResult.Command.Name));
+        Console.Error.WriteLine(tokens.Contains(CommonOptions.MSBuild.Name)
+            ? $"error {BuildErrorCodes.InvalidSettings}: {message}"
+            : $"error: {message} (see '{command} --help')");
+        return UserError;
+    }
+
     /// <summary>Writes <paramref name="result"/> as indented camelCase JSON on stdout.</summary>
     public static void WriteJson<T>(T result) => Console.Out.WriteLine(JsonSerializer.Serialize(result, JsonOptions));
 

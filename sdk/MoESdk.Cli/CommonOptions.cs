@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MoESdk.Loading;
 
 namespace MoESdk.Cli;
 
@@ -24,6 +25,15 @@ public static class CommonOptions
         Recursive = true,
         Hidden = true,
     };
+
+    public static Option<bool> TrustWeights { get; } = new("--trust-weights")
+    {
+        Description = "Skip the scan for NaN and infinite weights when loading (saves one read of the weights; only for files you trust).",
+        Recursive = true,
+    };
+
+    /// <summary>How the command's models are loaded, from <see cref="TrustWeights"/>.</summary>
+    public static LoadOptions LoadOptions(ParseResult result) => new() { TrustWeights = result.GetValue(TrustWeights) };
 
     public static Option<string> Model { get; } = new("--model", "-m")
     {

@@ -13,6 +13,7 @@ public static class MoECommandLine
             CommonOptions.Json,
             CommonOptions.Verbose,
             CommonOptions.MSBuild,
+            CommonOptions.TrustWeights,
         };
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());

@@ -31,16 +31,17 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>
     /// Opens the model at <paramref name="path"/> (a Hugging Face folder, a llama2.c checkpoint or a .moe
-    /// artifact); throws <see cref="ModelFormatException"/> naming the file at fault.
+    /// artifact); throws <see cref="ModelFormatException"/> naming the file at fault. Unless
+    /// <paramref name="options"/> trusts the weights, NaN and infinite weights are refused.
     /// </summary>
-    public static LanguageModel Open(string path)
+    public static LanguageModel Open(string path, LoadOptions? options = null)
     {
         if (MoEArtifact.IsArtifact(path))
         {
-            return MoEArtifact.Open(path);
+            return MoEArtifact.Open(path, options);
         }
         ITextTokenizer? tokenizer = TokenizerLoader.TryLoad(path);
-        using LoadedModel loaded = ModelLoader.Load(path);
+        using LoadedModel loaded = ModelLoader.Load(path, options);
         // The model takes the weights' storage; what is left in `loaded` is disposed empty.
         var model = new LlamaModel(loaded.Config, loaded.Weights);
         return new LanguageModel(model, tokenizer, path);

@@ -37,6 +37,7 @@ public static class AdaptCommand
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
             string outPath = result.GetValue(output)!.TrimEnd('/', '\\');
+            new ArtifactDestination(outPath).Check();
             var options = new AdaptationOptions
             {
                 Experts = ExpertSelection.Parse(result.GetValue(experts)!),
@@ -65,7 +66,7 @@ public static class AdaptCommand
             }
             string? baselinePath = result.GetValue(baseline);
 
-            using LanguageModel model = LanguageModel.Open(result.GetValue(moe)!);
+            using LanguageModel model = LanguageModel.Open(result.GetValue(moe)!, CommonOptions.LoadOptions(result));
             if (model.Manifest is null)
             {
                 throw new ArgumentException($"'{model.Source}' is a dense model; adapt a .moe artifact (make one with moe convert), or pass the dense model as --baseline.");
@@ -86,7 +87,7 @@ public static class AdaptCommand
                     BaselineReport? dense = null;
                     if (baselinePath is not null)
                     {
-                        using LanguageModel denseModel = LanguageModel.Open(baselinePath);
+                        using LanguageModel denseModel = LanguageModel.Open(baselinePath, CommonOptions.LoadOptions(result));
                         Scores denseBefore = scorer.Score(denseModel, context, "scoring dense before", cancellationToken);
                         FineTuningResult tuned = new DenseFeedForwardFineTuner(options).Tune(denseModel, corpus, Progress(context, "fine-tuning dense FFN"), cancellationToken);
                         Scores denseAfter = scorer.Score(denseModel, context, "scoring dense after", cancellationToken);

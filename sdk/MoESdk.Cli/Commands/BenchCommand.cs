@@ -63,7 +63,7 @@ public static class BenchCommand
                 {
                     foreach (string path in new[] { modelPath! }.Concat(result.GetValue(compare) ?? []))
                     {
-                        LanguageModel opened = LanguageModel.Open(path);
+                        LanguageModel opened = LanguageModel.Open(path, CommonOptions.LoadOptions(result));
                         owned.Add(opened);
                         subjects.Add((Path.GetFileName(path.TrimEnd('/', '\\')), opened.Model));
                     }

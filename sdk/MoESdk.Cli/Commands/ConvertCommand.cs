@@ -64,13 +64,21 @@ public static class ConvertCommand
                 }
             }
 
-            using LanguageModel dense = LanguageModel.Open(modelPath);
+            // Checked now, not after minutes of conversion: the output location must take an artifact.
+            new ArtifactDestination(outPath).Check();
+
+            using LanguageModel dense = LanguageModel.Open(modelPath, CommonOptions.LoadOptions(result));
             options.Validate(dense.Model.Config);
             var tokenizer = dense.RequireTokenizer();
-            IReadOnlyList<int> calibrationTokens = tokenizer.Encode(File.ReadAllText(calibrationPath), addBos: false);
+            string calibrationText = CalibrationText.Decode(File.ReadAllBytes(calibrationPath));
+            IReadOnlyList<int> calibrationTokens = tokenizer.Encode(calibrationText, addBos: false);
             if (calibrationTokens.Count <= options.WindowLength)
             {
                 throw new CalibrationTextException($"The calibration text '{calibrationPath}' has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed: pass a longer --calibration text.");
+            }
+            if (CalibrationText.Measure(calibrationText, calibrationTokens, tokenizer).Warning(calibrationPath) is { } warning)
+            {
+                Console.Error.WriteLine($"warning: {warning}");
             }
             IReadOnlyList<int> evalTokens = evalPath == calibrationPath ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
 

@@ -24,8 +24,8 @@ public static class EvalCommand
             {
                 throw new FileNotFoundException($"Text file '{textPath}' does not exist.");
             }
-            using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!);
-            using LanguageModel? other = result.GetValue(compare) is string comparePath ? LanguageModel.Open(comparePath) : null;
+            using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!, CommonOptions.LoadOptions(result));
+            using LanguageModel? other = result.GetValue(compare) is string comparePath ? LanguageModel.Open(comparePath, CommonOptions.LoadOptions(result)) : null;
             IReadOnlyList<int> tokens = model.RequireTokenizer().Encode(File.ReadAllText(textPath), addBos: false);
             var windows = new TokenWindows(tokens, result.GetValue(window), result.GetValue(maxWindows));
 

@@ -39,7 +39,7 @@ public static class ExpertsCommand
                     throw new ArgumentException($"{name} must be at least 1, was {value}.");
                 }
             }
-            using LanguageModel model = LanguageModel.Open(result.GetValue(moe)!);
+            using LanguageModel model = LanguageModel.Open(result.GetValue(moe)!, CommonOptions.LoadOptions(result));
             int attributionLayer = result.GetValue(layer);
             if (attributionLayer < 0 || attributionLayer >= model.Model.Layers.Length)
             {

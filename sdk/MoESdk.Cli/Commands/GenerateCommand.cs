@@ -44,7 +44,7 @@ public static class GenerateCommand
             options.Validate();
             bool json = result.GetValue(CommonOptions.Json);
 
-            using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!);
+            using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!, CommonOptions.LoadOptions(result));
             ITextTokenizer? tokenizer = promptText is null ? null : model.RequireTokenizer();
             IReadOnlyList<int> input = tokenizer is null ? ParseIds(promptIds!) : tokenizer.Encode(promptText!, addBos: model.Model.Config.BosTokenId is not null);
             if (tokenizer is not null)

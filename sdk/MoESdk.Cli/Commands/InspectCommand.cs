@@ -17,7 +17,7 @@ public static class InspectCommand
         CommandRunner.SetAction(command, (result, _) =>
         {
             string path = result.GetValue(CommonOptions.Model)!;
-            using LanguageModel model = LanguageModel.Open(path);
+            using LanguageModel model = LanguageModel.Open(path, CommonOptions.LoadOptions(result));
             ModelConfig c = model.Model.Config;
             ParameterCounts counts = model.Model.CountParameters();
             var report = new InspectReport(path, c.Architecture, c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads,

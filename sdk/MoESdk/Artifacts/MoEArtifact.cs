@@ -10,7 +10,7 @@ namespace MoESdk.Artifacts;
 /// Writes and reads a Mixture-of-Experts artifact: a folder <c>name.moe/</c> holding <c>moe.json</c>,
 /// <c>config.json</c>, <c>model.safetensors</c> (router and expert tensors in the Mixtral / Qwen2-MoE layout)
 /// and the tokenizer files. Writing goes to a temporary folder renamed at the end, so an interrupted
-/// conversion never leaves a half-written artifact.
+/// conversion never leaves a half-written artifact (see <see cref="ArtifactDestination"/>).
 /// </summary>
 public static class MoEArtifact
 {
@@ -28,13 +28,11 @@ public static class MoEArtifact
     /// <param name="storeAs">Weight type in the file (default float32).</param>
     public static MoEManifest Save(string path, LlamaModel model, MoEManifest manifest, string? tokenizerSource, ScalarType storeAs = ScalarType.Float32)
     {
-        string full = Path.GetFullPath(path.TrimEnd('/', '\\'));
-        string temp = $"{full}.partial-{Environment.ProcessId}";
-        if (Directory.Exists(temp))
-        {
-            Directory.Delete(temp, recursive: true);
-        }
-        Directory.CreateDirectory(temp);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var destination = new ArtifactDestination(path);
+        destination.Check();
+        string temp = destination.BeginWrite();
         try
         {
             var tokenizerFiles = new List<string>();
@@ -53,29 +51,18 @@ public static class MoEArtifact
             SafeTensorsWriter.Write(Path.Combine(temp, manifest.Weights), model.NamedWeights(),
                 new Dictionary<string, string> { ["format"] = "pt", ["moe_schema"] = manifest.SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) }, storeAs);
             File.WriteAllText(Path.Combine(temp, MoEManifest.FileName), JsonSerializer.Serialize(manifest, MoEManifest.JsonOptions));
-
-            if (Directory.Exists(full))
-            {
-                if (!IsArtifact(full))
-                {
-                    throw new IOException($"{full} exists and is not a MoE artifact; refusing to replace it.");
-                }
-                Directory.Delete(full, recursive: true);
-            }
-            Directory.Move(temp, full);
+            destination.CommitWrite(temp);
             return manifest;
         }
         catch
         {
-            if (Directory.Exists(temp))
-            {
-                Directory.Delete(temp, recursive: true);
-            }
+            ArtifactDestination.AbandonWrite(temp);
             throw;
         }
     }
 
     /// <summary>Reads and validates the manifest alone (cheap: no weights).</summary>
+    /// <exception cref="ModelFormatException">Missing, malformed, of another schema, or a field is absent, invalid or points outside the artifact.</exception>
     public static MoEManifest ReadManifest(string path)
     {
         string file = Path.Combine(path, MoEManifest.FileName);
@@ -87,7 +74,8 @@ public static class MoEArtifact
         try
         {
             using JsonDocument document = JsonDocument.Parse(File.ReadAllText(file));
-            int version = document.RootElement.TryGetProperty("schemaVersion", out JsonElement v) && v.TryGetInt32(out int parsed) ? parsed : 0;
+            int version = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("schemaVersion", out JsonElement v)
+                && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int parsed) ? parsed : 0;
             if (version != MoEManifest.CurrentSchemaVersion)
             {
                 throw new ModelFormatException(file, $"schema version {version} is not supported (this SDK reads version {MoEManifest.CurrentSchemaVersion}); convert the model again with this SDK's moe convert");
@@ -98,28 +86,17 @@ public static class MoEArtifact
         {
             throw new ModelFormatException(file, $"is not valid manifest JSON: {ex.Message}", ex);
         }
-        if (manifest is null || manifest.Layers is null || manifest.Architecture is null)
-        {
-            throw new ModelFormatException(file, "is missing required fields (name, architecture, method, layers)");
-        }
-        if (manifest.Layers.Count != manifest.Architecture.Layers)
-        {
-            throw new ModelFormatException(file, $"lists {manifest.Layers.Count} layers but the architecture has {manifest.Architecture.Layers}");
-        }
-        for (int i = 0; i < manifest.Layers.Count; i++)
-        {
-            LayerExperts l = manifest.Layers[i];
-            if (l.Experts < 1 || l.TopK < 1 || l.TopK > l.Experts || l.ExpertWidth < 1 || l.SharedExperts < 0)
-            {
-                throw new ModelFormatException(file, $"layer {i}: {l.Experts} experts of width {l.ExpertWidth} with top-k {l.TopK} is not a valid layout");
-            }
-        }
-        return manifest;
+        ManifestCheck.Validate(manifest, file, Path.GetFullPath(path));
+        return manifest!;
     }
 
-    /// <summary>Opens the artifact as a runnable model, checking every tensor against the manifest.</summary>
-    public static LanguageModel Open(string path)
+    /// <summary>
+    /// Opens the artifact as a runnable model, checking every tensor against the manifest and, unless
+    /// <paramref name="options"/> trusts the weights, refusing NaN and infinite weights.
+    /// </summary>
+    public static LanguageModel Open(string path, LoadOptions? options = null)
     {
+        options ??= LoadOptions.Default;
         MoEManifest manifest = ReadManifest(path);
         string configPath = Path.Combine(path, HuggingFaceConfig.FileName);
         if (!File.Exists(configPath))
@@ -143,14 +120,20 @@ public static class MoEArtifact
         {
             using (SafeTensorsCheckpoint checkpoint = SafeTensorsCheckpoint.Open(weightsPath))
             {
+                WeightLayout.CheckLayerCount(checkpoint.Names, config, weightsPath);
                 foreach ((string name, long[] shape) in ExpectedTensors(config, manifest))
                 {
                     if (!checkpoint.Contains(name))
                     {
                         throw new ModelFormatException(weightsPath, $"tensor '{name}' is missing (moe.json expects it); the artifact is incomplete: convert it again");
                     }
-                    tensors.Add(name, checkpoint.Read(name).DetachFromDisposeScope());
+                    Tensor tensor = checkpoint.Read(name).DetachFromDisposeScope();
+                    tensors.Add(name, tensor);
                     weights.Get(name, shape);
+                    if (!options.TrustWeights)
+                    {
+                        FiniteWeights.Check(tensor, weightsPath, name);
+                    }
                 }
             }
             var model = new LlamaModel(config, weights, layer => BuildLayer(weights, config, manifest, layer));

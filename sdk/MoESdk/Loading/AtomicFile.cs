@@ -11,6 +11,7 @@ internal static class AtomicFile
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temporary = $"{full}.{Guid.NewGuid():N}.tmp";
+        UnfinishedWrites.Begin(temporary);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -18,11 +19,11 @@ internal static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temporary, full, overwrite: true);
+            UnfinishedWrites.Commit(temporary, () => File.Move(temporary, full, overwrite: true));
         }
         catch
         {
-            File.Delete(temporary);
+            UnfinishedWrites.Discard(temporary);
             throw;
         }
     }

@@ -23,11 +23,13 @@ public static class Llama2cCheckpoint
 
     /// <summary>Reads the checkpoint at <paramref name="path"/> into float32 weights in the <see cref="WeightNames"/> layout.</summary>
     /// <exception cref="ModelFormatException">Missing, of an invalid header, or not exactly the size its header implies.</exception>
-    public static LoadedModel Read(string path)
+    public static LoadedModel Read(string path, LoadOptions? options = null)
     {
         using MappedFile file = MappedFile.Open(path);
         ModelConfig config = ReadHeader(file);
-        long expected = FileBytes(config);
+        long expected = FileBytes(config) ?? throw new ModelFormatException(path,
+            $"header (dim {config.HiddenSize}, hidden_dim {config.IntermediateSize}, n_layers {config.NumLayers}, vocab_size {config.VocabSize}, seq_len {config.MaxPositions}) " +
+            $"implies more than {long.MaxValue} bytes: the file is corrupt or not a llama2.c legacy checkpoint");
         if (file.Length != expected)
         {
             string cause = file.Length < expected ? "the file is truncated" : "the file has trailing data or is not a llama2.c legacy checkpoint";
@@ -41,6 +43,13 @@ public static class Llama2cCheckpoint
         try
         {
             ReadTensors(file, config, tensors);
+            if (!(options ?? LoadOptions.Default).TrustWeights)
+            {
+                foreach ((string name, Tensor tensor) in tensors)
+                {
+                    FiniteWeights.Check(tensor, path, name);
+                }
+            }
         }
         catch
         {
@@ -160,8 +169,20 @@ public static class Llama2cCheckpoint
         return config;
     }
 
-    /// <summary>The exact size of a checkpoint of <paramref name="config"/>, header included.</summary>
-    private static long FileBytes(ModelConfig config)
+    /// <summary>The exact size of a checkpoint of <paramref name="config"/>, header included; null when it does not fit a long.</summary>
+    private static long? FileBytes(ModelConfig config)
+    {
+        try
+        {
+            return FileBytesChecked(config);
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
+    }
+
+    private static long FileBytesChecked(ModelConfig config)
     {
         checked
         {

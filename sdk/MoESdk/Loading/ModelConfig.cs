@@ -62,8 +62,15 @@ public sealed record ModelConfig
         Require(HeadDim % 2 == 0, $"head width {HeadDim} must be even for rotary embeddings");
         Require(NumKeyValueHeads > 0 && NumHeads % NumKeyValueHeads == 0,
             $"head count {NumHeads} is not a multiple of the key/value head count {NumKeyValueHeads}");
-        Require(RmsNormEpsilon > 0, "rms_norm_eps must be positive");
-        Require(RopeTheta > 0, "rope_theta must be positive");
+        Require(RmsNormEpsilon > 0 && double.IsFinite(RmsNormEpsilon), "rms_norm_eps must be a positive number");
+        Require(RopeTheta > 0 && double.IsFinite(RopeTheta), "rope_theta must be a positive number");
+        if (RopeScaling is { } scaling)
+        {
+            Require(scaling.Factor > 0 && double.IsFinite(scaling.Factor), $"rope_scaling.factor is {scaling.Factor}; it must be a positive number (1 means no scaling)");
+            Require(scaling.OriginalMaxPositions > 0, "rope_scaling.original_max_position_embeddings must be positive");
+            Require(scaling.Type != "llama3" || (scaling.LowFrequencyFactor > 0 && scaling.HighFrequencyFactor > scaling.LowFrequencyFactor && double.IsFinite(scaling.HighFrequencyFactor)),
+                "rope_scaling low_freq_factor and high_freq_factor must be positive numbers with high_freq_factor above low_freq_factor");
+        }
     }
 }
 

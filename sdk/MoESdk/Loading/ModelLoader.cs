@@ -13,15 +13,19 @@ namespace MoESdk.Loading;
 /// </summary>
 public static class ModelLoader
 {
-    /// <summary>Loads the model at <paramref name="path"/> as float32 CPU tensors in the <see cref="WeightNames"/> layout.</summary>
+    /// <summary>
+    /// Loads the model at <paramref name="path"/> as float32 CPU tensors in the <see cref="WeightNames"/> layout.
+    /// Unless <paramref name="options"/> trusts the weights, a NaN or infinite weight is refused.
+    /// </summary>
     /// <exception cref="ModelFormatException">The path is missing, a file is corrupt or truncated, the architecture is
     /// unsupported, or a tensor is missing or of the wrong shape; the message names the file and the problem.</exception>
-    public static LoadedModel Load(string path)
+    public static LoadedModel Load(string path, LoadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= LoadOptions.Default;
         if (Directory.Exists(path))
         {
-            return LoadHuggingFace(HuggingFaceConfigBeside(path), FindWeights(path));
+            return LoadHuggingFace(HuggingFaceConfigBeside(path), FindWeights(path), options);
         }
         if (!File.Exists(path))
         {
@@ -29,13 +33,13 @@ public static class ModelLoader
         }
         if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
         {
-            return Llama2cCheckpoint.Read(path);
+            return Llama2cCheckpoint.Read(path, options);
         }
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(".safetensors.index.json", StringComparison.OrdinalIgnoreCase))
         {
             string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            return LoadHuggingFace(HuggingFaceConfigBeside(folder), path);
+            return LoadHuggingFace(HuggingFaceConfigBeside(folder), path, options);
         }
         throw new ModelFormatException(path,
             "is not a model this SDK reads: pass a folder with config.json and model.safetensors, a .safetensors file beside a config.json, or a llama2.c .bin checkpoint");
@@ -65,10 +69,11 @@ public static class ModelLoader
         throw new ModelFormatException(folder, $"has neither {SafeTensorsCheckpoint.SingleFileName} nor {SafeTensorsCheckpoint.IndexFileName}{hint}");
     }
 
-    private static LoadedModel LoadHuggingFace(string configPath, string weightsPath)
+    private static LoadedModel LoadHuggingFace(string configPath, string weightsPath, LoadOptions options)
     {
         ModelConfig config = HuggingFaceConfig.Read(configPath);
         using SafeTensorsCheckpoint checkpoint = SafeTensorsCheckpoint.Open(weightsPath);
+        WeightLayout.CheckLayerCount(checkpoint.Names, config, weightsPath);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var weights = new ModelWeights(weightsPath, tensors);
         try
@@ -81,7 +86,12 @@ public static class ModelLoader
                 {
                     throw new ModelFormatException(weightsPath, MissingTensorProblem(name, config));
                 }
-                tensors.Add(name, checkpoint.Read(name).DetachFromDisposeScope());
+                Tensor tensor = checkpoint.Read(name).DetachFromDisposeScope();
+                tensors.Add(name, tensor);
+                if (!options.TrustWeights)
+                {
+                    FiniteWeights.Check(tensor, checkpoint.FileOf(name), name);
+                }
             }
             WeightLayout.Validate(weights, config);
             return new LoadedModel(config, weights);

@@ -79,12 +79,15 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     }
 
     /// <summary>The tensor <paramref name="name"/> as a new float32 CPU tensor.</summary>
-    public Tensor Read(string name) => FileOf(name).Read(name);
+    public Tensor Read(string name) => ShardOf(name).Read(name);
 
     /// <summary>The tensor <paramref name="name"/> as a new CPU tensor in its stored dtype.</summary>
-    public Tensor ReadAsStored(string name) => FileOf(name).ReadAsStored(name);
+    public Tensor ReadAsStored(string name) => ShardOf(name).ReadAsStored(name);
 
-    private SafeTensorsFile FileOf(string name) =>
+    /// <summary>The path of the file (the shard, when sharded) that holds <paramref name="name"/>: what an error about that tensor names.</summary>
+    public string FileOf(string name) => ShardOf(name).Path;
+
+    private SafeTensorsFile ShardOf(string name) =>
         _fileOf.TryGetValue(name, out SafeTensorsFile? file) ? file : throw new ModelFormatException(Path, $"tensor '{name}' is missing");
 
     private static Dictionary<string, string> ReadWeightMap(string path)

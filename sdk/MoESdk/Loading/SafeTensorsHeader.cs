@@ -53,7 +53,24 @@ internal sealed class SafeTensorsHeader
                     throw new ModelFormatException(path, $"safetensors header names tensor '{property.Name}' twice");
                 }
             }
+            CheckDisjoint(entries.Values, path);
             return new SafeTensorsHeader(entries, metadata);
+        }
+    }
+
+    // Two tensors over the same bytes are not something any writer produces: a header that says so is
+    // corrupt or crafted, and writing through one tensor would change the other.
+    private static void CheckDisjoint(IEnumerable<SafeTensorsEntry> entries, string path)
+    {
+        SafeTensorsEntry? previous = null;
+        foreach (SafeTensorsEntry entry in entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin))
+        {
+            if (previous is not null && entry.Begin < previous.End)
+            {
+                throw new ModelFormatException(path,
+                    $"safetensors tensors '{previous.Name}' [{previous.Begin}, {previous.End}) and '{entry.Name}' [{entry.Begin}, {entry.End}) share bytes; the file is corrupt");
+            }
+            previous = entry;
         }
     }
 

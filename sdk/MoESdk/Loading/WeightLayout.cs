@@ -44,6 +44,50 @@ public static class WeightLayout
         return expected;
     }
 
+    /// <summary>
+    /// Throws <see cref="ModelFormatException"/> unless the decoder layers <paramref name="names"/> hold
+    /// (model.layers.N.…) are exactly as many as <paramref name="config"/> says. Checked before any per-layer
+    /// list is built, so a config that claims a billion layers fails at once, and one that claims fewer
+    /// layers than the file holds does not silently drop the rest.
+    /// </summary>
+    public static void CheckLayerCount(IEnumerable<string> names, ModelConfig config, string source)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(config);
+        int present = 0;
+        string? deepest = null;
+        foreach (string name in names)
+        {
+            if (LayerOf(name) is { } layer && layer >= present)
+            {
+                present = layer + 1;
+                deepest = name;
+            }
+        }
+        if (config.NumLayers > present)
+        {
+            throw new ModelFormatException(source,
+                $"num_hidden_layers is {config.NumLayers}, but the weights hold {present} decoder layers; set num_hidden_layers to {present} in {HuggingFaceConfig.FileName} or use the weights it was saved with");
+        }
+        if (config.NumLayers < present)
+        {
+            throw new ModelFormatException(source,
+                $"holds {present} decoder layers (up to '{deepest}'), but num_hidden_layers is {config.NumLayers}; set num_hidden_layers to {present} in {HuggingFaceConfig.FileName}");
+        }
+    }
+
+    private static int? LayerOf(string name)
+    {
+        const string Prefix = "model.layers.";
+        if (!name.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        int end = name.IndexOf('.', Prefix.Length);
+        ReadOnlySpan<char> digits = end < 0 ? name.AsSpan(Prefix.Length) : name.AsSpan(Prefix.Length, end - Prefix.Length);
+        return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer < int.MaxValue ? layer : null;
+    }
+
     /// <summary>Throws <see cref="ModelFormatException"/> unless every expected tensor is present, float32 and of its shape.</summary>
     public static void Validate(ModelWeights weights, ModelConfig config)
     {

@@ -94,6 +94,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long batch = tokens.shape[0], count = tokens.shape[1];
+        cache?.Reserve(checked(start + (int)count));
         Tensor x = _embedding.index_select(0, tokens.flatten()).view(batch, count, Config.HiddenSize);
         foreach (DecoderLayer layer in Layers)
         {
@@ -168,10 +169,6 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
                 }
             }
             return;
-        }
-        if (disposing)
-        {
-            Rotary.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -5,61 +5,91 @@ namespace MoESdk.Modules;
 
 /// <summary>
 /// Rotary position embedding in the Hugging Face convention: the two halves of each head, (x[i], x[i+d/2]),
-/// are rotated by angle position · θ^(-2i/d). Cos/sin tables for every position are computed once.
+/// are rotated by angle position · θ^(-2i/d). Cos/sin tables cover the positions used so far and grow (doubling)
+/// on demand up to the configured maximum: a config that claims millions of positions costs nothing until a
+/// sequence actually reaches them.
 /// Scaling: linear divides positions by the factor; llama3 reshapes the frequencies; dynamic (NTK) only
 /// changes anything beyond the trained context, which the KV cache never exceeds, so it needs no work here.
 /// </summary>
-public sealed class RotaryEmbedding : IDisposable
+public sealed class RotaryEmbedding
 {
+    private const int InitialPositions = 256;
+
+    private readonly double[] _inverseFrequencies;
+    private readonly double _positionScale;
+    private readonly int _maxPositions;
+    private readonly Lock _growing = new();
+
+    // Replaced, never changed: a session on another thread keeps reading the tables it took.
+    private RotaryTables _tables;
+
     public RotaryEmbedding(ModelConfig config)
     {
-        int half = config.HeadDim / 2;
-        double[] inverseFrequencies = InverseFrequencies(config, half);
-        int positions = config.MaxPositions;
-        var cos = new float[positions * half];
-        var sin = new float[positions * half];
-        double positionScale = config.RopeScaling?.Type == "linear" ? 1.0 / config.RopeScaling.Factor : 1.0;
-        for (int p = 0; p < positions; p++)
-        {
-            for (int i = 0; i < half; i++)
-            {
-                // Angles in double: float32 positions × frequencies lose precision at long contexts.
-                double angle = p * positionScale * inverseFrequencies[i];
-                cos[p * half + i] = (float)Math.Cos(angle);
-                sin[p * half + i] = (float)Math.Sin(angle);
-            }
-        }
-        Cos = tensor(cos, [positions, half]);
-        Sin = tensor(sin, [positions, half]);
-        CosValues = cos;
-        SinValues = sin;
-        HalfDim = half;
+        HalfDim = config.HeadDim / 2;
+        _inverseFrequencies = InverseFrequencies(config, HalfDim);
+        _positionScale = config.RopeScaling?.Type == "linear" ? 1.0 / config.RopeScaling.Factor : 1.0;
+        _maxPositions = config.MaxPositions;
+        _tables = Build(Math.Min(InitialPositions, _maxPositions));
     }
 
-    /// <summary>cos table [positions, headDim/2].</summary>
-    public Tensor Cos { get; }
-
-    /// <summary>sin table [positions, headDim/2].</summary>
-    public Tensor Sin { get; }
-
-    /// <summary>The same cos table as a managed array, for the single-token decode kernels.</summary>
-    public float[] CosValues { get; }
-
-    /// <summary>The same sin table as a managed array.</summary>
-    public float[] SinValues { get; }
-
     public int HalfDim { get; }
+
+    /// <summary>Tables covering at least positions [0, <paramref name="positions"/>), built if needed.</summary>
+    public RotaryTables Covering(int positions)
+    {
+        RotaryTables tables = Volatile.Read(ref _tables);
+        if (positions <= tables.Positions)
+        {
+            return tables;
+        }
+        if (positions > _maxPositions)
+        {
+            throw new ArgumentOutOfRangeException(nameof(positions), $"Position {positions - 1} is beyond the model's context of {_maxPositions}.");
+        }
+        lock (_growing)
+        {
+            tables = _tables;
+            if (positions > tables.Positions)
+            {
+                tables = Build((int)Math.Min(_maxPositions, Math.Max(positions, 2L * tables.Positions)));
+                Volatile.Write(ref _tables, tables);
+            }
+            return tables;
+        }
+    }
 
     /// <summary>Rotates x [batch, tokens, heads, headDim] whose tokens sit at positions start.. .</summary>
     public Tensor Apply(Tensor x, int start)
     {
         using var scope = NewDisposeScope();
         long tokens = x.shape[1];
-        Tensor cos = Cos.narrow(0, start, tokens).unsqueeze(1);
-        Tensor sin = Sin.narrow(0, start, tokens).unsqueeze(1);
+        RotaryTables tables = Covering(checked(start + (int)tokens));
+        // The rows are copied into tensors per call (tokens × headDim/2 floats, small beside the attention
+        // itself), so the tables stay plain arrays that no session ever has to dispose.
+        Range rows = (start * HalfDim)..((start + (int)tokens) * HalfDim);
+        Tensor cos = tensor(tables.CosValues[rows], [tokens, HalfDim]).unsqueeze(1);
+        Tensor sin = tensor(tables.SinValues[rows], [tokens, HalfDim]).unsqueeze(1);
         Tensor[] halves = x.chunk(2, -1);
         Tensor a = halves[0], b = halves[1];
         return cat([a * cos - b * sin, b * cos + a * sin], -1).MoveToOuterDisposeScope();
+    }
+
+    private RotaryTables Build(int positions)
+    {
+        int half = HalfDim;
+        var cos = new float[checked(positions * half)];
+        var sin = new float[cos.Length];
+        for (int p = 0; p < positions; p++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                // Angles in double: float32 positions × frequencies lose precision at long contexts.
+                double angle = p * _positionScale * _inverseFrequencies[i];
+                cos[p * half + i] = (float)Math.Cos(angle);
+                sin[p * half + i] = (float)Math.Sin(angle);
+            }
+        }
+        return new RotaryTables(positions, cos, sin);
     }
 
     private static double[] InverseFrequencies(ModelConfig config, int half)
@@ -90,10 +120,10 @@ public sealed class RotaryEmbedding : IDisposable
         }
         return inverse;
     }
-
-    public void Dispose()
-    {
-        Cos.Dispose();
-        Sin.Dispose();
-    }
 }
+
+/// <summary>Cos and sin tables [positions, headDim/2], row-major, for positions [0, <see cref="Positions"/>).</summary>
+/// <param name="Positions">Rows in each table.</param>
+/// <param name="CosValues">cos of every position's angles.</param>
+/// <param name="SinValues">sin of every position's angles.</param>
+public sealed record RotaryTables(int Positions, float[] CosValues, float[] SinValues);

@@ -19,8 +19,7 @@ public sealed unsafe class KernelDecoder
     private readonly float* _embedding;
     private readonly float* _finalNorm;
     private readonly FloatMatrix _head;
-    private readonly float[] _cos;
-    private readonly float[] _sin;
+    private readonly Modules.RotaryEmbedding _rotary;
     private readonly float _epsilon;
     private readonly float[] _x;
     private readonly float[] _normed;
@@ -29,6 +28,7 @@ public sealed unsafe class KernelDecoder
     private readonly float[] _scratch;
     private float[] _scores = [];
     private KvCache? _boundCache;
+    private int _boundAllocated;
     private readonly nint[] _keys;
     private readonly nint[] _values;
 
@@ -40,8 +40,7 @@ public sealed unsafe class KernelDecoder
         _embedding = WeightView.Vector(model.Embedding);
         _finalNorm = WeightView.Vector(model.FinalNorm.Weight);
         _head = WeightView.Matrix(model.Head);
-        _cos = model.Rotary.CosValues;
-        _sin = model.Rotary.SinValues;
+        _rotary = model.Rotary;
         _epsilon = (float)_config.RmsNormEpsilon;
         _x = new float[_config.HiddenSize];
         _normed = new float[_config.HiddenSize];
@@ -76,15 +75,17 @@ public sealed unsafe class KernelDecoder
         {
             throw new InvalidOperationException($"The KV cache is full ({cache.Capacity} positions).");
         }
+        cache.Reserve(position + 1);
         Bind(cache);
         if (_scores.Length < heads * (position + 1))
         {
-            _scores = new float[heads * cache.Capacity];
+            _scores = new float[heads * cache.Allocated];
         }
         new ReadOnlySpan<float>(_embedding + ((nint)token * hidden), hidden).CopyTo(_x);
-        ReadOnlySpan<float> cos = _cos.AsSpan(position * half, half);
-        ReadOnlySpan<float> sin = _sin.AsSpan(position * half, half);
-        int cached = cache.Capacity * kvWidth;
+        RotaryTables rotary = _rotary.Covering(position + 1);
+        ReadOnlySpan<float> cos = rotary.CosValues.AsSpan(position * half, half);
+        ReadOnlySpan<float> sin = rotary.SinValues.AsSpan(position * half, half);
+        int cached = cache.Allocated * kvWidth;
 
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -111,10 +112,10 @@ public sealed unsafe class KernelDecoder
         MatVec.Multiply(_pool, _head, _normed, logits);
     }
 
-    // A cache's storage does not move, so its addresses are looked up once per cache, not per token.
+    // A cache's storage moves only when it grows, so its addresses are looked up once per cache and size, not per token.
     private void Bind(KvCache cache)
     {
-        if (ReferenceEquals(cache, _boundCache))
+        if (ReferenceEquals(cache, _boundCache) && cache.Allocated == _boundAllocated)
         {
             return;
         }
@@ -124,6 +125,7 @@ public sealed unsafe class KernelDecoder
             _values[l] = (nint)TensorMemory.Pointer(cache.Values(l));
         }
         _boundCache = cache;
+        _boundAllocated = cache.Allocated;
     }
 
     private static void AddBias(Span<float> y, float* bias)
