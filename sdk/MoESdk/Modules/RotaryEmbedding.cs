@@ -62,7 +62,7 @@ public sealed class RotaryEmbedding : IDisposable
         return cat([a * cos - b * sin, b * cos + a * sin], -1).MoveToOuterDisposeScope();
     }
 
-    private static double[] InverseFrequencies(ModelConfig config, int half)
+    internal static double[] InverseFrequencies(ModelConfig config, int half)
     {
         var inverse = new double[half];
         for (int i = 0; i < half; i++)
