@@ -24,6 +24,15 @@ internal sealed class LlamaCppModel : IDisposable
         _parameters = parameters;
     }
 
+    /// <summary>llama.cpp's latest warnings and errors, to explain a failure.</summary>
+    public static string RecentLog()
+    {
+        lock (Log)
+        {
+            return string.Join("", Log.TakeLast(30));
+        }
+    }
+
     /// <summary>Loads <paramref name="path"/>; a load failure carries llama.cpp's own error lines.</summary>
     public static LlamaCppModel Load(string path, int contextLength)
     {
@@ -34,7 +43,7 @@ internal sealed class LlamaCppModel : IDisposable
                 // Keep only warnings and errors, to explain a failed load.
                 NativeLibraryConfig.All.WithLogCallback((level, message) =>
                 {
-                    if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning)
+                    if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning || Environment.GetEnvironmentVariable("MOE_LLAMA_LOG") == "1")
                     {
                         lock (Log)
                         {
@@ -75,6 +84,23 @@ internal sealed class LlamaCppModel : IDisposable
     {
         using LLamaContext context = _weights.CreateContext(_parameters);
         return Feed(context, tokens, 0);
+    }
+
+    /// <summary>Logits at every position of <paramref name="tokens"/>, [position][vocab].</summary>
+    public float[][] AllLogits(IReadOnlyList<int> tokens)
+    {
+        using LLamaContext context = _weights.CreateContext(_parameters);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            batch.Add(tokens[i], i, LLamaSeqId.Zero, true);
+        }
+        DecodeResult result = context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok)
+        {
+            throw new InvalidOperationException($"llama.cpp decode failed: {result}");
+        }
+        return Enumerable.Range(0, tokens.Count).Select(i => context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
     }
 
     /// <summary>The next <paramref name="count"/> tokens by argmax after <paramref name="prompt"/>, each fed back in.</summary>

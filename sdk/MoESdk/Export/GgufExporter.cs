@@ -126,7 +126,7 @@ public static class GgufExporter
             if (moe.HasSharedExperts)
             {
                 long shared = moe.SharedWidth;
-                Vector($"{blk}.ffn_gate_inp_shexp.weight", [hidden], () => zeros(hidden));
+                Vector($"{blk}.ffn_gate_inp_shexp.weight", [hidden], () => full(hidden, GgufMoELayout.SharedGateWeight));
                 Weight($"{blk}.ffn_gate_shexp.weight", [shared, hidden], () => moe.Shared(i, e => e.Gate.Weight));
                 Weight($"{blk}.ffn_up_shexp.weight", [shared, hidden], () => moe.Shared(i, e => e.Up.Weight));
                 Weight($"{blk}.ffn_down_shexp.weight", [hidden, shared], () => moe.SharedDown(i));

@@ -15,7 +15,8 @@ namespace MoESdk.Export;
 /// their softmax uniform to within that factor, and the down projections carry N/k divided by the resulting
 /// uniform weight (1/k renormalized, 1/N not).</item>
 /// <item>Shared experts become one shared expert of all their neurons; <c>qwen2moe</c> gates it by sigmoid(w·x),
-/// so w = 0 gives ½ and the down projection is doubled.</item>
+/// which llama.cpp computes as silu(z)/z — NaN at z = 0 — so w is the constant <see cref="SharedGateWeight"/>: z is
+/// then ~10⁻²⁴, whose sigmoid is ½ exactly in float32, and the down projection is doubled.</item>
 /// <item>Layers whose experts differ in width are padded with zero neurons (silu(0)·0 = 0: exact).</item>
 /// </list>
 /// What cannot be expressed (counts or top-k that differ between layers, router-weighted experts beside shared
@@ -23,9 +24,13 @@ namespace MoESdk.Export;
 /// </summary>
 internal sealed class GgufMoELayout
 {
-    /// <summary>2⁻¹²: router logits of a few units differ by ~10⁻³ after it (far above float32 resolution, so the
-    /// choice is kept), while the weights differ from uniform by ~10⁻⁴ relative.</summary>
-    public const float UniformRouterScale = 1f / 4096;
+    /// <summary>2⁻¹⁴: router logits 0.01 apart still differ by 6·10⁻⁷ after it (ten float32 steps near 1, so the
+    /// choice is kept), while the weights differ from uniform by 6·10⁻⁵ per unit of logit spread.</summary>
+    public const float UniformRouterScale = 1f / 16384;
+
+    /// <summary>2⁻⁸⁰ in every component of the shared expert's gate: a gate input far below float32's resolution
+    /// around 0 (sigmoid = ½ exactly), yet a normal number for any hidden state that does not sum to exactly 0.</summary>
+    public static readonly float SharedGateWeight = MathF.ScaleB(1f, -80);
 
     private readonly MixtureOfExpertsFeedForward[] _blocks;
 
