@@ -86,6 +86,21 @@ internal sealed class LlamaCppModel : IDisposable
         return Feed(context, tokens, 0);
     }
 
+    /// <summary>llama.cpp's tokenization of <paramref name="text"/> from the GGUF vocabulary.</summary>
+    public int[] Tokenize(string text, bool addBos) =>
+        _weights.Tokenize(text, addBos, special: false, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
+    /// <summary>llama.cpp's text for <paramref name="tokens"/>.</summary>
+    public string Detokenize(IEnumerable<int> tokens)
+    {
+        var decoder = new StreamingTokenDecoder(System.Text.Encoding.UTF8, _weights);
+        foreach (int token in tokens)
+        {
+            decoder.Add(token);
+        }
+        return decoder.Read();
+    }
+
     /// <summary>Logits at every position of <paramref name="tokens"/>, [position][vocab].</summary>
     public float[][] AllLogits(IReadOnlyList<int> tokens)
     {
