@@ -22,6 +22,8 @@ public sealed class DenseExportParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData(GgufTensorType.F32)]
     [InlineData(GgufTensorType.BF16)]
+    [InlineData(GgufTensorType.F16)]
+    [InlineData(GgufTensorType.Q8_0)]
     public void ByteLevelBpeModelMatchesLlamaCpp(GgufTensorType type)
     {
         using LanguageModel model = LanguageModel.Open(Path.Combine(AppContext.BaseDirectory, "kjv-llama"));

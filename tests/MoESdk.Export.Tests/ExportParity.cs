@@ -17,6 +17,8 @@ internal static class ExportParity
     /// layers and softmaxes of these small models while any wrong tensor, order or scale moves logits by 0.1 or more.
     /// BF16: llama.cpp rounds the weights and the activations entering each matrix product to bfloat16 (8
     /// significant bits, relative error up to 2⁻⁹), so logits move by a few hundredths; 0.25 bounds that.
+    /// F16 (11 significant bits, the same rounding of activations): 8× finer, 0.05. Q8_0 (blocks of 32 values on
+    /// 255 levels of the block's largest magnitude, activations quantized the same way): about bf16's error, 0.5.
     /// </summary>
     /// <remarks>
     /// A fixed-scale (FactorLLM-style) MoE model folds its uniform expert weights into router logits scaled by
@@ -29,7 +31,8 @@ internal static class ExportParity
         GgufTensorType.F32 => 1e-4f,
         GgufTensorType.BF16 => 0.25f,
         GgufTensorType.F16 => 0.05f,
-        _ => 0.5f,
+        GgufTensorType.Q8_0 => 0.5f,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
     public static ParityResult Measure(LanguageModel model, GgufTensorType type, IReadOnlyList<int> prompt, string name, ITestOutputHelper? output = null)
