@@ -23,6 +23,7 @@ public static class MoECommandLine
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(AdaptCommand.Create());
         root.Subcommands.Add(ExpertsCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         return root;
     }
 }

@@ -92,7 +92,7 @@ public sealed class RotaryEmbedding
         return new RotaryTables(positions, cos, sin);
     }
 
-    private static double[] InverseFrequencies(ModelConfig config, int half)
+    internal static double[] InverseFrequencies(ModelConfig config, int half)
     {
         var inverse = new double[half];
         for (int i = 0; i < half; i++)

@@ -1,0 +1,90 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace MoESdk.Export;
+
+/// <summary>
+/// Turns float32 weights into the bytes of a ggml tensor type, in pieces of whole rows so a large tensor
+/// never needs a second full-size buffer. Q8_0 is ggml's reference quantizer: blocks of 32 values share one
+/// float16 scale d = max|x| / 127 and store round(x / d) as int8.
+/// </summary>
+internal static class GgufTensorEncoding
+{
+    /// <summary>Values per Q8_0 block.</summary>
+    public const int Q8BlockSize = 32;
+
+    private const int Q8BlockBytes = sizeof(ushort) + Q8BlockSize;
+
+    // Rows encoded per piece: bounded so the converted copy of one piece stays small.
+    private const long PieceElements = 1L << 22;
+
+    /// <summary>Bytes that <paramref name="elements"/> values take in <paramref name="type"/>.</summary>
+    public static long ByteCount(GgufTensorType type, long elements) => type switch
+    {
+        GgufTensorType.F32 => elements * 4,
+        GgufTensorType.F16 or GgufTensorType.BF16 => elements * 2,
+        GgufTensorType.Q8_0 => elements / Q8BlockSize * Q8BlockBytes,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a type this writer encodes"),
+    };
+
+    /// <summary>Writes <paramref name="tensor"/> (float32, any shape) row-major as <paramref name="type"/>.</summary>
+    public static void Write(Stream stream, Tensor tensor, GgufTensorType type)
+    {
+        using var scope = NewDisposeScope();
+        Tensor flat = tensor.cpu().to(ScalarType.Float32).contiguous().view(-1);
+        long total = flat.shape[0];
+        long piece = PieceElements - PieceElements % Q8BlockSize;
+        for (long first = 0; first < total; first += piece)
+        {
+            using var pieceScope = NewDisposeScope();
+            Tensor values = flat.narrow(0, first, Math.Min(piece, total - first));
+            switch (type)
+            {
+                case GgufTensorType.F32:
+                    stream.Write(values.bytes);
+                    break;
+                case GgufTensorType.F16:
+                    stream.Write(values.to(ScalarType.Float16).bytes);
+                    break;
+                case GgufTensorType.BF16:
+                    // Round to nearest even, as PyTorch and gguf-py both do.
+                    stream.Write(values.to(ScalarType.BFloat16).bytes);
+                    break;
+                case GgufTensorType.Q8_0:
+                    WriteQ8(stream, MemoryMarshal.Cast<byte, float>(values.bytes));
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(type), type, "not a type this writer encodes");
+            }
+        }
+    }
+
+    private static void WriteQ8(Stream stream, ReadOnlySpan<float> values)
+    {
+        if (values.Length % Q8BlockSize != 0)
+        {
+            throw new ArgumentException($"Q8_0 needs a multiple of {Q8BlockSize} values, got {values.Length}.", nameof(values));
+        }
+        var buffer = new byte[values.Length / Q8BlockSize * Q8BlockBytes];
+        for (int block = 0; block < values.Length / Q8BlockSize; block++)
+        {
+            ReadOnlySpan<float> x = values.Slice(block * Q8BlockSize, Q8BlockSize);
+            float max = 0;
+            foreach (float v in x)
+            {
+                max = Math.Max(max, Math.Abs(v));
+            }
+            float d = max / 127f;
+            float inverse = d != 0 ? 1f / d : 0f;
+            Span<byte> output = buffer.AsSpan(block * Q8BlockBytes, Q8BlockBytes);
+            BinaryPrimitives.WriteHalfLittleEndian(output, (Half)d);
+            for (int i = 0; i < Q8BlockSize; i++)
+            {
+                // roundf: halves away from zero, as ggml's reference quantizer.
+                output[sizeof(ushort) + i] = unchecked((byte)(sbyte)MathF.Round(x[i] * inverse, MidpointRounding.AwayFromZero));
+            }
+        }
+        stream.Write(buffer);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using MoESdk;
+using MoESdk.Evaluation;
+using MoESdk.Export;
+using MoESdk.Modules;
+
+/// <summary>
+/// Peak memory of a GGUF export: synthetic weights of a shape (as <c>moe bench --shape</c>), then the dense model
+/// and its 8-expert conversion written to GGUF, with the process's resident set before and its peak during each
+/// export, so the extra memory the export takes (its temporaries) is measured against the model's own size.
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- export [shape=1b] [dtype=f16] [folder=/tmp]
+/// </summary>
+internal static class ExportBenchmark
+{
+    public static void Run(string[] args)
+    {
+        string shape = args.Length > 0 ? args[0] : "1b";
+        GgufTensorType type = (args.Length > 1 ? args[1] : "f16") switch
+        {
+            "f32" => GgufTensorType.F32,
+            "bf16" => GgufTensorType.BF16,
+            "q8_0" => GgufTensorType.Q8_0,
+            _ => GgufTensorType.F16,
+        };
+        string folder = Path.Combine(args.Length > 2 ? args[2] : Path.GetTempPath(), $"moe-export-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            using LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape));
+            long weightBytes = dense.parameters().Sum(p => p.numel()) * sizeof(float);
+            Console.WriteLine($"shape {shape}: {weightBytes / 1e9:F2} GB of float32 weights; export as {type}");
+            Console.WriteLine($"{"model",-8}{"RSS before MB",15}{"peak during MB",16}{"extra MB",10}{"file MB",9}{"seconds",9}");
+            Measure("dense", new LanguageModel(dense, null, folder), type, folder);
+            using LlamaModel moe = BenchmarkShape.Mixture(dense, experts: 8, topK: 2);
+            Measure("moe 8/2", new LanguageModel(moe, null, folder), type, folder);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static void Measure(string name, LanguageModel model, GgufTensorType type, string folder)
+    {
+        string path = Path.Combine(folder, $"{name.Replace(' ', '-').Replace('/', '-')}.gguf");
+        long before = Status("VmRSS");
+        ResetPeak();
+        var clock = Stopwatch.StartNew();
+        GgufExporter.Export(model, path, type);
+        double seconds = clock.Elapsed.TotalSeconds;
+        long peak = Status("VmHWM");
+        Console.WriteLine($"{name,-8}{before >> 20,15}{peak >> 20,16}{(peak - before) >> 20,10}{new FileInfo(path).Length >> 20,9}{seconds,9:F1}");
+        File.Delete(path);
+    }
+
+    // Writing 5 to clear_refs resets VmHWM to the current resident set (Linux 4.0+).
+    private static void ResetPeak() => File.WriteAllText($"/proc/{Environment.ProcessId}/clear_refs", "5");
+
+    private static long Status(string field)
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+}

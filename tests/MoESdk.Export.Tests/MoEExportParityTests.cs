@@ -1,0 +1,109 @@
+using MoESdk.Artifacts;
+using MoESdk.Conversion;
+using MoESdk.Export;
+using MoESdk.Loading;
+using MoESdk.Modules;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace MoESdk.Export.Tests;
+
+/// <summary>
+/// Mixture-of-Experts artifacts of every conversion method, made in the test from a small random dense model,
+/// exported to GGUF and run by llama.cpp: proves each folding of MoESdk's routing into llama.cpp's MoE layout.
+/// </summary>
+public sealed class MoEExportParityTests(ITestOutputHelper output)
+{
+    private static readonly ModelConfig Config = new()
+    {
+        Architecture = "LlamaForCausalLM",
+        HiddenSize = 64,
+        IntermediateSize = 128,
+        NumLayers = 2,
+        NumHeads = 4,
+        NumKeyValueHeads = 2,
+        VocabSize = 96,
+        MaxPositions = 96,
+        BosTokenId = 1,
+        EosTokenIds = [2],
+    };
+
+    private static readonly int[] Prompt = [1, 5, 9, 13, 17, 21, 6, 10, 14, 30, 7, 11, 40, 41];
+
+    [Theory]
+    [InlineData("factor", GgufTensorType.F32)] // fixed N/k scale, PAR-trained router: llama, uniform router
+    [InlineData("factor", GgufTensorType.BF16)]
+    [InlineData("cluster", GgufTensorType.F32)] // fixed scale, analytic router
+    [InlineData("coact", GgufTensorType.F32)] // shared expert: qwen2moe with a zero shared gate
+    [InlineData("coact", GgufTensorType.BF16)]
+    [InlineData("tomoe", GgufTensorType.F32)] // router-weighted top-1
+    [InlineData("tomoe", GgufTensorType.BF16)]
+    public void ArtifactMatchesLlamaCpp(string method, GgufTensorType type)
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-export-").FullName;
+        try
+        {
+            string artifact = MakeArtifact(method, folder);
+            using LanguageModel model = LanguageModel.Open(artifact);
+            ExportParity.AssertParity(ExportParity.Measure(model, type, Prompt, method, output), uniformRouter: method != "tomoe");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Converts a random dense model with <paramref name="method"/> (a few training steps) and saves the artifact.</summary>
+    internal static string MakeArtifact(string method, string folder, int seed = 3)
+    {
+        using LlamaModel dense = Dense(seed);
+        var options = new ConversionOptions
+        {
+            Method = method,
+            Experts = method == "coact" ? 3 : 4,
+            TopK = method == "tomoe" ? 1 : 2,
+            Steps = 3,
+            WindowLength = 32,
+            CalibrationTokens = 256,
+            TrainingBatchSize = 2,
+            Seed = seed,
+        };
+        int[] calibration = Text(512, seed);
+        ConversionResult conversion = MoEConverter.Convert(dense, options, calibration);
+        using LlamaModel moe = conversion.Model;
+        string path = Path.Combine(folder, $"{method}.moe");
+        MoEArtifact.Save(path, moe, MoEManifest.ForConversion(method, new SourceModel("random", "0"), dense, conversion, method), tokenizerSource: null);
+        return path;
+    }
+
+    private static LlamaModel Dense(int seed)
+    {
+        using ModelWeights weights = WeightLayout.Random(Config, seed);
+        using (no_grad())
+        {
+            // Larger feed-forward and embedding weights than the default init, so experts and routing matter.
+            for (int layer = 0; layer < Config.NumLayers; layer++)
+            {
+                foreach (string name in new[] { WeightNames.Gate(layer), WeightNames.Up(layer), WeightNames.Down(layer) })
+                {
+                    weights.Tensors[name].mul_(10f);
+                }
+            }
+            weights.Tensors[WeightNames.Embedding].mul_(25f);
+            weights.Tensors[WeightNames.Head].mul_(50f);
+        }
+        return new LlamaModel(Config, weights);
+    }
+
+    private static int[] Text(int tokens, int seed)
+    {
+        int[][] phrases = [[5, 9, 13, 17, 21], [6, 10, 14, 30], [7, 11, 40, 41, 42, 43], [8, 12, 50, 60]];
+        var random = new Random(seed);
+        var text = new List<int>(tokens + 8);
+        while (text.Count < tokens)
+        {
+            text.AddRange(phrases[random.Next(phrases.Length)]);
+        }
+        return [.. text.Take(tokens)];
+    }
+}
