@@ -59,7 +59,7 @@ internal static class TemplateArithmetic
                 case "/": return b == 0 ? throw new RenderProblem("division by zero.") : (double)a / b;
                 case "//": return b == 0 ? throw new RenderProblem("integer division by zero.") : FloorDivide(a, b);
                 case "%": return b == 0 ? throw new RenderProblem("modulo by zero.") : a - (b * FloorDivide(a, b));
-                case "**": return b >= 0 ? (long)Math.Pow(a, b) : Math.Pow(a, b);
+                case "**": return b >= 0 ? (object)(long)Math.Pow(a, b) : Math.Pow(a, b);
             }
         }
         double x = TemplateValues.ToDouble(left);

@@ -110,7 +110,7 @@ internal static partial class TemplateFilters
             case "float":
                 return ToFloat(value, Arg(0, "default", 0.0));
             case "abs":
-                return value is long l ? Math.Abs(l) : Math.Abs(TemplateValues.ToDouble(value));
+                return value is long l ? (object)Math.Abs(l) : Math.Abs(TemplateValues.ToDouble(value));
             case "round":
                 double rounded = Math.Round(TemplateValues.ToDouble(value), (int)TemplateValues.ToLong(Arg(0, "precision", 0L)), MidpointRounding.ToEven);
                 return rounded;

@@ -310,7 +310,7 @@ internal sealed class TemplateInterpreter
                 return unary.Operator switch
                 {
                     "not" => !TemplateValues.IsTruthy(operand),
-                    "-" => operand is long l ? -l : operand is bool b ? (b ? -1L : 0L) : -TemplateValues.ToDouble(operand),
+                    "-" => operand is long or bool ? (object)(-TemplateValues.ToLong(operand)) : -TemplateValues.ToDouble(operand),
                     _ => TemplateValues.IsNumber(operand) ? operand : throw new RenderProblem($"bad operand for unary +: {TemplateValues.TypeName(operand)}."),
                 };
             case BinaryExpression binary:
