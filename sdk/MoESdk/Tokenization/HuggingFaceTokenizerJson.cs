@@ -107,7 +107,7 @@ internal static class HuggingFaceTokenizerJson
             unknown is not null && vocabulary.TryGetValue(unknown, out var unknownId) ? unknownId : 0,
             specials.BosId ?? 1, specials.EosIds.Count > 0 ? specials.EosIds[0] : 2);
         using var stream = new MemoryStream(proto);
-        return SentencePieceTextTokenizer.Load(stream, path);
+        return SentencePieceTextTokenizer.Load(stream, path, specials.Ids);
     }
 
     /// <summary>The regular expression of a "Split" pre-tokenizer, which Qwen2 and LLaMA-3 put before ByteLevel.</summary>
