@@ -19,6 +19,10 @@ public sealed class ChatTemplate
 
     private static readonly string[] NamedSpecialTokens = ["bos_token", "eos_token", "unk_token", "pad_token"];
 
+    /// <summary>Tokens that close a turn in the major template families; a template that writes one stops generation on it.</summary>
+    private static readonly string[] KnownEndOfTurnTokens =
+        ["<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<end_of_turn>", "<｜end▁of▁sentence｜>", "<|end|>", "<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"];
+
     private readonly IReadOnlyDictionary<string, JinjaTemplate> _templates;
     private readonly IReadOnlyDictionary<string, string> _specialTokenVariables;
 
@@ -42,6 +46,14 @@ public sealed class ChatTemplate
     /// <c>added_tokens_decoder</c> marked special): what message content must not be able to inject.
     /// </summary>
     public IReadOnlyList<string> SpecialTokens { get; }
+
+    /// <summary>
+    /// The tokens that end the assistant's turn: the <c>eos_token</c> and the known end-of-turn markers
+    /// (<c>&lt;|eot_id|&gt;</c>, <c>&lt;|im_end|&gt;</c>, <c>&lt;end_of_turn&gt;</c>, <c>&lt;｜end▁of▁sentence｜&gt;</c>…) that
+    /// the template writes. Generation stops on any of them.
+    /// </summary>
+    public IReadOnlyList<string> EndOfTurnTokens =>
+        [.. new[] { EosToken }.OfType<string>().Concat(KnownEndOfTurnTokens.Where(t => _templates.Values.Any(x => x.Source.Contains(t, StringComparison.Ordinal)))).Distinct(StringComparer.Ordinal)];
 
     /// <summary>
     /// The chat template of the model at <paramref name="modelPath"/> (a folder, or a file inside one); null when it
