@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using MoESdk.Chat.Templates;
 using MoESdk.Hosting;
 using MoESdk.Inference;
 using MoESdk.Serving;
@@ -29,7 +30,7 @@ public static class ChatCompletionsEndpoint
             await OpenAiErrors.BadRequest($"The request body is not valid JSON for a chat completion: {e.Message}", code: "invalid_json").ExecuteAsync(context);
             return;
         }
-        IResult? problem = Validate(request, limits.Value, catalog, out IMoEModel? model, out string prompt, out MoEGenerationOptions? options);
+        IResult? problem = Validate(request, limits.Value, catalog, out IMoEModel? model, out List<ChatMessage> messages, out MoEGenerationOptions? options);
         if (problem is not null)
         {
             await problem.ExecuteAsync(context);
@@ -39,11 +40,11 @@ public static class ChatCompletionsEndpoint
         {
             if (request!.Stream)
             {
-                await StreamAsync(context, model!, prompt, options!, aborted);
+                await StreamAsync(context, model!, messages, options!, aborted);
             }
             else
             {
-                MoEGenerationResult result = await model!.GenerateAsync(prompt, options, aborted);
+                MoEGenerationResult result = await model!.GenerateAsync(messages, options, aborted);
                 var completion = new ChatCompletion(NewId(), "chat.completion", Now(), model.Info.Name,
                     [new ChatChoice(0, new ChatMessageContract("assistant", result.Text), FinishReason(result.FinishReason))],
                     new UsageContract(result.PromptTokens, result.Tokens.Count, result.PromptTokens + result.Tokens.Count),
@@ -56,6 +57,10 @@ public static class ChatCompletionsEndpoint
             context.Response.Headers.RetryAfter = "1";
             await OpenAiErrors.Overloaded(e.Message).ExecuteAsync(context);
         }
+        catch (TemplateException e) when (!context.Response.HasStarted)
+        {
+            await OpenAiErrors.BadRequest($"The model's chat template cannot render these messages: {e.Problem}", "messages").ExecuteAsync(context);
+        }
         catch (ArgumentException e) when (!context.Response.HasStarted)
         {
             string param = e.ParamName == nameof(MoEGenerationOptions.ExpertsPerToken) ? "experts_per_token" : "messages";
@@ -64,9 +69,9 @@ public static class ChatCompletionsEndpoint
     }
 
     /// <summary>The first token is read before any byte is sent, so a full queue or a bad prompt still gets its status code.</summary>
-    private static async Task StreamAsync(HttpContext context, IMoEModel model, string prompt, MoEGenerationOptions options, CancellationToken aborted)
+    private static async Task StreamAsync(HttpContext context, IMoEModel model, List<ChatMessage> messages, MoEGenerationOptions options, CancellationToken aborted)
     {
-        MoEGenerationStream stream = model.GenerateStreamingAsync(prompt, options, aborted);
+        MoEGenerationStream stream = model.GenerateStreamingAsync(messages, options, aborted);
         await using IAsyncEnumerator<GeneratedToken> tokens = stream.GetAsyncEnumerator(aborted);
         bool more = await tokens.MoveNextAsync();
 
@@ -97,10 +102,10 @@ public static class ChatCompletionsEndpoint
     }
 
     private static IResult? Validate(ChatCompletionRequest? request, ChatApiOptions limits, MoEModelCatalog catalog,
-        out IMoEModel? model, out string prompt, out MoEGenerationOptions? options)
+        out IMoEModel? model, out List<ChatMessage> messages, out MoEGenerationOptions? options)
     {
         model = null;
-        prompt = "";
+        messages = [];
         options = null;
         if (request is null)
         {
@@ -136,7 +141,8 @@ public static class ChatCompletionsEndpoint
         {
             return OpenAiErrors.ModelNotFound(name);
         }
-        prompt = PlainTextPrompt.Format(request.Messages.Select(m => new ChatMessage(new ChatRole(m.Role!), m.Content)));
+        // Rendered with the model's chat template, or as plain text for a base model.
+        messages = request.Messages.Select(m => new ChatMessage(new ChatRole(m.Role!), m.Content)).ToList();
         options = new MoEGenerationOptions
         {
             MaxTokens = maxTokens,

@@ -15,7 +15,7 @@ namespace MoESdk.Artifacts;
 public static class MoEArtifact
 {
     private static readonly string[] TokenizerFileNames =
-        ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json", "generation_config.json", "tokenizer.bin"];
+        ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json", "generation_config.json", "chat_template.jinja", "tokenizer.bin"];
 
     /// <summary>True when <paramref name="path"/> is an artifact folder (it has a moe.json).</summary>
     public static bool IsArtifact(string path) => File.Exists(Path.Combine(path, MoEManifest.FileName));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using MoESdk.Chat;
 using MoESdk.Evaluation;
 
 namespace MoESdk.Serving;
@@ -18,6 +19,15 @@ public interface IMoEModel : IChatClient
     /// <summary>What the model is: name, shape, experts per layer, default top-k.</summary>
     MoEModelInfo Info { get; }
 
+    /// <summary>
+    /// The model's chat template (tokenizer_config.json's <c>chat_template</c> or chat_template.jinja), used whenever
+    /// chat messages are generated from; null for a base model, whose chat prompts are plain text (<see cref="PlainTextPrompt"/>).
+    /// </summary>
+    ChatTemplate? ChatTemplate { get; }
+
+    /// <summary>The sampling generation_config.json recommends, applied to chat requests that leave it unset.</summary>
+    GenerationDefaults GenerationDefaults { get; }
+
     /// <summary>Requests waiting for a free generation slot.</summary>
     int QueueLength { get; }
 
@@ -31,6 +41,20 @@ public interface IMoEModel : IChatClient
     /// <exception cref="ArgumentException">At the call: an option is out of range or the prompt does not fit the context.</exception>
     /// <exception cref="MoEQueueFullException">At the first read: too many requests are waiting.</exception>
     MoEGenerationStream GenerateStreamingAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Generates the assistant's reply to <paramref name="messages"/>, token by token: the messages are rendered with the
+    /// chat template (special-token strings in them stay text, see <see cref="ChatPrompt"/>), and generation stops at the
+    /// template's end-of-turn token.
+    /// </summary>
+    /// <exception cref="Chat.Templates.TemplateException">The template failed on or refused the conversation.</exception>
+    MoEGenerationStream GenerateStreamingAsync(IEnumerable<ChatMessage> messages, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Generates the assistant's reply to <paramref name="messages"/> and returns it whole.</summary>
+    Task<MoEGenerationResult> GenerateAsync(IEnumerable<ChatMessage> messages, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The prompt <paramref name="messages"/> become: its text and token ids (to inspect or count them).</summary>
+    ChatPrompt FormatChatPrompt(IEnumerable<ChatMessage> messages, ChatTemplateOptions? options = null);
 
     /// <summary>Generates a continuation of <paramref name="prompt"/> and returns it whole.</summary>
     /// <exception cref="MoEQueueFullException">Too many requests are waiting.</exception>

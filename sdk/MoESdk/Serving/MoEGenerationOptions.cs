@@ -1,3 +1,4 @@
+using MoESdk.Chat;
 using MoESdk.Inference;
 using MoESdk.Modules;
 
@@ -24,6 +25,12 @@ public sealed record MoEGenerationOptions
     /// <see cref="ExpertsPerToken"/>, it is state of the shared model, so only a model serving one request at a time accepts it.
     /// </summary>
     public ExpertRoutingPolicy? RoutingPolicy { get; init; }
+
+    /// <summary>
+    /// How chat messages are rendered with the model's chat template (generation prompt, tools, template arguments such
+    /// as <c>enable_thinking</c>); null for the defaults. Only generation from chat messages reads it.
+    /// </summary>
+    public ChatTemplateOptions? Chat { get; init; }
 
     /// <summary>Whether each <see cref="GeneratedToken"/> carries its experts (a small copy per token and layer).</summary>
     public bool IncludeExperts { get; init; } = true;

@@ -1,11 +1,16 @@
 using System.Globalization;
 using Microsoft.Extensions.AI;
+using MoESdk.Chat;
 using MoESdk.Inference;
 using MoESdk.Modules;
 
 namespace MoESdk.Serving;
 
-/// <summary>The <see cref="IChatClient"/> side: chat messages become a plain-text prompt (<see cref="PlainTextPrompt"/>).</summary>
+/// <summary>
+/// The <see cref="IChatClient"/> side: chat messages become the prompt the model's chat template renders
+/// (<see cref="ChatPrompt"/>), or a plain-text prompt for a base model (<see cref="PlainTextPrompt"/>); sampling a
+/// request leaves unset comes from generation_config.json (<see cref="GenerationDefaults"/>).
+/// </summary>
 public sealed partial class MoEModel
 {
     /// <summary>
@@ -20,12 +25,18 @@ public sealed partial class MoEModel
     /// </summary>
     public const string RoutingPolicyProperty = "routing_policy";
 
+    /// <summary>
+    /// Key of <see cref="ChatOptions.AdditionalProperties"/> whose value, a dictionary, holds extra chat template
+    /// variables (e.g. <c>{"enable_thinking": false}</c>), as <see cref="ChatTemplateOptions.Arguments"/>.
+    /// </summary>
+    public const string ChatTemplateArgumentsProperty = "chat_template_kwargs";
+
     /// <summary>Tokens generated when <see cref="ChatOptions.MaxOutputTokens"/> is not set.</summary>
     public const int DefaultMaxOutputTokens = 256;
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        MoEGenerationResult result = await GenerateAsync(PlainTextPrompt.Format(messages), ToGenerationOptions(options), cancellationToken).ConfigureAwait(false);
+        MoEGenerationResult result = await GenerateAsync(messages, ToGenerationOptions(options), cancellationToken).ConfigureAwait(false);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text))
         {
             ModelId = Info.Name,
@@ -39,7 +50,7 @@ public sealed partial class MoEModel
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        MoEGenerationStream stream = GenerateStreamingAsync(PlainTextPrompt.Format(messages), ToGenerationOptions(options), cancellationToken);
+        MoEGenerationStream stream = GenerateStreamingAsync(messages, ToGenerationOptions(options), cancellationToken);
         string id = NewResponseId();
         int count = 0;
         await foreach (GeneratedToken token in stream.ConfigureAwait(false))
@@ -84,12 +95,12 @@ public sealed partial class MoEModel
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
-    private static MoEGenerationOptions ToGenerationOptions(ChatOptions? options)
+    /// <summary>
+    /// A chat request's options: what it sets, else the model's <see cref="GenerationDefaults"/>, else greedy decoding.
+    /// </summary>
+    private MoEGenerationOptions ToGenerationOptions(ChatOptions? options)
     {
-        if (options is null)
-        {
-            return new MoEGenerationOptions { MaxTokens = DefaultMaxOutputTokens };
-        }
+        options ??= new ChatOptions();
         int? experts = null;
         if (options.AdditionalProperties?.TryGetValue(ExpertsPerTokenProperty, out object? value) == true && value is not null)
         {
@@ -106,14 +117,32 @@ public sealed partial class MoEModel
             MaxTokens = options.MaxOutputTokens ?? DefaultMaxOutputTokens,
             Sampling = new SamplingOptions
             {
-                Temperature = options.Temperature ?? 0f,
-                TopP = options.TopP ?? 1f,
-                TopK = options.TopK ?? 0,
+                Temperature = options.Temperature ?? GenerationDefaults.Temperature ?? 0f,
+                TopP = options.TopP ?? GenerationDefaults.TopP ?? 1f,
+                TopK = options.TopK ?? GenerationDefaults.TopK ?? 0,
                 Seed = (int)(options.Seed ?? 0),
             },
             ExpertsPerToken = experts,
             RoutingPolicy = policy,
             IncludeExperts = false,
+            Chat = new ChatTemplateOptions { Tools = ChatMessageValues.FromTools(options.Tools), Arguments = TemplateArguments(options) },
+        };
+    }
+
+    private static IReadOnlyDictionary<string, object?>? TemplateArguments(ChatOptions options)
+    {
+        if (options.AdditionalProperties?.TryGetValue(ChatTemplateArgumentsProperty, out object? value) != true || value is null)
+        {
+            return null;
+        }
+        return value switch
+        {
+            IReadOnlyDictionary<string, object?> arguments => arguments,
+            IDictionary<string, object?> arguments => arguments.ToDictionary(),
+            System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Object } json =>
+                json.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.Clone()),
+            _ => throw new ArgumentException(
+                $"Chat option '{ChatTemplateArgumentsProperty}' must be a dictionary of template variables, was {value.GetType().Name}.", nameof(options)),
         };
     }
 

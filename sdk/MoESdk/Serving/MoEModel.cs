@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using MoESdk.Chat;
 using MoESdk.Evaluation;
 using MoESdk.Inference;
 using MoESdk.Modules;
@@ -25,6 +27,7 @@ public sealed partial class MoEModel : IMoEModel
     private readonly RoutingStatistics _routing;
     private readonly MoEMetrics _metrics;
     private readonly int _concurrency;
+    private readonly int[] _stopTokens;
     private int _disposed;
 
     /// <param name="model">The model to serve; it must have a tokenizer.</param>
@@ -48,6 +51,9 @@ public sealed partial class MoEModel : IMoEModel
             SetTopK(k);
         }
         Info = MoEModelInfo.Describe(model, name);
+        ChatTemplate = ChatTemplate.Load(model.Source);
+        GenerationDefaults = GenerationDefaults.Load(model.Source);
+        _stopTokens = StopTokens(_tokenizer, ChatTemplate, GenerationDefaults, Info.VocabSize);
         _queue = new RequestQueue(name, options.MaxConcurrentRequests, options.QueueCapacity);
         _routing = new RoutingStatistics(Info.ExpertsPerLayer);
         _metrics = new MoEMetrics(name, () => _queue.Waiting, _routing.Snapshot, options.MeterFactory);
@@ -71,19 +77,48 @@ public sealed partial class MoEModel : IMoEModel
 
     public MoEModelInfo Info { get; }
 
+    public ChatTemplate? ChatTemplate { get; }
+
+    public GenerationDefaults GenerationDefaults { get; }
+
     public int QueueLength => _queue.Waiting;
 
     public RoutingSnapshot GetRoutingStatistics() => _routing.Snapshot();
 
-    public MoEGenerationStream GenerateStreamingAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    public MoEGenerationStream GenerateStreamingAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Stream(Prepare(prompt, options ?? new MoEGenerationOptions()), cancellationToken);
+
+    public MoEGenerationStream GenerateStreamingAsync(IEnumerable<ChatMessage> messages, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        GenerationRequest request = Prepare(prompt, options ?? new MoEGenerationOptions());
-        return new MoEGenerationStream((stream, enumeratorToken) => StreamAsync(stream, request, cancellationToken, enumeratorToken));
+        options ??= new MoEGenerationOptions();
+        return Stream(Prepare(FormatChatPrompt(messages, options.Chat).Ids, options), cancellationToken);
     }
 
-    public async Task<MoEGenerationResult> GenerateAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    private MoEGenerationStream Stream(GenerationRequest request, CancellationToken cancellationToken) =>
+        new((stream, enumeratorToken) => StreamAsync(stream, request, cancellationToken, enumeratorToken));
+
+    public Task<MoEGenerationResult> GenerateAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        GenerateAsync(Prepare(prompt, options ?? new MoEGenerationOptions()), cancellationToken);
+
+    public Task<MoEGenerationResult> GenerateAsync(IEnumerable<ChatMessage> messages, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        GenerationRequest request = Prepare(prompt, options ?? new MoEGenerationOptions());
+        options ??= new MoEGenerationOptions();
+        return GenerateAsync(Prepare(FormatChatPrompt(messages, options.Chat).Ids, options), cancellationToken);
+    }
+
+    public ChatPrompt FormatChatPrompt(IEnumerable<ChatMessage> messages, ChatTemplateOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (ChatTemplate is null)
+        {
+            string text = PlainTextPrompt.Format(messages);
+            return new ChatPrompt(text, _tokenizer.Encode(text, addBos: _model.Model.Config.BosTokenId is not null));
+        }
+        return ChatPrompt.Create(ChatTemplate, _tokenizer, ChatMessageValues.FromMessages(messages), options);
+    }
+
+    private async Task<MoEGenerationResult> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken)
+    {
         var run = new GenerationRun();
         var tokens = new List<GeneratedToken>();
         await foreach (GeneratedToken token in Detokenize(request.Prompt, RunAsync(request, run, cancellationToken)).ConfigureAwait(false))
@@ -296,6 +331,11 @@ public sealed partial class MoEModel : IMoEModel
     private GenerationRequest Prepare(string prompt, MoEGenerationOptions options)
     {
         ArgumentNullException.ThrowIfNull(prompt);
+        return Prepare(_tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null), options);
+    }
+
+    private GenerationRequest Prepare(IReadOnlyList<int> ids, MoEGenerationOptions options)
+    {
         if (options.MaxTokens < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MoEGenerationOptions.MaxTokens), $"Max tokens must be 0 or more, was {options.MaxTokens}.");
@@ -303,19 +343,28 @@ public sealed partial class MoEModel : IMoEModel
         options.Sampling.Validate();
         int k = ResolveExpertsPerToken(options.ExpertsPerToken);
         CheckRoutingPolicy(options.RoutingPolicy, k);
-        IReadOnlyList<int> ids = _tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null);
         if (ids.Count == 0)
         {
-            throw new ArgumentException("The prompt is empty: give at least one token of text.", nameof(prompt));
+            throw new ArgumentException("The prompt is empty: give at least one token of text.", "prompt");
         }
         if (ids.Count >= Info.ContextLength)
         {
             throw new ArgumentException(
                 $"The prompt has {ids.Count} tokens, but model '{Info.Name}' holds {Info.ContextLength} positions for prompt and answer together; shorten the prompt.",
-                nameof(prompt));
+                "prompt");
         }
-        var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _tokenizer.EosIds };
+        var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _stopTokens };
         return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _blocks.Length > 0);
+    }
+
+    /// <summary>
+    /// Ids that end a generation: the tokenizer's end ids, the chat template's end-of-turn tokens (<c>&lt;|eot_id|&gt;</c>,
+    /// <c>&lt;|im_end|&gt;</c>, <c>&lt;end_of_turn&gt;</c>…) and generation_config.json's <c>eos_token_id</c>s.
+    /// </summary>
+    private static int[] StopTokens(ITextTokenizer tokenizer, ChatTemplate? template, GenerationDefaults defaults, int vocabSize)
+    {
+        IEnumerable<int> turnEnds = template?.EndOfTurnTokens.Select(tokenizer.TokenToId).OfType<int>() ?? [];
+        return tokenizer.EosIds.Concat(turnEnds).Concat(defaults.EosTokenIds).Where(id => id >= 0 && id < vocabSize).Distinct().ToArray();
     }
 
     /// <summary>The request's experts per token: its own, validated, or the model's default.</summary>

@@ -9,8 +9,12 @@ namespace MoESdk.Tokenization;
 internal static class ByteLevelAlphabet
 {
     private static readonly char[] CharOfByte = BuildMap();
+    private static readonly Dictionary<char, byte> ByteOfChar = Enumerable.Range(0, 256).ToDictionary(b => CharOfByte[b], b => (byte)b);
 
     public static char ToChar(byte value) => CharOfByte[value];
+
+    /// <summary>The byte a character of the alphabet stands for; false for characters outside it.</summary>
+    public static bool TryToByte(char c, out byte value) => ByteOfChar.TryGetValue(c, out value);
 
     public static string Encode(ReadOnlySpan<byte> bytes)
     {

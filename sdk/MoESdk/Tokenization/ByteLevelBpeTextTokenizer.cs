@@ -12,13 +12,17 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
 {
     private readonly BpeTokenizer _bpe;
     private readonly int[] _eosIds;
+    private readonly AddedTokenSplitter _specials;
+    private readonly HashSet<int> _specialIds;
 
-    private ByteLevelBpeTextTokenizer(BpeTokenizer bpe, int vocabSize, int? bosId, int[] eosIds)
+    private ByteLevelBpeTextTokenizer(BpeTokenizer bpe, int vocabSize, SpecialTokens specials)
     {
         _bpe = bpe;
+        _specials = new AddedTokenSplitter(specials.Ids);
+        _specialIds = [.. specials.Ids.Values];
         VocabSize = vocabSize;
-        BosId = bosId;
-        _eosIds = eosIds;
+        BosId = specials.BosId;
+        _eosIds = [.. specials.EosIds];
     }
 
     public int VocabSize { get; }
@@ -53,12 +57,13 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
             var bpe = BpeTokenizer.Create(new BpeOptions(fullVocabulary)
             {
                 Merges = merges,
-                SpecialTokens = specials.Ids,
-                PreTokenizer = ByteLevelPreTokenizer.Create(pattern, specials.Ids),
+                // Special tokens are cut out of the text here, before the library sees it, so that they can be
+                // matched or not as the caller asks.
+                PreTokenizer = ByteLevelPreTokenizer.Create(pattern),
                 ByteLevel = true,
             });
             var vocabSize = fullVocabulary.Count == 0 ? 0 : fullVocabulary.Values.Max() + 1;
-            return new ByteLevelBpeTextTokenizer(bpe, vocabSize, specials.BosId, [.. specials.EosIds]);
+            return new ByteLevelBpeTextTokenizer(bpe, vocabSize, specials);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {
@@ -66,14 +71,39 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
         }
     }
 
-    public IReadOnlyList<int> Encode(string text, bool addBos)
+    public IReadOnlyList<int> Encode(string text, bool addBos) => Encode(text, addBos, parseSpecialTokens: true);
+
+    /// <summary>Adds BOS for <paramref name="addSpecialTokens"/> when the model has one.</summary>
+    public IReadOnlyList<int> Encode(string text, bool addSpecialTokens, bool parseSpecialTokens)
     {
-        var ids = _bpe.EncodeToIds(text);
-        return addBos && BosId is { } bos ? [bos, .. ids] : ids;
+        var ids = new List<int>();
+        if (addSpecialTokens && BosId is { } bos)
+        {
+            ids.Add(bos);
+        }
+        if (!parseSpecialTokens)
+        {
+            ids.AddRange(_bpe.EncodeToIds(text));
+            return ids;
+        }
+        foreach (var (piece, id) in _specials.Split(text))
+        {
+            if (id is { } special)
+            {
+                ids.Add(special);
+            }
+            else
+            {
+                ids.AddRange(_bpe.EncodeToIds(piece));
+            }
+        }
+        return ids;
     }
 
+    public int? TokenToId(string token) => _bpe.Vocabulary.TryGetValue(token, out var id) ? id : null;
+
     /// <summary>Decodes text only: special tokens (BOS, EOS, chat markers) are left out.</summary>
-    public string Decode(IEnumerable<int> ids) => _bpe.Decode(ids, considerSpecialTokens: false);
+    public string Decode(IEnumerable<int> ids) => _bpe.Decode(ids.Where(id => !_specialIds.Contains(id)));
 
     private static Dictionary<string, int> ReadVocabulary(string path)
     {

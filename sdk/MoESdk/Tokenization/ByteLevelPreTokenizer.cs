@@ -15,9 +15,9 @@ internal static partial class ByteLevelPreTokenizer
     [GeneratedRegex(Gpt2Pattern)]
     public static partial Regex Gpt2();
 
-    public static PreTokenizer Create(string? pattern, IReadOnlyDictionary<string, int> specialTokens)
+    public static PreTokenizer Create(string? pattern)
     {
         var regex = pattern is null or Gpt2Pattern ? Gpt2() : new Regex(pattern, RegexOptions.Compiled);
-        return new RegexPreTokenizer(regex, specialTokens.Count == 0 ? null : specialTokens);
+        return new RegexPreTokenizer(regex, specialTokens: null);
     }
 }

@@ -1,31 +1,21 @@
+using System.Text;
 using System.Text.Json;
 using MoESdk.Loading;
 
 namespace MoESdk.Tokenization;
 
 /// <summary>
-/// Reads a Hugging Face <c>tokenizer.json</c> whose model is BPE and hands it to Microsoft.ML.Tokenizers:
-/// byte-level BPE (GPT-2, Qwen2, LLaMA-3) goes to <see cref="ByteLevelBpeTextTokenizer"/>; SentencePiece-style BPE
-/// (LLaMA-2, Mistral: '▁' for spaces, byte fallback) is rebuilt as a SentencePiece model. Other models (Unigram,
-/// WordPiece) are reported as not supported.
+/// Reads a Hugging Face <c>tokenizer.json</c> with a BPE model, and the <c>tokenizer_config.json</c> beside it, into a
+/// <see cref="HuggingFaceTextTokenizer"/>. The normalizers, pre-tokenizers, post-processors and decoders that
+/// byte-level (GPT-2, LLaMA-3, Qwen, DeepSeek) and SentencePiece-style (LLaMA-2, Mistral, Gemma) files use are
+/// supported; anything else is reported, naming the file and the construct.
 /// </summary>
 internal static class HuggingFaceTokenizerJson
 {
-    private const string Metaspace = "▁";
-
     public static ITextTokenizer Load(string path)
     {
-        JsonElement root;
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(path, $"not valid JSON: {e.Message}", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+        var root = ReadObject(path) ?? throw new ModelFormatException(path, "the file does not exist");
+        if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
         {
             throw new ModelFormatException(path, "no \"model\" object; not a Hugging Face tokenizer.json");
         }
@@ -34,137 +24,252 @@ internal static class HuggingFaceTokenizerJson
         {
             throw new ModelFormatException(path, $"not supported: tokenizer model type '{type}'; only BPE models (byte-level or SentencePiece-style) can be loaded");
         }
-
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var configPath = Path.Combine(directory, "tokenizer_config.json");
+        var config = ReadObject(configPath);
         try
         {
-            var vocabulary = model.GetProperty("vocab").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
-            var merges = model.GetProperty("merges").EnumerateArray().Select(MergeText).ToList();
+            return new Reader(path, root, model, config, directory).Read();
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+        {
+            throw new ModelFormatException(path, $"the tokenizer is incomplete or malformed: {e.Message}", e);
+        }
+    }
+
+    private static JsonElement? ReadObject(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? document.RootElement.Clone()
+                : throw new ModelFormatException(path, "the top level is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(path, $"not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>One tokenizer.json being read; errors name its path.</summary>
+    private sealed class Reader(string path, JsonElement root, JsonElement model, JsonElement? config, string directory)
+    {
+        public HuggingFaceTextTokenizer Read()
+        {
+            var ids = model.GetProperty("vocab").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
+            var vocabulary = new Dictionary<string, int>(ids, StringComparer.Ordinal);
             var added = root.TryGetProperty("added_tokens", out var a) && a.ValueKind == JsonValueKind.Array
-                ? a.EnumerateArray().Select(x => KeyValuePair.Create(x.GetProperty("content").GetString()!, x.GetProperty("id").GetInt32())).ToList()
+                ? a.EnumerateArray().Select(x => new AddedToken(
+                    x.GetProperty("content").GetString()!, x.GetProperty("id").GetInt32(), Flag(x, "special"), Flag(x, "lstrip"), Flag(x, "rstrip"))).ToList()
+                : [];
+            // Added tokens stand over the vocabulary, as the reference resolves a token to its id.
+            foreach (var token in added)
+            {
+                ids[token.Content] = token.Id;
+            }
+
+            var specialIds = added.Where(x => x.Special).Select(x => x.Id).ToHashSet();
+            foreach (var token in ConfigStrings("additional_special_tokens"))
+            {
+                if (ids.TryGetValue(token, out var id))
+                {
+                    specialIds.Add(id);
+                }
+            }
+
+            var specials = SpecialTokenFiles.Read(directory, vocabulary, added.Select(x => KeyValuePair.Create(x.Content, x.Id)));
+            var (prefix, suffix) = SequenceTokens(ids, specials);
+
+            // LLaMA's tokenizer outside legacy mode ignores the file's normalizer and puts '▁' only before the text.
+            var sentencePieceSpaces = TokenizerClass() == "LlamaTokenizer" && config is { } c && c.TryGetProperty("legacy", out var legacy) && legacy.ValueKind == JsonValueKind.False;
+            var normalizer = sentencePieceSpaces ? null : Section("normalizer", Normalizer);
+            var splitter = sentencePieceSpaces ? new MetaspaceWordSplitter("▁", addPrefixSpace: true, prependScheme: "first") : Section("pre_tokenizer", Splitter);
+            var decoder = Section("decoder", element => Decoder(element, added.Select(x => x.Content).ToHashSet(StringComparer.Ordinal)));
+
+            foreach (var option in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+            {
+                if (model.TryGetProperty(option, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0)
+                {
+                    throw Unsupported($"the BPE model's \"{option}\"");
+                }
+            }
+            var unknown = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String && ids.TryGetValue(u.GetString()!, out var unknownId) ? unknownId : (int?)null;
+            var bpe = new BpeModel(ids, model.GetProperty("merges").EnumerateArray().Select(Merge).ToList(), unknown,
+                Flag(model, "fuse_unk"), Flag(model, "byte_fallback"), Flag(model, "ignore_merges"));
+
+            return new HuggingFaceTextTokenizer(new HuggingFaceTokenizerParts(
+                ids, added, specialIds, normalizer, splitter, bpe, decoder, prefix, suffix, sentencePieceSpaces, specials.BosId, specials.EosIds));
+        }
+
+        /// <summary>
+        /// The ids around an encoded sequence: tokenizer_config.json's add_bos_token and add_eos_token where it has
+        /// them (as the LLaMA and Gemma tokenizers rebuild their post-processor from them), otherwise the special
+        /// tokens of the post-processor's single-sequence template.
+        /// </summary>
+        private (int[] Prefix, int[] Suffix) SequenceTokens(Dictionary<string, int> ids, SpecialTokens specials)
+        {
+            var prefix = new List<int>();
+            var suffix = new List<int>();
+            if (root.TryGetProperty("post_processor", out var processor) && processor.ValueKind == JsonValueKind.Object)
+            {
+                Template(processor, ids, prefix, suffix);
+            }
+            if (ConfigFlag("add_bos_token") is { } addBos)
+            {
+                prefix = addBos && specials.BosId is { } bos ? [bos] : [];
+            }
+            if (ConfigFlag("add_eos_token") is { } addEos)
+            {
+                suffix = addEos && specials.EosIds.Count > 0 ? [specials.EosIds[0]] : [];
+            }
+            return ([.. prefix], [.. suffix]);
+        }
+
+        private void Template(JsonElement processor, Dictionary<string, int> ids, List<int> prefix, List<int> suffix)
+        {
+            switch (TypeOf(processor, "post_processor"))
+            {
+                case "Sequence":
+                    foreach (var inner in processor.GetProperty("processors").EnumerateArray())
+                    {
+                        Template(inner, ids, prefix, suffix);
+                    }
+                    break;
+                case "ByteLevel":
+                    break;
+                case "TemplateProcessing":
+                    var specialTokens = processor.TryGetProperty("special_tokens", out var map) ? map : default;
+                    var seenSequence = false;
+                    foreach (var item in processor.GetProperty("single").EnumerateArray())
+                    {
+                        if (item.TryGetProperty("Sequence", out _))
+                        {
+                            seenSequence = true;
+                            continue;
+                        }
+                        var name = item.GetProperty("SpecialToken").GetProperty("id").GetString()!;
+                        IEnumerable<int> tokenIds = specialTokens.ValueKind == JsonValueKind.Object && specialTokens.TryGetProperty(name, out var entry)
+                            ? entry.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32())
+                            : ids.TryGetValue(name, out var id) ? [id] : throw new ModelFormatException(path, $"the post-processor template names '{name}', which is not a token");
+                        (seenSequence ? suffix : prefix).AddRange(tokenIds);
+                    }
+                    break;
+                case var other:
+                    throw Unsupported($"post_processor type '{other}'");
+            }
+        }
+
+        private TextNormalizer Normalizer(JsonElement element) => TypeOf(element, "normalizer") switch
+        {
+            "Sequence" => new SequenceNormalizer(element.GetProperty("normalizers").EnumerateArray().Select(Normalizer).ToList()),
+            "NFC" => new UnicodeFormNormalizer(NormalizationForm.FormC),
+            "NFD" => new UnicodeFormNormalizer(NormalizationForm.FormD),
+            "NFKC" => new UnicodeFormNormalizer(NormalizationForm.FormKC),
+            "NFKD" => new UnicodeFormNormalizer(NormalizationForm.FormKD),
+            "Replace" => new ReplaceNormalizer(Pattern(element, "normalizer Replace"), element.GetProperty("content").GetString()!),
+            "Prepend" => new PrependNormalizer(element.GetProperty("prepend").GetString()!),
+            "Lowercase" => new LowercaseNormalizer(),
+            "Strip" => new StripNormalizer(Flag(element, "strip_left"), Flag(element, "strip_right")),
+            var other => throw Unsupported($"normalizer type '{other}'"),
+        };
+
+        private WordSplitter Splitter(JsonElement element) => TypeOf(element, "pre_tokenizer") switch
+        {
+            "Sequence" => new SequenceWordSplitter(element.GetProperty("pretokenizers").EnumerateArray().Select(Splitter).ToList()),
+            "Split" => new PatternWordSplitter(Pattern(element, "pre_tokenizer Split"), Behavior(element), Flag(element, "invert")),
+            "ByteLevel" => new ByteLevelWordSplitter(Flag(element, "add_prefix_space"), !element.TryGetProperty("use_regex", out var regex) || regex.ValueKind != JsonValueKind.False),
+            "Metaspace" => new MetaspaceWordSplitter(
+                element.TryGetProperty("replacement", out var r) ? r.GetString()! : "▁",
+                !element.TryGetProperty("add_prefix_space", out var prefix) || prefix.ValueKind != JsonValueKind.False,
+                element.TryGetProperty("prepend_scheme", out var scheme) && scheme.ValueKind == JsonValueKind.String ? scheme.GetString()! : "always"),
+            "Digits" => new DigitsWordSplitter(Flag(element, "individual_digits")),
+            var other => throw Unsupported($"pre_tokenizer type '{other}'"),
+        };
+
+        private TokenDecoder Decoder(JsonElement element, IReadOnlySet<string> addedTokens) => TypeOf(element, "decoder") switch
+        {
+            "Sequence" => new SequenceTokenDecoder(element.GetProperty("decoders").EnumerateArray().Select(d => Decoder(d, addedTokens)).ToList()),
+            "ByteLevel" => new ByteLevelTokenDecoder(addedTokens),
+            "Replace" => new ReplaceTokenDecoder(Pattern(element, "decoder Replace"), element.GetProperty("content").GetString()!),
+            "ByteFallback" => new ByteFallbackTokenDecoder(),
+            "Fuse" => new FuseTokenDecoder(),
+            "Strip" => new StripTokenDecoder(element.GetProperty("content").GetString() is [var c] ? c : throw Unsupported("a Strip decoder whose content is not one character"),
+                element.GetProperty("start").GetInt32(), element.GetProperty("stop").GetInt32()),
+            "Metaspace" => new MetaspaceTokenDecoder(
+                element.TryGetProperty("replacement", out var r) ? r.GetString()! : "▁",
+                !element.TryGetProperty("add_prefix_space", out var prefix) || prefix.ValueKind != JsonValueKind.False),
+            var other => throw Unsupported($"decoder type '{other}'"),
+        };
+
+        private SplitBehavior Behavior(JsonElement element)
+        {
+            var name = element.TryGetProperty("behavior", out var b) ? b.GetString() : "Isolated";
+            return Enum.TryParse<SplitBehavior>(name, ignoreCase: true, out var behavior) && !int.TryParse(name, out _)
+                ? behavior
+                : throw Unsupported($"Split behavior '{name}'");
+        }
+
+        private JsCompatibleRegex Pattern(JsonElement element, string construct)
+        {
+            var pattern = element.GetProperty("pattern");
+            if (pattern.TryGetProperty("String", out var literal))
+            {
+                return JsCompatibleRegex.Literal(literal.GetString()!);
+            }
+            if (pattern.TryGetProperty("Regex", out var regex))
+            {
+                try
+                {
+                    return JsCompatibleRegex.Create(regex.GetString()!);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ModelFormatException(path, $"the {construct} pattern is not a regular expression that can be used: {e.Message}", e);
+                }
+            }
+            throw Unsupported($"a {construct} pattern that is neither \"String\" nor \"Regex\"");
+        }
+
+        private T? Section<T>(string name, Func<JsonElement, T> read) where T : class =>
+            root.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.Object ? read(element) : null;
+
+        private string TypeOf(JsonElement element, string section) =>
+            element.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                ? type.GetString()!
+                : throw new ModelFormatException(path, $"a {section} has no \"type\"");
+
+        private ModelFormatException Unsupported(string construct) => new(path, $"not supported: {construct}");
+
+        private string? TokenizerClass() =>
+            config is { } c && c.TryGetProperty("tokenizer_class", out var name) && name.ValueKind == JsonValueKind.String
+                ? name.GetString()!.EndsWith("Fast", StringComparison.Ordinal) ? name.GetString()![..^4] : name.GetString()
+                : null;
+
+        private bool? ConfigFlag(string name) =>
+            config is { } c && c.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
+
+        private IEnumerable<string> ConfigStrings(string name) =>
+            config is { } c && c.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
+                ? value.EnumerateArray().Select(SpecialTokenFiles.TokenContent).OfType<string>()
                 : [];
 
-            if (ContainsType(root, "ByteLevel"))
-            {
-                var specials = SpecialTokenFiles.Read(Path.GetDirectoryName(Path.GetFullPath(path))!, vocabulary, added);
-                return ByteLevelBpeTextTokenizer.Create(vocabulary, merges, specials, SplitPattern(root), path);
-            }
-            if (model.TryGetProperty("byte_fallback", out var fallback) && fallback.ValueKind == JsonValueKind.True || vocabulary.ContainsKey(Metaspace))
-            {
-                return AsSentencePiece(path, root, model, vocabulary, merges, added);
-            }
-        }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new ModelFormatException(path, $"the BPE model is incomplete or malformed: {e.Message}", e);
-        }
-        throw new ModelFormatException(path, "not supported: a BPE model that is neither byte-level nor SentencePiece-style ('▁' spaces)");
-    }
+        private static bool Flag(JsonElement element, string name) =>
+            element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
 
-    /// <summary>Merges are "a b" strings, or [a, b] arrays in files written by tokenizers 0.20 and later.</summary>
-    private static string MergeText(JsonElement merge) => merge.ValueKind == JsonValueKind.Array
-        ? $"{merge[0].GetString()} {merge[1].GetString()}"
-        : merge.GetString() ?? throw new FormatException("a merge is null");
-
-    private static ITextTokenizer AsSentencePiece(string path, JsonElement root, JsonElement model, Dictionary<string, int> vocabulary, List<string> merges, List<KeyValuePair<string, int>> added)
-    {
-        // SentencePiece BPE merges the adjacent pair whose result scores highest; the merge rank gives that order.
-        var score = new Dictionary<string, float>(StringComparer.Ordinal);
-        for (var rank = 0; rank < merges.Count; rank++)
+        /// <summary>Merges are "a b" strings, or [a, b] arrays in files written by tokenizers 0.20 and later.</summary>
+        private static (string, string) Merge(JsonElement merge)
         {
-            score.TryAdd(merges[rank].Replace(" ", "", StringComparison.Ordinal), -rank);
-        }
-        var addedIds = added.ToDictionary(p => p.Value, p => p.Key);
-        var unknown = model.TryGetProperty("unk_token", out var u) ? u.GetString() : null;
-        var size = Math.Max(vocabulary.Values.DefaultIfEmpty(-1).Max(), addedIds.Keys.DefaultIfEmpty(-1).Max()) + 1;
-        var byId = new string?[size];
-        foreach (var (token, id) in vocabulary)
-        {
-            byId[id] = token;
-        }
-        foreach (var (id, token) in addedIds)
-        {
-            byId[id] = token;
-        }
-        var pieces = new SentencePiece[size];
-        for (var id = 0; id < size; id++)
-        {
-            var token = byId[id];
-            pieces[id] = token switch
+            if (merge.ValueKind == JsonValueKind.Array)
             {
-                null => new SentencePiece($"<unused{id}>", 0, SentencePieceKind.Unused),
-                _ when token == unknown => new SentencePiece(token, 0, SentencePieceKind.Unknown),
-                _ when addedIds.ContainsKey(id) => new SentencePiece(token, 0, SentencePieceKind.Control),
-                _ when token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token.EndsWith('>') => new SentencePiece(token, 0, SentencePieceKind.Byte),
-                _ => new SentencePiece(token, score.GetValueOrDefault(token), SentencePieceKind.Normal),
-            };
-        }
-        var specials = SpecialTokenFiles.Read(Path.GetDirectoryName(Path.GetFullPath(path))!, vocabulary, added);
-        var byteFallback = model.TryGetProperty("byte_fallback", out var fallback) && fallback.ValueKind == JsonValueKind.True;
-        // LLaMA-2's files prepend '▁' with a normalizer ("Prepend"), newer ones with a Metaspace pre-tokenizer.
-        var dummyPrefix = ContainsType(root, "Prepend") || Components(root).Any(c => c.GetProperty("type").GetString() == "Metaspace"
-            && (c.TryGetProperty("prepend_scheme", out var scheme) ? scheme.GetString() != "never" : !c.TryGetProperty("add_prefix_space", out var prefix) || prefix.ValueKind == JsonValueKind.True));
-        var proto = SentencePieceModelWriter.Write(pieces, byteFallback, dummyPrefix,
-            unknown is not null && vocabulary.TryGetValue(unknown, out var unknownId) ? unknownId : 0,
-            specials.BosId ?? 1, specials.EosIds.Count > 0 ? specials.EosIds[0] : 2);
-        using var stream = new MemoryStream(proto);
-        return SentencePieceTextTokenizer.Load(stream, path);
-    }
-
-    /// <summary>The regular expression of a "Split" pre-tokenizer, which Qwen2 and LLaMA-3 put before ByteLevel.</summary>
-    private static string? SplitPattern(JsonElement element)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-        {
-            if (element.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "Split"
-                && element.TryGetProperty("pattern", out var pattern) && pattern.ValueKind == JsonValueKind.Object && pattern.TryGetProperty("Regex", out var regex))
-            {
-                return regex.GetString();
+                return (merge[0].GetString()!, merge[1].GetString()!);
             }
-            foreach (var property in element.EnumerateObject())
-            {
-                if (property.Name != "model" && SplitPattern(property.Value) is { } found)
-                {
-                    return found;
-                }
-            }
-        }
-        else if (element.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in element.EnumerateArray())
-            {
-                if (SplitPattern(item) is { } found)
-                {
-                    return found;
-                }
-            }
-        }
-        return null;
-    }
-
-    /// <summary>Whether a normalizer, pre-tokenizer or decoder of this type appears anywhere outside the model.</summary>
-    private static bool ContainsType(JsonElement root, string type) =>
-        new[] { "normalizer", "pre_tokenizer", "decoder" }.Any(section => root.TryGetProperty(section, out var s) && Components(s).Any(c => c.GetProperty("type").GetString() == type));
-
-    /// <summary>The element and every object nested in it that has a "type".</summary>
-    private static IEnumerable<JsonElement> Components(JsonElement element)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-        {
-            if (element.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String)
-            {
-                yield return element;
-            }
-            foreach (var nested in element.EnumerateObject().SelectMany(p => Components(p.Value)))
-            {
-                yield return nested;
-            }
-        }
-        else if (element.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var nested in element.EnumerateArray().SelectMany(Components))
-            {
-                yield return nested;
-            }
+            var parts = (merge.GetString() ?? throw new FormatException("a merge is null")).Split(' ');
+            return parts.Length >= 2 ? (parts[0], parts[1]) : throw new FormatException($"the merge '{merge.GetString()}' is not two tokens");
         }
     }
 }

@@ -75,6 +75,16 @@ public sealed class Llama2cTextTokenizer : ITextTokenizer
         }
     }
 
+    /// <summary>
+    /// Adds BOS for <paramref name="addSpecialTokens"/>. run.c matches no special tokens in text (its BOS and EOS pieces
+    /// are not strings a user types), so <paramref name="parseSpecialTokens"/> changes nothing.
+    /// </summary>
+    public IReadOnlyList<int> Encode(string text, bool addSpecialTokens, bool parseSpecialTokens) => Encode(text, addSpecialTokens);
+
+    /// <summary>The id of a piece, written as UTF-8 text with spaces as spaces.</summary>
+    public int? TokenToId(string token) =>
+        _idOfPiece.TryGetValue(Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(token)), out var id) ? id : null;
+
     public IReadOnlyList<int> Encode(string text, bool addBos)
     {
         var tokens = new List<int>(text.Length + 2);

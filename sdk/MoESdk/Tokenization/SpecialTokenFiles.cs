@@ -14,6 +14,7 @@ internal static class SpecialTokenFiles
     {
         var ids = new Dictionary<string, int>(addedTokens, StringComparer.Ordinal);
         string? bos = null;
+        var bosDeclared = false;
         var eos = new List<string>();
 
         var config = ReadJson(Path.Combine(directory, "tokenizer_config.json"));
@@ -41,7 +42,12 @@ internal static class SpecialTokenFiles
                     AddFromVocabulary(ids, vocabulary, TokenContent(token));
                 }
             }
-            bos ??= r.TryGetProperty("bos_token", out var b) ? TokenContent(b) : null;
+            if (!bosDeclared && r.TryGetProperty("bos_token", out var b))
+            {
+                // An explicit null (Qwen) means the model has no BOS: no conventional name stands in for it.
+                bos = TokenContent(b);
+                bosDeclared = true;
+            }
             if (eos.Count == 0 && r.TryGetProperty("eos_token", out var e) && TokenContent(e) is { } eosToken)
             {
                 eos.Add(eosToken);
@@ -49,7 +55,10 @@ internal static class SpecialTokenFiles
         }
 
         // Files without a config (a bare vocab.json, tokenizer.json alone) still use the conventional names.
-        bos ??= FirstKnown(ids, vocabulary, "<s>", "<|begin_of_text|>");
+        if (!bosDeclared)
+        {
+            bos = FirstKnown(ids, vocabulary, "<s>", "<|begin_of_text|>");
+        }
         if (eos.Count == 0 && FirstKnown(ids, vocabulary, "</s>", "<|endoftext|>", "<|end_of_text|>") is { } fallback)
         {
             eos.Add(fallback);
@@ -69,7 +78,7 @@ internal static class SpecialTokenFiles
             {
                 eosIds.AddRange(eosId.ValueKind == JsonValueKind.Array ? eosId.EnumerateArray().Select(x => x.GetInt32()) : eosId.ValueKind == JsonValueKind.Number ? [eosId.GetInt32()] : []);
             }
-            if (bosId is null && generation.TryGetProperty("bos_token_id", out var bosIdElement) && bosIdElement.ValueKind == JsonValueKind.Number)
+            if (bosId is null && !bosDeclared && generation.TryGetProperty("bos_token_id", out var bosIdElement) && bosIdElement.ValueKind == JsonValueKind.Number)
             {
                 bosId = bosIdElement.GetInt32();
             }

@@ -48,6 +48,20 @@ public sealed class Llama2cTokenizerTests
     }
 
     [Fact]
+    public void Adds_bos_on_request_and_finds_pieces_by_text()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+        const int offset = 259;
+
+        Assert.Equal(offset + 8, tokenizer.TokenToId(" the"));
+        Assert.Equal(offset + 10, tokenizer.TokenToId("é"));
+        Assert.Null(tokenizer.TokenToId("the a"));
+        Assert.Equal([1, offset + 8], tokenizer.Encode("the", addSpecialTokens: true, parseSpecialTokens: true));
+        Assert.Equal([offset + 8], tokenizer.Encode("the", addSpecialTokens: false, parseSpecialTokens: false));
+    }
+
+    [Fact]
     public void Loader_finds_the_tokenizer_beside_a_checkpoint()
     {
         using var dir = new TempDirectory();

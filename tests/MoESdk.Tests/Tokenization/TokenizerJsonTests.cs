@@ -40,7 +40,7 @@ public sealed class TokenizerJsonTests
         WriteByteLevel(dir);
         var tokenizer = TokenizerLoader.TryLoad(dir.Path)!;
 
-        Assert.IsType<ByteLevelBpeTextTokenizer>(tokenizer);
+        Assert.IsType<HuggingFaceTextTokenizer>(tokenizer);
         Assert.Equal(1, tokenizer.BosId);
         Assert.Equal([2], tokenizer.EosIds);
         foreach (var text in Corpus.Unseen)
@@ -50,7 +50,7 @@ public sealed class TokenizerJsonTests
     }
 
     [Fact]
-    public void Sentencepiece_style_bpe_is_served_by_the_sentencepiece_model()
+    public void Sentencepiece_style_bpe_merges_by_rank_with_byte_fallback()
     {
         using var dir = new TempDirectory();
         var vocab = new JsonObject { ["<unk>"] = 0, ["<s>"] = 1, ["</s>"] = 2 };
@@ -69,7 +69,8 @@ public sealed class TokenizerJsonTests
                 new JsonObject { ["id"] = 0, ["content"] = "<unk>", ["special"] = true },
                 new JsonObject { ["id"] = 1, ["content"] = "<s>", ["special"] = true },
                 new JsonObject { ["id"] = 2, ["content"] = "</s>", ["special"] = true }),
-            ["normalizer"] = new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" }, new JsonObject { ["type"] = "Replace" }) },
+            ["normalizer"] = new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" }, new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "▁" }) },
+            ["decoder"] = JsonNode.Parse("""{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}"""),
             ["model"] = new JsonObject { ["type"] = "BPE", ["byte_fallback"] = true, ["unk_token"] = "<unk>", ["vocab"] = vocab, ["merges"] = new JsonArray("▁ t", "h e", "▁t he", "▁ a") },
         };
         File.WriteAllText(dir.File("tokenizer.json"), json.ToJsonString());
