@@ -22,6 +22,7 @@ public static class MoECommandLine
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(AdaptCommand.Create());
         root.Subcommands.Add(ExpertsCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
         return root;
     }
 }

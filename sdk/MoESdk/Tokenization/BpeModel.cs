@@ -64,17 +64,12 @@ internal sealed class BpeModel
         {
             return;
         }
-        if (_ignoreMerges && _ids.TryGetValue(word, out var whole))
-        {
-            output.Add(whole);
-            return;
-        }
         if (_cache.TryGetValue(word, out var cached))
         {
             output.AddRange(cached);
             return;
         }
-        var ids = Merge(word);
+        int[] ids = _ignoreMerges && _ids.TryGetValue(word, out var whole) ? [whole] : Merge(word);
         if (word.Length < CacheableLength)
         {
             if (_cache.Count >= CacheCapacity)
