@@ -114,6 +114,22 @@ public sealed class TokenizerJsonBehaviorTests
     }
 
     [Fact]
+    public void Llama_outside_legacy_mode_puts_one_space_marker_before_the_text_only()
+    {
+        using var legacy = new TempDirectory();
+        using var current = new TempDirectory();
+        string[] pieces = ["▁", "a", "▁a"];
+        var legacyTokenizer = Load(legacy, SentencePieceStyle(pieces, ["▁ a"]), new JsonObject { ["tokenizer_class"] = "LlamaTokenizerFast", ["legacy"] = true });
+        var tokenizer = Load(current, SentencePieceStyle(pieces, ["▁ a"]), new JsonObject { ["tokenizer_class"] = "LlamaTokenizerFast", ["legacy"] = false });
+
+        // Legacy: every piece between special tokens gets its '▁'. Otherwise only the first, and a lone leading '▁'
+        // before a special token is dropped.
+        Assert.Equal([261, 1, 261], legacyTokenizer.Encode("a<s>a", addSpecialTokens: false, parseSpecialTokens: true));
+        Assert.Equal([261, 1, 260], tokenizer.Encode("a<s>a", addSpecialTokens: false, parseSpecialTokens: true));
+        Assert.Equal([1, 260], tokenizer.Encode("<s>a", addSpecialTokens: false, parseSpecialTokens: true));
+    }
+
+    [Fact]
     public void Nfc_normalizer_composes_combining_marks()
     {
         using var dir = new TempDirectory();
