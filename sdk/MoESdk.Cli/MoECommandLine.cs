@@ -24,6 +24,7 @@ public static class MoECommandLine
         root.Subcommands.Add(AdaptCommand.Create());
         root.Subcommands.Add(ExpertsCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
         return root;
     }
 }

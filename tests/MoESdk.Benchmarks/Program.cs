@@ -13,6 +13,12 @@ if (args is ["export", .. var exportArgs])
     return;
 }
 
+if (args is ["tokenize", .. var tokenizeArgs])
+{
+    TokenizeBenchmark.Run(tokenizeArgs);
+    return;
+}
+
 if (args is ["load", .. var loadArgs])
 {
     await LoadBenchmark.RunAsync(loadArgs);

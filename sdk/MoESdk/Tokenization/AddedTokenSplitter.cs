@@ -6,52 +6,69 @@ namespace MoESdk.Tokenization;
 /// </summary>
 internal sealed class AddedTokenSplitter
 {
-    private readonly Dictionary<string, int> _ids;
-    private readonly Dictionary<char, string[]> _byFirstChar;
+    private readonly Node _root = new();
 
     public AddedTokenSplitter(IEnumerable<KeyValuePair<string, int>> tokens)
     {
-        _ids = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, id) in tokens)
         {
-            if (token.Length > 0)
-            {
-                _ids.TryAdd(token, id);
-            }
-        }
-        _byFirstChar = _ids.Keys.GroupBy(t => t[0]).ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Length).ToArray());
-    }
-
-    public bool IsEmpty => _ids.Count == 0;
-
-    /// <summary>The text as pieces of plain text (Id null) and matched tokens (Id set), in order.</summary>
-    public IEnumerable<(string Text, int? Id)> Split(string text)
-    {
-        var start = 0;
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (!_byFirstChar.TryGetValue(text[i], out var candidates))
+            if (token.Length == 0)
             {
                 continue;
             }
-            foreach (var token in candidates)
+            var node = _root;
+            foreach (var c in token)
             {
-                if (string.CompareOrdinal(text, i, token, 0, token.Length) == 0)
+                node = node.Children.TryGetValue(c, out var child) ? child : node.Children[c] = new Node();
+            }
+            node.Id ??= id;
+        }
+    }
+
+    /// <summary>The text as pieces of plain text (Id null) and matched tokens (Id set), in order.</summary>
+    public List<(string Text, int? Id)> Split(string text)
+    {
+        var pieces = new List<(string, int?)>();
+        var start = 0;
+        var i = 0;
+        while (i < text.Length)
+        {
+            // Walk the trie from i, remembering the longest token that ends on the way.
+            var node = _root;
+            var matchLength = 0;
+            var matchId = 0;
+            for (var j = i; j < text.Length && node.Children.TryGetValue(text[j], out node); j++)
+            {
+                if (node.Id is { } id)
                 {
-                    if (i > start)
-                    {
-                        yield return (text[start..i], null);
-                    }
-                    yield return (token, _ids[token]);
-                    start = i + token.Length;
-                    i = start - 1;
-                    break;
+                    matchLength = j - i + 1;
+                    matchId = id;
                 }
             }
+            if (matchLength == 0)
+            {
+                i++;
+                continue;
+            }
+            if (i > start)
+            {
+                pieces.Add((text[start..i], null));
+            }
+            pieces.Add((text.Substring(i, matchLength), matchId));
+            i += matchLength;
+            start = i;
         }
         if (start < text.Length)
         {
-            yield return (text[start..], null);
+            pieces.Add((text[start..], null));
         }
+        return pieces;
+    }
+
+    private sealed class Node
+    {
+        public Dictionary<char, Node> Children { get; } = [];
+
+        public int? Id { get; set; }
     }
 }

@@ -23,6 +23,7 @@ internal sealed class BpeModel
     private readonly bool _ignoreMerges;
     private readonly int[]? _byteIds;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cached;
 
     /// <param name="ids">Token → id: the model's vocabulary, with added tokens over it, as the reference resolves tokens.</param>
     /// <param name="merges">The merges, in priority order.</param>
@@ -64,22 +65,19 @@ internal sealed class BpeModel
         {
             return;
         }
-        if (_ignoreMerges && _ids.TryGetValue(word, out var whole))
-        {
-            output.Add(whole);
-            return;
-        }
         if (_cache.TryGetValue(word, out var cached))
         {
             output.AddRange(cached);
             return;
         }
-        var ids = Merge(word);
+        int[] ids = _ignoreMerges && _ids.TryGetValue(word, out var whole) ? [whole] : Merge(word);
         if (word.Length < CacheableLength)
         {
-            if (_cache.Count >= CacheCapacity)
+            // ConcurrentDictionary.Count takes every lock, so the entries are counted here.
+            if (Interlocked.Increment(ref _cached) > CacheCapacity)
             {
                 _cache.Clear();
+                Interlocked.Exchange(ref _cached, 0);
             }
             _cache.TryAdd(word, ids);
         }

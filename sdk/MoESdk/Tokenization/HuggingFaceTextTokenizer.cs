@@ -134,7 +134,7 @@ public sealed class HuggingFaceTextTokenizer : ITextTokenizer
 
     private void EncodeSections(string text, bool parseSpecialTokens, List<int> ids)
     {
-        var sections = (parseSpecialTokens ? _allAdded : _nonSpecialAdded).Split(text).ToList();
+        var sections = (parseSpecialTokens ? _allAdded : _nonSpecialAdded).Split(text);
         StripAroundAddedTokens(sections);
         var words = new List<string>();
         for (var section = 0; section < sections.Count; section++)

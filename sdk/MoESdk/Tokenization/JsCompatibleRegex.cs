@@ -38,7 +38,7 @@ internal sealed class JsCompatibleRegex
         var matches = new List<(int, int)>();
         if (!HasSurrogates(text))
         {
-            for (var m = _regex.Match(text); m.Success; m = m.NextMatch())
+            foreach (var m in _regex.EnumerateMatches(text))
             {
                 if (m.Length > 0)
                 {
@@ -95,17 +95,7 @@ internal sealed class JsCompatibleRegex
         return result.Append(text, position, text.Length - position).ToString();
     }
 
-    private static bool HasSurrogates(string text)
-    {
-        foreach (var c in text)
-        {
-            if (char.IsSurrogate(c))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    private static bool HasSurrogates(string text) => text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0;
 
     /// <summary>
     /// Rewrites the class escapes whose meaning differs between the engines, and the case-insensitive group of

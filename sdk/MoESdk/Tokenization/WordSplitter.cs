@@ -152,19 +152,15 @@ internal sealed class ByteLevelWordSplitter(bool addPrefixSpace, bool useRegex) 
         }
     }
 
-    public static string ToAlphabet(string text)
+    public static string ToAlphabet(string text) => string.Create(Encoding.UTF8.GetByteCount(text), text, static (chars, source) =>
     {
-        var byteCount = Encoding.UTF8.GetByteCount(text);
-        Span<byte> bytes = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
-        Encoding.UTF8.GetBytes(text, bytes);
-        return string.Create(byteCount, bytes.ToArray(), static (chars, b) =>
+        Span<byte> bytes = chars.Length <= 512 ? stackalloc byte[chars.Length] : new byte[chars.Length];
+        Encoding.UTF8.GetBytes(source, bytes);
+        for (var i = 0; i < bytes.Length; i++)
         {
-            for (var i = 0; i < b.Length; i++)
-            {
-                chars[i] = ByteLevelAlphabet.ToChar(b[i]);
-            }
-        });
-    }
+            chars[i] = ByteLevelAlphabet.ToChar(bytes[i]);
+        }
+    });
 }
 
 /// <summary>"Metaspace": spaces become the replacement character ('▁'), which is also put in front as the scheme says.</summary>
