@@ -164,8 +164,36 @@ public sealed class MoEModelTests(TestModels models)
             Assert.Equal(alone.Text, concurrent.Text);
             Assert.Equal(alone.Tokens.SelectMany(t => t.Experts.SelectMany(l => l)), concurrent.Tokens.SelectMany(t => t.Experts.SelectMany(l => l)));
         }
-        var e = Assert.ThrowsAny<ArgumentException>(() => model.GenerateStreamingAsync(Prompt, new MoEGenerationOptions { ExpertsPerToken = 1 }));
-        Assert.Contains("MaxConcurrentRequests = 1", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConcurrentRequestsWithDifferentExpertsPerTokenEachMatchTheirRunAlone()
+    {
+        using MoEModel model = MoEModel.Open(models.ArtifactPath, new MoEServingOptions { MaxConcurrentRequests = 4 });
+        MoEGenerationOptions[] requests = [.. Enumerable.Range(1, TestModels.Experts).Select(k => new MoEGenerationOptions { MaxTokens = 12, ExpertsPerToken = k })];
+        MoEGenerationResult[] alone = new MoEGenerationResult[requests.Length];
+        for (int i = 0; i < requests.Length; i++)
+        {
+            alone[i] = await model.GenerateAsync(Prompt, requests[i]);
+        }
+        RoutingSnapshot before = model.GetRoutingStatistics();
+
+        MoEGenerationResult[] together = await Task.WhenAll(requests.Select(r => model.GenerateAsync(Prompt, r)));
+
+        for (int i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(alone[i].Text, together[i].Text);
+            Assert.Equal(i + 1, together[i].ExpertsPerToken);
+            Assert.All(together[i].Tokens, t => Assert.All(t.Experts, layer => Assert.Equal(i + 1, layer.Count)));
+            Assert.Equal(alone[i].Tokens.SelectMany(t => t.Experts.SelectMany(l => l)), together[i].Tokens.SelectMany(t => t.Experts.SelectMany(l => l)));
+        }
+        // Each request's selections were counted with its own top-k: positions × k summed over the requests.
+        long positions = together.Sum(r => (long)r.PromptTokens + r.Tokens.Count);
+        long selections = together.Select((r, i) => ((long)r.PromptTokens + r.Tokens.Count) * (i + 1)).Sum();
+        RoutingSnapshot after = model.GetRoutingStatistics();
+        Assert.Equal(positions, after.Tokens - before.Tokens);
+        Assert.Equal(selections, after.Layers[0].Selections.Sum() - before.Layers[0].Selections.Sum());
+        Assert.NotEqual(alone[0].Text, alone[^1].Text);
     }
 
     [Fact]

@@ -88,16 +88,31 @@ public sealed class RoutingPolicyServingTests(TestModels models)
     }
 
     [Fact]
-    public void OnlyAModelServingOneRequestAtATimeAcceptsAPolicy()
+    public async Task ConcurrentRequestsWithAndWithoutAPolicyEachMatchTheirRunAlone()
     {
         using MoEModel shared = MoEModel.Open(models.ArtifactPath, new MoEServingOptions { MaxConcurrentRequests = 2 });
+        var plain = new MoEGenerationOptions { MaxTokens = 10 };
+        MoEGenerationOptions steered = plain with { RoutingPolicy = Policy() };
+        MoEGenerationResult plainAlone = await shared.GenerateAsync(Prompt, plain);
+        MoEGenerationResult steeredAlone = await shared.GenerateAsync(Prompt, steered);
+
+        MoEGenerationResult[] together = await Task.WhenAll(
+            shared.GenerateAsync(Prompt, steered), shared.GenerateAsync(Prompt, plain), shared.GenerateAsync(Prompt, steered), shared.GenerateAsync(Prompt, plain));
+
+        foreach ((MoEGenerationResult alone, MoEGenerationResult concurrent) in new[] { (steeredAlone, together[0]), (plainAlone, together[1]), (steeredAlone, together[2]), (plainAlone, together[3]) })
+        {
+            Assert.Equal(alone.Text, concurrent.Text);
+            Assert.Equal(Experts(alone), Experts(concurrent));
+        }
+        Assert.All(together[0].Tokens, t => Assert.Equal([0], t.Experts[1]));
+        Assert.NotEqual(Experts(plainAlone), Experts(steeredAlone));
+    }
+
+    [Fact]
+    public void ADenseModelRefusesAPolicy()
+    {
         using MoEModel dense = MoEModel.Open(models.DensePath);
-        var options = new MoEGenerationOptions { RoutingPolicy = Policy() };
-
-        var concurrent = Assert.ThrowsAny<ArgumentException>(() => shared.GenerateStreamingAsync(Prompt, options));
-        var denseError = Assert.ThrowsAny<ArgumentException>(() => dense.GenerateStreamingAsync(Prompt, options));
-
-        Assert.Contains("MaxConcurrentRequests = 1", concurrent.Message, StringComparison.Ordinal);
+        var denseError = Assert.ThrowsAny<ArgumentException>(() => dense.GenerateStreamingAsync(Prompt, new MoEGenerationOptions { RoutingPolicy = Policy() }));
         Assert.Contains("dense", denseError.Message, StringComparison.Ordinal);
     }
 

@@ -11,7 +11,7 @@ namespace MoESdk.Conversion;
 /// k smallest e_i. Objective: CE + 0.05·L_PA + 0.01·L_bal with L_PA = KL(softmax ℓ ‖ softmax r(x)) and
 /// L_bal the Switch-style load balance of the top-k routing. Experts and routers train; embeddings,
 /// attention, norms and head stay frozen. Unlike the published code the router gets a gradient from the
-/// language-model loss too (straight-through, see <see cref="MixtureOfExpertsFeedForward.Route"/>).
+/// language-model loss too (straight-through, see <see cref="MixtureOfExpertsFeedForward.Route(TorchSharp.torch.Tensor)"/>).
 /// With distillation the dense model is the teacher instead of the text: the cross-entropy is replaced by
 /// KL(dense logits ‖ MoE logits) plus the MSE of each block's output to the dense FFN on the same input,
 /// which keeps the conversion close to the model it came from rather than fitting the few calibration tokens.
@@ -43,7 +43,8 @@ public static class PriorApproximateRouterTrainer
             ?? throw new ArgumentException("Every feed-forward block of the model to train must be a Mixture-of-Experts block.", nameof(moe))).ToArray();
         var expertParameters = blocks.SelectMany(b => b.Experts).SelectMany(e => e.parameters()).ToList();
         var routerParameters = blocks.Select(b => b.Router.Weight).ToList();
-        var captures = blocks.Select(_ => new RoutingCapture()).ToArray();
+        var capture = new RoutingCapture();
+        var routing = new RoutingContext { Capture = capture };
         var batches = new TrainingBatches(tokens as int[] ?? [.. tokens], recipe.BatchSize, recipe.SequenceLength);
         var schedule = new LearningRateSchedule(recipe.LearningRate, recipe.WarmupSteps, recipe.Steps);
         var losses = new List<double>(recipe.Steps);
@@ -53,10 +54,6 @@ public static class PriorApproximateRouterTrainer
             [new AdamW.ParamGroup(expertParameters, new AdamW.Options { weight_decay = 0 }),
              new AdamW.ParamGroup(routerParameters, new AdamW.Options { weight_decay = 0 })],
             lr: recipe.LearningRate, beta1: 0.9, beta2: 0.95);
-        for (int b = 0; b < blocks.Length; b++)
-        {
-            blocks[b].Capture = captures[b];
-        }
         moe.train();
         try
         {
@@ -70,7 +67,7 @@ public static class PriorApproximateRouterTrainer
                 {
                     (Tensor inputs, Tensor targets) = batches.At(recipe.Seed, step);
                     optimizer.zero_grad();
-                    Tensor logits = moe.forward(inputs);
+                    Tensor logits = moe.Forward(inputs, 0, null, lastTokenOnly: false, routing);
                     long vocab = logits.shape[^1];
                     Tensor loss;
                     if (distill)
@@ -89,7 +86,7 @@ public static class PriorApproximateRouterTrainer
                     }
                     for (int layer = 0; layer < blocks.Length; layer++)
                     {
-                        (Tensor x, Tensor routerLogits) = captures[layer].Entries[0];
+                        (Tensor x, Tensor routerLogits) = capture.Entries(layer)[0];
                         loss = loss + PriorWeight * PriorApproximationLoss(blocks[layer], teachers[layer], x, routerLogits)
                             + BalanceWeight * BalanceLoss(routerLogits, blocks[layer].TopK);
                         if (distill)
@@ -99,7 +96,7 @@ public static class PriorApproximateRouterTrainer
                             {
                                 teacherOutput = teachers[layer].forward(x);
                             }
-                            loss = loss + nn.functional.mse_loss(captures[layer].Outputs[0], teacherOutput) / blocks.Length;
+                            loss = loss + nn.functional.mse_loss(capture.Outputs(layer)[0], teacherOutput) / blocks.Length;
                         }
                     }
                     loss.backward();
@@ -107,23 +104,13 @@ public static class PriorApproximateRouterTrainer
                     optimizer.step();
                     losses.Add(loss.item<float>());
                 }
-                foreach (RoutingCapture capture in captures)
-                {
-                    capture.Clear();
-                }
+                capture.Clear();
                 progress?.Report(new ConversionProgress("training", step + 1, recipe.Steps, $"loss {losses[^1]:F3}"));
             }
         }
         finally
         {
-            foreach (MixtureOfExpertsFeedForward block in blocks)
-            {
-                block.Capture = null;
-            }
-            foreach (RoutingCapture capture in captures)
-            {
-                capture.Clear();
-            }
+            capture.Clear();
             foreach (Parameter p in expertParameters.Concat(routerParameters))
             {
                 p.grad = null;

@@ -5,7 +5,7 @@ namespace MoESdk.Evaluation;
 
 /// <summary>
 /// Which experts each token of a text is routed to, in every Mixture-of-Experts layer: the text is run in
-/// fixed windows (<see cref="TokenWindows"/>) and each block's <see cref="MixtureOfExpertsFeedForward.RoutingObserver"/>
+/// fixed windows (<see cref="TokenWindows"/>) and a <see cref="RoutingContext.Observer"/>
 /// records its choices. The basis of expert load statistics and of picking the experts a domain uses.
 /// </summary>
 public sealed class RoutingProfile
@@ -75,36 +75,27 @@ public sealed class RoutingProfile
         MixtureOfExpertsFeedForward[] blocks = Blocks(model);
         var windows = new TokenWindows(tokens, windowLength, maxWindows);
         var chosen = blocks.Select(_ => new List<int>()).ToArray();
-        ExpertChoiceObserver?[] previous = blocks.Select(b => b.RoutingObserver).ToArray();
-        try
+        var routing = new RoutingContext
         {
-            for (int layer = 0; layer < blocks.Length; layer++)
+            Observer = (layer, indices, _) =>
             {
                 List<int> sink = chosen[layer];
-                blocks[layer].RoutingObserver = (indices, _) =>
+                foreach (long expert in indices)
                 {
-                    foreach (long expert in indices)
-                    {
-                        sink.Add((int)expert);
-                    }
-                };
-            }
-            using var inference = inference_mode();
+                    sink.Add((int)expert);
+                }
+            },
+        };
+        using (inference_mode())
+        {
             for (int first = 0; first < windows.Count; first += BatchWindows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int count = Math.Min(BatchWindows, windows.Count - first);
                 using var scope = NewDisposeScope();
                 (long[] inputs, _) = windows.Batch(first, count);
-                model.forward(tensor(inputs, [count, windows.Length]));
+                model.Forward(tensor(inputs, [count, windows.Length]), 0, null, lastTokenOnly: false, routing);
                 progress?.Report(first + count);
-            }
-        }
-        finally
-        {
-            for (int layer = 0; layer < blocks.Length; layer++)
-            {
-                blocks[layer].RoutingObserver = previous[layer];
             }
         }
         int routed = (int)windows.PredictedTokens;

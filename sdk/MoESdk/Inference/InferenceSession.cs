@@ -16,13 +16,29 @@ public sealed class InferenceSession : IDisposable
     private readonly float[] _logits;
     private readonly KernelDecoder? _decoder;
 
-    public InferenceSession(LlamaModel model, int? contextLength = null, DecodeBackend backend = DecodeBackend.Kernels)
+    /// <param name="model">The model; sessions on different threads may share it.</param>
+    /// <param name="contextLength">Positions the KV cache holds; null: the model's context length.</param>
+    /// <param name="backend">What computes single-token decode steps.</param>
+    /// <param name="routing">How this session's tokens are routed (top-k, policy, observer); null: as the model was built.</param>
+    public InferenceSession(LlamaModel model, int? contextLength = null, DecodeBackend backend = DecodeBackend.Kernels, RoutingContext? routing = null)
     {
         _model = model;
+        Routing = routing ?? RoutingContext.Default;
+        // Checks the routing against the model now, not at the first token.
+        foreach (DecoderLayer layer in model.Layers)
+        {
+            if (layer.FeedForward is MixtureOfExpertsFeedForward block)
+            {
+                Routing.ForLayer(layer.Index, block);
+            }
+        }
         _cache = new KvCache(model.Config, contextLength);
         _logits = new float[model.Config.VocabSize];
-        _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model) : null;
+        _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model, Routing) : null;
     }
+
+    /// <summary>How this session routes its tokens through the Mixture-of-Experts blocks.</summary>
+    public RoutingContext Routing { get; }
 
     /// <summary>What computes this session's decode steps (Torch when the weights do not allow the kernels).</summary>
     public DecodeBackend Backend => _decoder is null ? DecodeBackend.Torch : DecodeBackend.Kernels;
@@ -70,7 +86,7 @@ public sealed class InferenceSession : IDisposable
         using (NewDisposeScope())
         {
             Tensor ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count]);
-            Tensor logits = _model.Forward(ids, _cache.Length, _cache, lastTokenOnly: true);
+            Tensor logits = _model.Forward(ids, _cache.Length, _cache, lastTokenOnly: true, Routing);
             logits.data<float>().CopyTo(_logits.AsSpan(), 0, 0);
         }
         _cache.Length += tokens.Count;

@@ -57,10 +57,11 @@ public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, 0, null);
 
-    public Tensor Forward(Tensor x, int start, KvCache? cache)
+    /// <summary>Runs x at positions start.. (keys and values kept in <paramref name="cache"/> when given), routed by <paramref name="routing"/> (null: the default routing).</summary>
+    public Tensor Forward(Tensor x, int start, KvCache? cache, RoutingContext? routing = null)
     {
         using var scope = NewDisposeScope();
         Tensor h = x + Attention.Forward(AttentionNorm.forward(x), start, cache, Index);
-        return (h + _feedForward.forward(FeedForwardNorm.forward(h))).MoveToOuterDisposeScope();
+        return (h + _feedForward.Forward(FeedForwardNorm.forward(h), Index, routing ?? RoutingContext.Default)).MoveToOuterDisposeScope();
     }
 }

@@ -1,8 +1,8 @@
 namespace MoESdk.Modules;
 
 /// <summary>
-/// Receives the experts a Mixture-of-Experts block chose: <paramref name="chosen"/> holds <paramref name="topK"/>
-/// expert indices per token, token after token, best first. The span is only valid during the call; a decode
-/// step passes its own buffer, so observing routing allocates nothing on the hot path.
+/// Receives the experts layer <paramref name="layer"/>'s Mixture-of-Experts block chose: <paramref name="chosen"/> holds
+/// <paramref name="topK"/> expert indices per token, token after token, best first. The span is only valid during the
+/// call; a decode step passes its own buffer, so observing routing allocates nothing on the hot path.
 /// </summary>
-public delegate void ExpertChoiceObserver(ReadOnlySpan<long> chosen, int topK);
+public delegate void ExpertChoiceObserver(int layer, ReadOnlySpan<long> chosen, int topK);

@@ -33,6 +33,18 @@ public sealed class FeedForwardRecorder : FeedForward
 
     public override Tensor forward(Tensor x)
     {
+        Record(x);
+        return Inner.forward(x);
+    }
+
+    public override Tensor Forward(Tensor x, int layer, RoutingContext routing)
+    {
+        Record(x);
+        return Inner.Forward(x, layer, routing);
+    }
+
+    private void Record(Tensor x)
+    {
         if (RecordedTokens < _maxTokens)
         {
             Tensor flat = x.detach().reshape(-1, x.shape[^1]);
@@ -40,7 +52,6 @@ public sealed class FeedForwardRecorder : FeedForward
             _inputs.Add(flat.narrow(0, 0, take).clone().DetachFromDisposeScope());
             RecordedTokens += (int)take;
         }
-        return Inner.forward(x);
     }
 
     protected override void Dispose(bool disposing)

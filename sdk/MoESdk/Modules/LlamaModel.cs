@@ -88,9 +88,10 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Runs tokens [batch, tokens] at positions start.. . With a cache (batch 1) their keys and values are
-    /// kept for later steps. Returns logits [batch, tokens or 1, vocab].
+    /// kept for later steps. The Mixture-of-Experts blocks route by <paramref name="routing"/> (null: as built).
+    /// Returns logits [batch, tokens or 1, vocab].
     /// </summary>
-    public Tensor Forward(Tensor tokens, int start, KvCache? cache, bool lastTokenOnly)
+    public Tensor Forward(Tensor tokens, int start, KvCache? cache, bool lastTokenOnly, RoutingContext? routing = null)
     {
         using var scope = NewDisposeScope();
         long batch = tokens.shape[0], count = tokens.shape[1];
@@ -98,7 +99,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         Tensor x = _embedding.index_select(0, tokens.flatten()).view(batch, count, Config.HiddenSize);
         foreach (DecoderLayer layer in Layers)
         {
-            x = layer.Forward(x, start, cache);
+            x = layer.Forward(x, start, cache, routing);
         }
         if (lastTokenOnly)
         {

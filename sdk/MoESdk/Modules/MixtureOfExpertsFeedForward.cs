@@ -13,9 +13,6 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
 {
     private readonly Expert[] _experts;
     private readonly Expert[] _shared;
-    private int _topK;
-    private LayerRoutingPolicy? _policy;
-    private float[]? _mask;
 
     public MixtureOfExpertsFeedForward(IReadOnlyList<Expert> experts, IReadOnlyList<Expert> shared, Tensor router, int topK, ExpertOutputRule outputRule)
         : base(nameof(MixtureOfExpertsFeedForward))
@@ -28,11 +25,16 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
         {
             throw new ArgumentException($"Router shape [{string.Join(",", router.shape)}] does not match {experts.Count} experts of input {experts[0].Gate.InFeatures}.", nameof(router));
         }
+        if (topK < 1 || topK > experts.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(topK), topK, $"Top-k must be in 1..{experts.Count} (the experts of this block), was {topK}.");
+        }
         _experts = [.. experts];
         _shared = [.. shared];
         Router = new Projection(router);
         OutputRule = outputRule;
         TopK = topK;
+        DefaultRoute = new ExpertRoute(_experts.Length, topK, null);
         register_module("experts", nn.ModuleList(_experts));
         register_module("shared_experts", nn.ModuleList(_shared));
         register_module("router", Router);
@@ -47,87 +49,53 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
 
     public ExpertOutputRule OutputRule { get; }
 
-    /// <summary>Experts run per token; can be lowered at run time (less compute) down to 1.</summary>
-    public int TopK
-    {
-        get => _topK;
-        set
-        {
-            if (value < 1 || value > _experts.Length)
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), $"Top-k must be in 1..{_experts.Length} (the experts of this block), was {value}.");
-            }
-            _policy?.Validate(_experts.Length, value, "this block's layer");
-            _topK = value;
-        }
-    }
+    /// <summary>Experts run per token as the block was built; a run's <see cref="RoutingContext"/> may choose another.</summary>
+    public int TopK { get; }
 
-    /// <summary>
-    /// Disabled and pinned experts and a top-k for this block, applied to the router logits before top-k; null routes
-    /// freely. Validated on set (and when <see cref="TopK"/> changes) against this block's experts.
-    /// </summary>
-    public LayerRoutingPolicy? RoutingPolicy
-    {
-        get => _policy;
-        set
-        {
-            value?.Validate(_experts.Length, _topK, "this block's layer");
-            _policy = value;
-            _mask = value is { Disabled.Count: 0, Pinned.Count: 0 } ? null : value?.SelectionMask(_experts.Length);
-        }
-    }
+    /// <summary>How the block routes when a run says nothing else: its own top-k, no policy.</summary>
+    public ExpertRoute DefaultRoute { get; }
 
-    /// <summary>Experts each token runs through now: the routing policy's top-k, else <see cref="TopK"/>.</summary>
-    public int ExpertsPerToken => _policy?.TopK ?? _topK;
-
-    /// <summary>
-    /// What the routing policy adds to each router logit before choosing (0, −∞ disabled, +∞ pinned); null when
-    /// it changes nothing. The weights of the chosen experts come from the unmasked logits.
-    /// </summary>
-    internal ReadOnlySpan<float> SelectionMask => _mask;
-
-    /// <summary>FactorLLM's N/k scale of the <see cref="ExpertOutputRule.FixedScale"/> rule.</summary>
-    public float FixedScale => (float)_experts.Length / ExpertsPerToken;
-
-    /// <summary>When set, training forwards record their inputs and router logits here.</summary>
-    public RoutingCapture? Capture { get; set; }
-
-    /// <summary>When set, receives every token's chosen experts [tokens, k] (routing statistics).</summary>
-    public ExpertChoiceObserver? RoutingObserver { get; set; }
+    /// <summary>FactorLLM's N/k scale of the <see cref="ExpertOutputRule.FixedScale"/> rule at the block's own top-k.</summary>
+    public float FixedScale => DefaultRoute.FixedScale;
 
     public override long TotalParameters => _experts.Sum(e => e.Parameters) + _shared.Sum(e => e.Parameters) + Router.Weight.numel();
 
     public override long ActiveParameters =>
-        _shared.Sum(e => e.Parameters) + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * _topK);
+        _shared.Sum(e => e.Parameters) + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * TopK);
+
+    /// <summary>Chosen experts [tokens, k] and their combination weights [tokens, k] at the block's own top-k.</summary>
+    public (Tensor Indices, Tensor Weights) Route(Tensor logits) => Route(logits, DefaultRoute);
 
     /// <summary>
-    /// Chosen experts [tokens, k] and their combination weights [tokens, k] for router logits [tokens, N]. Under a
-    /// routing policy, disabled experts are never chosen and pinned ones always are; weights use the unmasked logits.
+    /// Chosen experts [tokens, k] and their combination weights [tokens, k] for router logits [tokens, N] under
+    /// <paramref name="route"/>: disabled experts are never chosen and pinned ones always are; weights use the unmasked logits.
     /// </summary>
-    public (Tensor Indices, Tensor Weights) Route(Tensor logits)
+    public (Tensor Indices, Tensor Weights) Route(Tensor logits, ExpertRoute route)
     {
+        ArgumentNullException.ThrowIfNull(route);
         using var scope = NewDisposeScope();
-        int k = ExpertsPerToken;
-        Tensor scores = _mask is null ? logits : logits + tensor(_mask, device: logits.device).to(logits.dtype);
-        (_, Tensor indices) = scores.topk(k, dim: -1);
+        Tensor indices = route.Select(logits);
         Tensor values = logits.gather(-1, indices);
         Tensor weights = OutputRule == ExpertOutputRule.RouterWeighted
             ? values.softmax(-1)
             // Forward value N/k exactly; the gradient reaches the router through the chosen experts'
             // probabilities (straight-through), which the published FactorLLM code forgot.
-            : StraightThrough(logits.softmax(-1).gather(-1, indices)) * FixedScale;
+            : StraightThrough(logits.softmax(-1).gather(-1, indices)) * route.FixedScale;
         return (indices.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, 0, RoutingContext.Default);
+
+    public override Tensor Forward(Tensor x, int layer, RoutingContext routing)
     {
+        ArgumentNullException.ThrowIfNull(routing);
         using var scope = NewDisposeScope();
         long[] shape = x.shape;
         Tensor tokens = x.reshape(-1, shape[^1]);
         Tensor logits = Router.forward(tokens);
-        Capture?.Add(tokens, logits);
-        (Tensor indices, Tensor weights) = Route(logits);
-        RoutingObserver?.Invoke(indices.data<long>().ToArray(), (int)indices.shape[^1]);
+        routing.Capture?.Add(layer, tokens, logits);
+        (Tensor indices, Tensor weights) = Route(logits, routing.ForLayer(layer, this));
+        routing.Observer?.Invoke(layer, indices.data<long>().ToArray(), (int)indices.shape[^1]);
 
         Tensor output = zeros_like(tokens);
         foreach (Expert shared in _shared)
@@ -156,7 +124,7 @@ public sealed class MixtureOfExpertsFeedForward : FeedForward
             output = output.index_add(0, ids, y, 1);
             offset += n;
         }
-        Capture?.AddOutput(output);
+        routing.Capture?.AddOutput(layer, output);
         return output.reshape(shape).MoveToOuterDisposeScope();
     }
 

@@ -21,8 +21,8 @@ public sealed record MoEGenerationOptions
     /// <summary>
     /// Experts to disable or pin, and per-layer top-k, for this request only (e.g. a generated model class's
     /// <c>CreateRoutingPolicy()…Build()</c>, which converts to this type); null routes as the model does. Checked
-    /// against the model's layers and experts; a per-layer top-k here wins over <see cref="ExpertsPerToken"/>. Like
-    /// <see cref="ExpertsPerToken"/>, it is state of the shared model, so only a model serving one request at a time accepts it.
+    /// against the model's layers and experts; a per-layer top-k here wins over <see cref="ExpertsPerToken"/>. It applies
+    /// to this request only, however many requests run at once.
     /// </summary>
     public ExpertRoutingPolicy? RoutingPolicy { get; init; }
 

@@ -15,18 +15,18 @@ namespace MoESdk.Serving;
 /// <summary>
 /// Serves a <see cref="LanguageModel"/> (a .moe artifact or a dense model) as an <see cref="IMoEModel"/>. Every request
 /// gets its own <see cref="InferenceSession"/> (KV cache) and runs, whole, on one dedicated thread under inference
-/// mode, behind a bounded <see cref="RequestQueue"/>: the modules, their top-k and their routing observers are shared.
+/// mode, behind a bounded <see cref="RequestQueue"/>, and routes by its own <see cref="RoutingContext"/> (experts per
+/// token, routing policy, routing statistics): the model's modules are shared and never changed.
 /// </summary>
 public sealed partial class MoEModel : IMoEModel
 {
     private readonly LanguageModel _model;
     private readonly bool _ownsModel;
     private readonly ITextTokenizer _tokenizer;
-    private readonly MixtureOfExpertsFeedForward[] _blocks;
+    private readonly bool _hasExperts;
     private readonly RequestQueue _queue;
     private readonly RoutingStatistics _routing;
     private readonly MoEMetrics _metrics;
-    private readonly int _concurrency;
     private readonly int[] _stopTokens;
     private int _disposed;
 
@@ -40,24 +40,21 @@ public sealed partial class MoEModel : IMoEModel
         _model = model;
         _ownsModel = ownsModel;
         _tokenizer = model.RequireTokenizer();
-        _blocks = MoEModelInfo.MixtureOfExpertsBlocks(model.Model);
-        _concurrency = options.MaxConcurrentRequests;
+        _hasExperts = MoEModelInfo.MixtureOfExpertsBlocks(model.Model).Length > 0;
         // Validates the name; the engine serves on the CPU (TorchDevices says why CUDA is refused).
         TorchDevices.Parse(options.Device);
         string name = options.Name ?? MoEModelInfo.Describe(model).Name;
         if (options.ExpertsPerToken is int k)
         {
             CheckExpertsPerToken(name, k, MoEModelInfo.Describe(model));
-            SetTopK(k);
         }
-        Info = MoEModelInfo.Describe(model, name);
+        Info = MoEModelInfo.Describe(model, name, options.ExpertsPerToken);
         ChatTemplate = ChatTemplate.Load(model.Source);
         GenerationDefaults = GenerationDefaults.Load(model.Source);
         _stopTokens = StopTokens(_tokenizer, ChatTemplate, GenerationDefaults, Info.VocabSize);
         _queue = new RequestQueue(name, options.MaxConcurrentRequests, options.QueueCapacity);
         _routing = new RoutingStatistics(Info.ExpertsPerLayer);
         _metrics = new MoEMetrics(name, () => _queue.Waiting, _routing.Snapshot, options.MeterFactory);
-        RoutingRecorder.Attach(_blocks);
     }
 
     /// <summary>Opens the model at <paramref name="path"/> (see <see cref="LanguageModel.Open"/>) and serves it.</summary>
@@ -262,15 +259,13 @@ public sealed partial class MoEModel : IMoEModel
     private void Generate(GenerationRequest request, GenerationRun run, ChannelWriter<TokenStep> output, Stopwatch clock, CancellationToken cancellationToken)
     {
         using var inference = inference_mode();
-        using RoutingRecorder recorder = RoutingRecorder.Begin(Info.ExpertsPerLayer);
+        var recorder = new RoutingRecorder(Info.ExpertsPerLayer);
         int capacity = Math.Min(_model.Model.Config.MaxPositions, request.Prompt.Count + Math.Max(1, request.Generation.MaxTokens));
         int count = 0;
         TimeSpan firstToken = TimeSpan.Zero;
-        SetTopK(request.ExpertsPerToken);
-        SetRoutingPolicy(request.RoutingPolicy);
         try
         {
-            using var session = new InferenceSession(_model.Model, capacity);
+            using var session = new InferenceSession(_model.Model, capacity, routing: Routing(request.ExpertsPerToken, request.RoutingPolicy, recorder));
             foreach (int id in session.Generate(request.Prompt, request.Generation, cancellationToken))
             {
                 if (count++ == 0)
@@ -284,8 +279,6 @@ public sealed partial class MoEModel : IMoEModel
         }
         finally
         {
-            SetRoutingPolicy(null);
-            SetTopK(Info.DefaultExpertsPerToken);
             _routing.Add(recorder.Counts, recorder.Tokens);
             _metrics.ExpertSelections(recorder.Counts);
             _metrics.TokensGenerated(count);
@@ -300,11 +293,11 @@ public sealed partial class MoEModel : IMoEModel
     private PerplexityResult Score(IReadOnlyList<int> tokens, int expertsPerToken, CancellationToken cancellationToken)
     {
         using var inference = inference_mode();
-        using RoutingRecorder recorder = RoutingRecorder.Begin(Info.ExpertsPerLayer);
+        var recorder = new RoutingRecorder(Info.ExpertsPerLayer);
+        RoutingContext routing = Routing(expertsPerToken, null, recorder);
         int length = Math.Min(_model.Model.Config.MaxPositions, tokens.Count - 1);
         double nll = 0;
         int windows = 0;
-        SetTopK(expertsPerToken);
         try
         {
             for (int start = 0; start < tokens.Count - 1; start += length)
@@ -314,14 +307,13 @@ public sealed partial class MoEModel : IMoEModel
                 using var scope = NewDisposeScope();
                 Tensor inputs = tensor(tokens.Skip(start).Take(n).Select(t => (long)t).ToArray(), [1, n]);
                 Tensor targets = tensor(tokens.Skip(start + 1).Take(n).Select(t => (long)t).ToArray(), [1, n]);
-                Tensor logProbabilities = _model.Model.forward(inputs).log_softmax(-1);
+                Tensor logProbabilities = _model.Model.Forward(inputs, 0, null, lastTokenOnly: false, routing).log_softmax(-1);
                 nll -= logProbabilities.gather(-1, targets.unsqueeze(-1)).sum().item<float>();
                 windows++;
             }
         }
         finally
         {
-            SetTopK(Info.DefaultExpertsPerToken);
             _routing.Add(recorder.Counts, recorder.Tokens);
             _metrics.ExpertSelections(recorder.Counts);
         }
@@ -354,7 +346,7 @@ public sealed partial class MoEModel : IMoEModel
                 "prompt");
         }
         var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _stopTokens };
-        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _blocks.Length > 0);
+        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _hasExperts);
     }
 
     /// <summary>
@@ -375,12 +367,6 @@ public sealed partial class MoEModel : IMoEModel
             return Info.DefaultExpertsPerToken;
         }
         CheckExpertsPerToken(Info.Name, k, Info);
-        if (_concurrency > 1 && k != Info.DefaultExpertsPerToken)
-        {
-            throw new ArgumentException(
-                $"Model '{Info.Name}' runs {_concurrency} requests at once, so a request cannot change its experts per token ({k}, default {Info.DefaultExpertsPerToken}): " +
-                "it is state of the shared model. Serve with MaxConcurrentRequests = 1 to allow per-request budgets.", nameof(MoEGenerationOptions.ExpertsPerToken));
-        }
         return k;
     }
 
@@ -412,12 +398,6 @@ public sealed partial class MoEModel : IMoEModel
                 $"Model '{Info.Name}' is dense: it has no experts to disable or pin. Serve a Mixture-of-Experts artifact (made with `moe convert`) to use a routing policy.",
                 nameof(MoEGenerationOptions.RoutingPolicy));
         }
-        if (_concurrency > 1 && policy.Layers.Count > 0)
-        {
-            throw new ArgumentException(
-                $"Model '{Info.Name}' runs {_concurrency} requests at once, so a request cannot set a routing policy: it is state of the shared model. " +
-                "Serve with MaxConcurrentRequests = 1 to allow per-request routing policies.", nameof(MoEGenerationOptions.RoutingPolicy));
-        }
         try
         {
             policy.Validate(Info.ExpertsPerLayer, expertsPerToken);
@@ -428,21 +408,10 @@ public sealed partial class MoEModel : IMoEModel
         }
     }
 
-    private void SetRoutingPolicy(ExpertRoutingPolicy? policy)
-    {
-        for (int layer = 0; layer < _blocks.Length; layer++)
-        {
-            _blocks[layer].RoutingPolicy = policy?.ForLayer(layer);
-        }
-    }
-
-    private void SetTopK(int k)
-    {
-        foreach (MixtureOfExpertsFeedForward block in _blocks)
-        {
-            block.TopK = k;
-        }
-    }
+    /// <summary>A request's routing: its experts per token and policy, its choices counted by its own recorder.</summary>
+    private RoutingContext Routing(int expertsPerToken, ExpertRoutingPolicy? policy, RoutingRecorder recorder) => _hasExperts
+        ? new RoutingContext { ExpertsPerToken = expertsPerToken, Policy = policy, Observer = recorder.Record }
+        : RoutingContext.Default;
 
     /// <summary>Torch work runs on a dedicated thread: it is long, blocking and uses thread-local inference mode.</summary>
     private static Task<T> RunOnOwnThread<T>(Func<T> work) =>

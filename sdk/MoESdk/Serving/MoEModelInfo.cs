@@ -23,8 +23,8 @@ public sealed record MoEModelInfo(string Name, string Source, string Architectur
     /// <summary>The largest experts-per-token every layer accepts: the fewest experts of any layer.</summary>
     public int MaxExpertsPerToken => IsMixtureOfExperts ? ExpertsPerLayer.Min() : 0;
 
-    /// <summary>Describes <paramref name="model"/> as it is loaded now (its blocks' current top-k).</summary>
-    public static MoEModelInfo Describe(LanguageModel model, string? name = null)
+    /// <summary>Describes <paramref name="model"/>, served with <paramref name="expertsPerToken"/> experts per token by default (null: its blocks' own top-k).</summary>
+    public static MoEModelInfo Describe(LanguageModel model, string? name = null, int? expertsPerToken = null)
     {
         LlamaModel llama = model.Model;
         MixtureOfExpertsFeedForward[] blocks = MixtureOfExpertsBlocks(llama);
@@ -39,7 +39,7 @@ public sealed record MoEModelInfo(string Name, string Source, string Architectur
             llama.Config.VocabSize,
             llama.Config.MaxPositions,
             blocks.Select(b => b.Experts.Count).ToArray(),
-            blocks.Length == 0 ? 0 : blocks[0].TopK,
+            blocks.Length == 0 ? 0 : expertsPerToken ?? blocks[0].TopK,
             model.Manifest?.Method.Name,
             counts.ActiveFeedForwardRatio,
             counts);

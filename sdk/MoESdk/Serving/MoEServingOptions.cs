@@ -12,8 +12,8 @@ public sealed record MoEServingOptions
     public int? ExpertsPerToken { get; init; }
 
     /// <summary>
-    /// Generations running at once. 1 by default: a request's experts-per-token is state of the shared model, so
-    /// requests that change it need the model to themselves (with more than 1, they are refused).
+    /// Generations running at once, each on its own thread with its own KV cache and routing (experts per token,
+    /// routing policy). 1 by default: decode is memory-bound, so concurrent generations share the CPU.
     /// </summary>
     public int MaxConcurrentRequests { get; init; } = 1;
 

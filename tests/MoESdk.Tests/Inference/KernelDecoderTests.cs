@@ -42,10 +42,10 @@ public class KernelDecoderTests
     }
 
     /// <summary>Feeds the same prompt, then the same tokens one at a time, to both backends; compares every step's logits.</summary>
-    private static void AssertBackendsAgree(LlamaModel model)
+    private static void AssertBackendsAgree(LlamaModel model, RoutingContext? routing = null)
     {
-        using var kernels = new InferenceSession(model, 40, DecodeBackend.Kernels);
-        using var torchPath = new InferenceSession(model, 40, DecodeBackend.Torch);
+        using var kernels = new InferenceSession(model, 40, DecodeBackend.Kernels, routing);
+        using var torchPath = new InferenceSession(model, 40, DecodeBackend.Torch, routing);
         Assert.Equal(DecodeBackend.Kernels, kernels.Backend);
         int[] prompt = [5, 17, 3, 88, 41];
         float[] expected = torchPath.Feed(prompt).ToArray();
@@ -90,23 +90,22 @@ public class KernelDecoderTests
     }
 
     [Fact]
-    public void RoutingObserverAndTopKOverrideApplyOnTheKernelPath()
+    public void ASessionsRoutingTopKAndObserverApplyOnTheKernelPath()
     {
         using LlamaModel dense = Dense(Config(), seed: 23);
         using LlamaModel moe = Mixture(dense, ExpertOutputRule.FixedScale, 0, 2);
-        var block = (MixtureOfExpertsFeedForward)moe.Layers[1].FeedForward;
-        var seen = new List<long[]>();
-        block.RoutingObserver = (chosen, _) => seen.Add(chosen.ToArray());
-        block.TopK = 1;
-        using var session = new InferenceSession(moe, 16);
+        var seen = new List<(int Layer, long[] Chosen)>();
+        var routing = new RoutingContext { ExpertsPerToken = 1, Observer = (layer, chosen, _) => seen.Add((layer, chosen.ToArray())) };
+        using var session = new InferenceSession(moe, 16, routing: routing);
         session.Feed([1, 2, 3]);
         seen.Clear();
         session.Feed([4]);
 
-        long[] step = Assert.Single(seen);
-        Assert.Single(step);
-        block.TopK = 2;
+        Assert.Equal([0, 1, 2], seen.Select(s => s.Layer));
+        Assert.All(seen, s => Assert.Single(s.Chosen));
+        AssertBackendsAgree(moe, routing);
         AssertBackendsAgree(moe);
+        Assert.All(moe.Layers, l => Assert.Equal(2, ((MixtureOfExpertsFeedForward)l.FeedForward).TopK));
     }
 
     [Theory]
@@ -117,18 +116,24 @@ public class KernelDecoderTests
         using LlamaModel dense = Dense(Config(), seed: 25);
         using LlamaModel moe = Mixture(dense, rule, 0, 2);
         var seen = new List<long[]>();
-        for (int layer = 0; layer < moe.Layers.Length; layer++)
+        var policy = new ExpertRoutingPolicy(new Dictionary<int, LayerRoutingPolicy>
         {
-            var block = (MixtureOfExpertsFeedForward)moe.Layers[layer].FeedForward;
-            block.RoutingPolicy = layer == 1
-                ? new LayerRoutingPolicy(disabled: [0, 1, 2], pinned: [6], topK: 3)
-                : new LayerRoutingPolicy(disabled: [3], pinned: [4]);
-            if (layer == 1)
+            [0] = new(disabled: [3], pinned: [4]),
+            [1] = new(disabled: [0, 1, 2], pinned: [6], topK: 3),
+            [2] = new(disabled: [3], pinned: [4]),
+        });
+        var routing = new RoutingContext
+        {
+            Policy = policy,
+            Observer = (layer, chosen, _) =>
             {
-                block.RoutingObserver = (chosen, _) => seen.Add(chosen.ToArray());
-            }
-        }
-        using (var session = new InferenceSession(moe, 16, DecodeBackend.Kernels))
+                if (layer == 1)
+                {
+                    seen.Add(chosen.ToArray());
+                }
+            },
+        };
+        using (var session = new InferenceSession(moe, 16, DecodeBackend.Kernels, routing))
         {
             session.Feed([1, 2, 3]);
             seen.Clear();
@@ -144,7 +149,43 @@ public class KernelDecoderTests
             Assert.Contains(6L, chosen);
             Assert.DoesNotContain(chosen, e => e <= 2);
         });
-        AssertBackendsAgree(moe);
+        AssertBackendsAgree(moe, routing);
+    }
+
+    [Fact]
+    public void SessionsWithDifferentRoutingShareOneModelOnParallelThreads()
+    {
+        using LlamaModel dense = Dense(Config(), seed: 26);
+        using LlamaModel moe = Mixture(dense, ExpertOutputRule.RouterWeighted, 0, 2);
+        RoutingContext[] routings =
+        [
+            new() { ExpertsPerToken = 1 },
+            new() { ExpertsPerToken = 8 },
+            new() { Policy = new ExpertRoutingPolicy(Enumerable.Range(0, 3).ToDictionary(l => l, _ => new LayerRoutingPolicy(disabled: [0, 1, 2, 3, 4, 5]))) },
+        ];
+        int[] prompt = [5, 17, 3];
+        // Every step's logits, the prompt and then fixed tokens fed one at a time (the kernel path).
+        float[] Run(int i)
+        {
+            using var session = new InferenceSession(moe, 32, routing: routings[i]);
+            var logits = new List<float>(session.Feed(prompt).ToArray());
+            for (int token = 1; token <= 8; token++)
+            {
+                logits.AddRange(session.Feed([token]).ToArray());
+            }
+            return [.. logits];
+        }
+        float[][] alone = routings.Select((_, i) => Run(i)).ToArray();
+        var together = new float[routings.Length * 2][];
+        Parallel.For(0, together.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i => together[i] = Run(i % routings.Length));
+        for (int i = 0; i < together.Length; i++)
+        {
+            Assert.Equal(alone[i % routings.Length], together[i]);
+        }
+        // The routings do compute different things, so the comparison above can tell them apart.
+        Assert.NotEqual(alone[0], alone[1]);
+        Assert.NotEqual(alone[1], alone[2]);
+        Assert.NotEqual(alone[0], alone[2]);
     }
 
     [Fact]

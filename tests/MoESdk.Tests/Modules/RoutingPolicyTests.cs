@@ -14,6 +14,9 @@ public class RoutingPolicyTests
         return ExpertSlicer.Build(dense, ContiguousPartitioner.Split(64, 8), randn([8, 16], generator: g), topK, rule);
     }
 
+    private static RoutingContext Routing(LayerRoutingPolicy layer0) =>
+        new() { Policy = new ExpertRoutingPolicy(new Dictionary<int, LayerRoutingPolicy> { [0] = layer0 }) };
+
     [Theory]
     [InlineData(ExpertOutputRule.FixedScale)]
     [InlineData(ExpertOutputRule.RouterWeighted)]
@@ -27,8 +30,7 @@ public class RoutingPolicyTests
         Assert.Contains(0L, free);
         Assert.True(free.Count(e => e == 5) < 200);
 
-        block.RoutingPolicy = new LayerRoutingPolicy(disabled: [0, 1], pinned: [5]);
-        (Tensor indices, Tensor weights) = block.Route(logits);
+        (Tensor indices, Tensor weights) = block.Route(logits, Routing(new LayerRoutingPolicy(disabled: [0, 1], pinned: [5])).ForLayer(0, block));
         long[][] rows = Enumerable.Range(0, 200).Select(t => indices[t].data<long>().ToArray()).ToArray();
         Assert.All(rows, row =>
         {
@@ -51,19 +53,20 @@ public class RoutingPolicyTests
     }
 
     [Fact]
-    public void APolicyTopKChangesTheExpertsPerTokenAndTheFixedScale()
+    public void APolicyTopKChangesTheRoutesExpertsPerTokenAndFixedScaleNotTheBlocks()
     {
         using var scope = NewDisposeScope();
         using MixtureOfExpertsFeedForward block = Block(ExpertOutputRule.FixedScale, 2, 2);
-        block.RoutingPolicy = new LayerRoutingPolicy(pinned: [7], topK: 4);
-        Assert.Equal(4, block.ExpertsPerToken);
-        Assert.Equal(2f, block.FixedScale);
-        (Tensor indices, _) = block.Route(randn(10, 8));
+        ExpertRoute route = Routing(new LayerRoutingPolicy(pinned: [7], topK: 4)).ForLayer(0, block);
+        Assert.Equal(4, route.ExpertsPerToken);
+        Assert.Equal(2f, route.FixedScale);
+        (Tensor indices, _) = block.Route(randn(10, 8), route);
         Assert.Equal([10L, 4L], indices.shape);
 
-        block.RoutingPolicy = null;
-        Assert.Equal(2, block.ExpertsPerToken);
+        // The block itself is unchanged: its own top-k and scale.
         Assert.Equal(2, block.TopK);
+        Assert.Equal(4f, block.FixedScale);
+        Assert.Same(block.DefaultRoute, RoutingContext.Default.ForLayer(0, block));
     }
 
     [Fact]
@@ -71,30 +74,30 @@ public class RoutingPolicyTests
     {
         using var scope = NewDisposeScope();
         using MixtureOfExpertsFeedForward block = Block(ExpertOutputRule.FixedScale, 2, 3);
-        block.RoutingPolicy = new LayerRoutingPolicy(disabled: [2, 3, 4, 5, 6, 7], pinned: [0]);
+        RoutingContext routing = Routing(new LayerRoutingPolicy(disabled: [2, 3, 4, 5, 6, 7], pinned: [0]));
         Tensor x = randn(6, 16);
         using var noGrad = no_grad();
         // Only experts 0 and 1 remain, so every token runs both, each scaled by N/k = 4.
         Tensor expected = (block.Experts[0].forward(x) + block.Experts[1].forward(x)) * 4f;
-        Assert.True((expected - block.forward(x)).abs().max().item<float>() < 1e-5f);
+        Assert.True((expected - block.Forward(x, 0, routing)).abs().max().item<float>() < 1e-5f);
     }
 
     [Fact]
     public void PoliciesThatCannotRouteAreRejectedWithTheReason()
     {
         using MixtureOfExpertsFeedForward block = Block(ExpertOutputRule.FixedScale, 2, 4);
-        Assert.Contains("disables all 8 experts", Assert.Throws<ArgumentException>(() => block.RoutingPolicy = new LayerRoutingPolicy(disabled: Enumerable.Range(0, 8))).Message);
-        Assert.Contains("leaves 1 enabled experts", Assert.Throws<ArgumentException>(() => block.RoutingPolicy = new LayerRoutingPolicy(disabled: Enumerable.Range(1, 7))).Message);
-        Assert.Contains("pins 3 experts", Assert.Throws<ArgumentException>(() => block.RoutingPolicy = new LayerRoutingPolicy(pinned: [0, 1, 2])).Message);
-        Assert.Contains("does not have", Assert.Throws<ArgumentException>(() => block.RoutingPolicy = new LayerRoutingPolicy(disabled: [8])).Message);
+        Assert.Contains("disables all 8 experts", Assert.Throws<ArgumentException>(() => Routing(new LayerRoutingPolicy(disabled: Enumerable.Range(0, 8))).ForLayer(0, block)).Message);
+        Assert.Contains("leaves 1 enabled experts", Assert.Throws<ArgumentException>(() => Routing(new LayerRoutingPolicy(disabled: Enumerable.Range(1, 7))).ForLayer(0, block)).Message);
+        Assert.Contains("pins 3 experts", Assert.Throws<ArgumentException>(() => Routing(new LayerRoutingPolicy(pinned: [0, 1, 2])).ForLayer(0, block)).Message);
+        Assert.Contains("does not have", Assert.Throws<ArgumentException>(() => Routing(new LayerRoutingPolicy(disabled: [8])).ForLayer(0, block)).Message);
         Assert.Contains("both disabled and pinned", Assert.Throws<ArgumentException>(() => new LayerRoutingPolicy(disabled: [1, 2], pinned: [2])).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new LayerRoutingPolicy(disabled: [-1]));
-        Assert.Null(block.RoutingPolicy);
 
-        // A top-k change that the policy in force cannot route is refused too.
-        block.RoutingPolicy = new LayerRoutingPolicy(pinned: [0, 1]);
-        Assert.Contains("pins 2 experts", Assert.Throws<ArgumentException>(() => block.TopK = 1).Message);
-        Assert.Equal(2, block.TopK);
+        // A run's top-k that its policy cannot route is refused too, naming the layer; so is one above the experts.
+        var pinsTwo = new RoutingContext { ExpertsPerToken = 1, Policy = new ExpertRoutingPolicy(new Dictionary<int, LayerRoutingPolicy> { [3] = new(pinned: [0, 1]) }) };
+        Assert.Contains("pins 2 experts in layer 3", Assert.Throws<ArgumentException>(() => pinsTwo.ForLayer(3, block)).Message);
+        Assert.Contains("1..8", Assert.Throws<ArgumentOutOfRangeException>(() => new RoutingContext { ExpertsPerToken = 9 }.ForLayer(0, block)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RoutingContext { ExpertsPerToken = 0 });
     }
 
     [Fact]

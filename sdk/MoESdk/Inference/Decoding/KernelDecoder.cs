@@ -32,11 +32,11 @@ public sealed unsafe class KernelDecoder
     private readonly nint[] _keys;
     private readonly nint[] _values;
 
-    private KernelDecoder(LlamaModel model, ComputePool pool)
+    private KernelDecoder(LlamaModel model, RoutingContext routing, ComputePool pool)
     {
         _config = model.Config;
         _pool = pool;
-        _layers = model.Layers.Select(l => new LayerStep(l, FeedForwardStep(l.FeedForward))).ToArray();
+        _layers = model.Layers.Select(l => new LayerStep(l, FeedForwardStep(l, routing))).ToArray();
         _embedding = WeightView.Vector(model.Embedding);
         _finalNorm = WeightView.Vector(model.FinalNorm.Weight);
         _head = WeightView.Matrix(model.Head);
@@ -53,13 +53,14 @@ public sealed unsafe class KernelDecoder
 
     /// <summary>
     /// A decoder over <paramref name="model"/>'s weights, or null when some weight is not a contiguous float32
-    /// CPU tensor (another device or type) or a block is instrumented: those run on the TorchSharp path.
+    /// CPU tensor (another device or type) or a block is instrumented: those run on the TorchSharp path. The
+    /// Mixture-of-Experts blocks route by <paramref name="routing"/> (null: as built), fixed for the decoder's life.
     /// </summary>
-    public static KernelDecoder? TryCreate(LlamaModel model, ComputePool? pool = null)
+    public static KernelDecoder? TryCreate(LlamaModel model, RoutingContext? routing = null, ComputePool? pool = null)
     {
         bool readable = WeightView.IsReadable(model.Embedding) && WeightView.IsReadable(model.Head)
             && WeightView.IsReadable(model.FinalNorm.Weight) && model.Layers.All(LayerStep.CanRead);
-        return readable ? new KernelDecoder(model, pool ?? ComputePool.Shared) : null;
+        return readable ? new KernelDecoder(model, routing ?? RoutingContext.Default, pool ?? ComputePool.Shared) : null;
     }
 
     /// <summary>
@@ -140,10 +141,10 @@ public sealed unsafe class KernelDecoder
         }
     }
 
-    private static IFeedForwardStep FeedForwardStep(FeedForward block) => block switch
+    private static IFeedForwardStep FeedForwardStep(DecoderLayer layer, RoutingContext routing) => layer.FeedForward switch
     {
         DenseFeedForward dense => new DenseFeedForwardStep(dense),
-        MixtureOfExpertsFeedForward mixture => new MixtureFeedForwardStep(mixture),
-        _ => throw new NotSupportedException($"No decode kernel for {block.GetType().Name}."),
+        MixtureOfExpertsFeedForward mixture => new MixtureFeedForwardStep(mixture, layer.Index, routing),
+        FeedForward block => throw new NotSupportedException($"No decode kernel for {block.GetType().Name}."),
     };
 }

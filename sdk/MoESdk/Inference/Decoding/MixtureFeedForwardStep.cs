@@ -1,17 +1,19 @@
 using MoESdk.Inference.Kernels;
 using MoESdk.Modules;
-using static TorchSharp.torch;
 
 namespace MoESdk.Inference.Decoding;
 
 /// <summary>
 /// A Mixture-of-Experts block for one token: score the experts, run only the top k (each reads only its own
-/// rows), plus the shared experts. Top-k, the routing policy and the routing observer are read from the block at every step, so
-/// a per-request top-k override, routing policy and routing statistics work on this path exactly as on the torch path.
+/// rows), plus the shared experts. The route (top-k, policy) and the observer come from the session's
+/// <see cref="RoutingContext"/>, resolved once: this step belongs to one session, the block to every session.
 /// </summary>
 internal sealed class MixtureFeedForwardStep : IFeedForwardStep
 {
-    private readonly MixtureOfExpertsFeedForward _block;
+    private readonly int _layer;
+    private readonly ExpertRoute _route;
+    private readonly ExpertOutputRule _rule;
+    private readonly ExpertChoiceObserver? _observer;
     private readonly FloatMatrix _router;
     private readonly SwiGluWeights[] _experts;
     private readonly SwiGluWeights[] _shared;
@@ -20,9 +22,12 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly float[] _weights;
     private readonly long[] _observed;
 
-    public MixtureFeedForwardStep(MixtureOfExpertsFeedForward block)
+    public MixtureFeedForwardStep(MixtureOfExpertsFeedForward block, int layer, RoutingContext routing)
     {
-        _block = block;
+        _layer = layer;
+        _route = routing.ForLayer(layer, block);
+        _rule = block.OutputRule;
+        _observer = routing.Observer;
         _router = WeightView.Matrix(block.Router.Weight);
         _experts = block.Experts.Select(WeightView.SwiGlu).ToArray();
         _shared = block.SharedExperts.Select(WeightView.SwiGlu).ToArray();
@@ -37,9 +42,10 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
 
     public void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual)
     {
-        int k = _block.ExpertsPerToken;
+        int k = _route.ExpertsPerToken;
         MatVec.Multiply(pool, _router, x, _logits);
-        SelectTopK(k);
+        _route.Select(_logits, _chosen);
+        Weigh(k);
         foreach (SwiGluWeights shared in _shared)
         {
             SwiGluFeedForward.Accumulate(pool, shared, x, scratch[..shared.Hidden], 1f, residual);
@@ -49,39 +55,22 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
             SwiGluWeights expert = _experts[_chosen[i]];
             SwiGluFeedForward.Accumulate(pool, expert, x, scratch[..expert.Hidden], _weights[i], residual);
         }
-        if (_block.RoutingObserver is { } observer)
+        if (_observer is not null)
         {
             for (int i = 0; i < k; i++)
             {
                 _observed[i] = _chosen[i];
             }
-            observer(_observed.AsSpan(0, k), k);
+            _observer(_layer, _observed.AsSpan(0, k), k);
         }
     }
 
-    // The k largest router logits, best first (what topk returns), and each chosen expert's output weight. A routing
-    // policy's mask (−∞ disabled, +∞ pinned) is added for choosing only, as on the torch path; weights use the logits.
-    private void SelectTopK(int k)
+    // Each chosen expert's output weight, from the unmasked logits as on the torch path.
+    private void Weigh(int k)
     {
-        ReadOnlySpan<float> mask = _block.SelectionMask;
-        for (int i = 0; i < k; i++)
+        if (_rule == ExpertOutputRule.FixedScale)
         {
-            int best = -1;
-            float bestScore = 0;
-            for (int e = 0; e < _logits.Length; e++)
-            {
-                float score = mask.IsEmpty ? _logits[e] : _logits[e] + mask[e];
-                if (!IsChosen(e, i) && (best < 0 || score > bestScore))
-                {
-                    best = e;
-                    bestScore = score;
-                }
-            }
-            _chosen[i] = best;
-        }
-        if (_block.OutputRule == ExpertOutputRule.FixedScale)
-        {
-            _weights.AsSpan(0, k).Fill(_block.FixedScale);
+            _weights.AsSpan(0, k).Fill(_route.FixedScale);
             return;
         }
         // Router-weighted: softmax over the chosen experts' logits.
@@ -100,6 +89,4 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
             _weights[i] /= sum;
         }
     }
-
-    private bool IsChosen(int expert, int count) => Array.IndexOf(_chosen, expert, 0, count) >= 0;
 }
