@@ -39,7 +39,7 @@ internal sealed class GgufMoELayout
         _blocks = blocks;
         HasSharedExperts = shared;
         Experts = blocks[0].Experts.Count;
-        ExpertsPerToken = blocks[0].ExpertsPerToken;
+        ExpertsPerToken = blocks[0].TopK;
         ExpertWidth = blocks.Max(b => b.Experts.Max(e => e.Width));
         SharedWidth = shared ? blocks.Max(b => b.SharedExperts.Sum(e => e.Width)) : 0;
     }
@@ -74,13 +74,9 @@ internal sealed class GgufMoELayout
         for (int i = 0; i < moe.Length; i++)
         {
             MixtureOfExpertsFeedForward b = moe[i];
-            if (b.Experts.Count != first.Experts.Count || b.ExpertsPerToken != first.ExpertsPerToken)
+            if (b.Experts.Count != first.Experts.Count || b.TopK != first.TopK)
             {
-                throw new NotSupportedException($"layer {i} has {b.Experts.Count} experts with top-{b.ExpertsPerToken}, layer 0 {first.Experts.Count} with top-{first.ExpertsPerToken}; GGUF has one expert count and top-k for all layers");
-            }
-            if (b.RoutingPolicy is not null)
-            {
-                throw new NotSupportedException($"layer {i} has a routing policy (disabled or pinned experts), which is not part of an exported model; export the model as stored");
+                throw new NotSupportedException($"layer {i} has {b.Experts.Count} experts with top-{b.TopK}, layer 0 {first.Experts.Count} with top-{first.TopK}; GGUF has one expert count and top-k for all layers");
             }
             if ((b.SharedExperts.Count > 0) != (first.SharedExperts.Count > 0))
             {
@@ -118,7 +114,7 @@ internal sealed class GgufMoELayout
     {
         MixtureOfExpertsFeedForward b = _blocks[layer];
         float fold = b.OutputRule == ExpertOutputRule.FixedScale
-            ? (float)(b.FixedScale * (Renormalizes ? b.ExpertsPerToken : b.Experts.Count))
+            ? (float)(b.FixedScale * (Renormalizes ? b.TopK : b.Experts.Count))
             : 1f;
         return stack(b.Experts.Select(e => PadColumns(e.Down.Weight * fold, ExpertWidth)).ToArray());
     }

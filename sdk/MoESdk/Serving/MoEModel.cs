@@ -8,6 +8,7 @@ using MoESdk.Inference;
 using MoESdk.Modules;
 using MoESdk.Tokenization;
 using TorchSharp;
+using RoutingContext = MoESdk.Modules.RoutingContext;
 using static TorchSharp.torch;
 
 namespace MoESdk.Serving;
