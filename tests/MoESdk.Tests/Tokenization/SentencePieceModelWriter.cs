@@ -1,10 +1,10 @@
 using Google.Protobuf;
 
-namespace MoESdk.Tokenization;
+namespace MoESdk.Tests.Tokenization;
 
 /// <summary>
-/// Serializes a BPE SentencePiece ModelProto (the fields Microsoft.ML.Tokenizers reads), so that a
-/// SentencePiece-flavoured tokenizer.json can be served by the library's SentencePiece implementation.
+/// Serializes a BPE SentencePiece ModelProto (the fields Microsoft.ML.Tokenizers reads): hand-made
+/// <c>tokenizer.model</c> files for the tests.
 /// </summary>
 internal static class SentencePieceModelWriter
 {
