@@ -10,4 +10,10 @@ public sealed class ChatApiOptions
 
     /// <summary>max_tokens of a request that does not say.</summary>
     public int DefaultMaxTokens { get; set; } = 128;
+
+    /// <summary>
+    /// Largest request body in bytes: a bigger one is refused (413) before it is read, or as soon as the read passes
+    /// the limit, so it never grows the server.
+    /// </summary>
+    public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 }

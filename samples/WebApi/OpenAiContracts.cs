@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace MoESdk.Samples.WebApi;
@@ -7,22 +8,35 @@ namespace MoESdk.Samples.WebApi;
 /// <summary>POST /v1/chat/completions body.</summary>
 public sealed record ChatCompletionRequest(
     string? Model,
-    IReadOnlyList<ChatMessageContract>? Messages,
+    IReadOnlyList<RequestMessage>? Messages,
     int? MaxTokens,
     int? MaxCompletionTokens,
     float? Temperature,
     float? TopP,
     int? Seed,
+    int? N,
+    [property: JsonConverter(typeof(StopConverter))] IReadOnlyList<string>? Stop,
     bool Stream,
+    StreamOptions? StreamOptions,
     int? ExpertsPerToken);
 
-public sealed record ChatMessageContract(string? Role, string? Content);
+/// <summary>A request message: <c>content</c> is a string or an array of parts (<c>{"type":"text","text":...}</c>).</summary>
+public sealed record RequestMessage(string? Role, [property: JsonConverter(typeof(ContentConverter))] IReadOnlyList<ContentPart>? Content);
+
+/// <summary>One part of a message's content; only text parts can be served by a text model.</summary>
+public sealed record ContentPart(string? Type, string? Text);
+
+public sealed record StreamOptions(bool IncludeUsage);
+
+public sealed record ResponseMessage(string Role, string Content);
 
 public sealed record ChatCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, UsageContract Usage, MoEUsage Moe);
 
-public sealed record ChatChoice(int Index, ChatMessageContract Message, string? FinishReason);
+public sealed record ChatChoice(int Index, ResponseMessage Message, string? FinishReason);
 
-public sealed record ChatCompletionChunk(string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices);
+/// <summary>A streamed chunk; the last one, when the request asked for usage, has no choices and the usage.</summary>
+public sealed record ChatCompletionChunk(string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UsageContract? Usage = null);
 
 public sealed record ChunkChoice(int Index, ChunkDelta Delta, string? FinishReason);
 
@@ -43,3 +57,31 @@ public sealed record ModelContract(string Id, string Object, long Created, strin
 public sealed record ErrorBody(ErrorDetail Error);
 
 public sealed record ErrorDetail(string Message, string Type, string? Param, string? Code);
+
+/// <summary><c>content</c>: a string (one text part) or an array of parts.</summary>
+public sealed class ContentConverter : JsonConverter<IReadOnlyList<ContentPart>>
+{
+    public override IReadOnlyList<ContentPart>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    {
+        JsonTokenType.String => [new ContentPart("text", reader.GetString())],
+        JsonTokenType.StartArray => JsonSerializer.Deserialize<List<ContentPart>>(ref reader, options),
+        _ => throw new JsonException("'content' must be a string or an array of content parts."),
+    };
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<ContentPart> value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value, options);
+}
+
+/// <summary><c>stop</c>: a string or an array of strings.</summary>
+public sealed class StopConverter : JsonConverter<IReadOnlyList<string>>
+{
+    public override IReadOnlyList<string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    {
+        JsonTokenType.String => [reader.GetString()!],
+        JsonTokenType.StartArray => JsonSerializer.Deserialize<List<string>>(ref reader, options),
+        _ => throw new JsonException("'stop' must be a string or an array of strings."),
+    };
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<string> value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value, options);
+}

@@ -14,4 +14,23 @@ public static class OpenAiErrors
 
     public static IResult Result(int status, string message, string type, string? param, string? code) =>
         Results.Json(new ErrorBody(new ErrorDetail(message, type, param, code)), ChatApp.Json, statusCode: status);
+
+    /// <summary>
+    /// The body of an error response that has none yet (unknown route, wrong method, a limit of the server): every
+    /// 4xx and 5xx leaves in OpenAI's shape.
+    /// </summary>
+    public static Task WriteForStatusAsync(HttpContext context)
+    {
+        int status = context.Response.StatusCode;
+        string request = $"{context.Request.Method} {context.Request.Path}";
+        (string message, string? code) = status switch
+        {
+            StatusCodes.Status404NotFound => ($"Unknown request URL: {request}. The API serves POST /v1/chat/completions, GET /v1/models and GET /v1/models/{{id}}.", "unknown_url"),
+            StatusCodes.Status405MethodNotAllowed => ($"Method {context.Request.Method} is not allowed for {context.Request.Path}.", "method_not_allowed"),
+            StatusCodes.Status413PayloadTooLarge => ("The request body is larger than this server accepts.", "request_too_large"),
+            StatusCodes.Status415UnsupportedMediaType => ("Send the request body as JSON with the header 'Content-Type: application/json'.", "unsupported_media_type"),
+            _ => ($"The request {request} failed with status {status}.", null),
+        };
+        return Result(status, message, status >= 500 ? "server_error" : "invalid_request_error", null, code).ExecuteAsync(context);
+    }
 }

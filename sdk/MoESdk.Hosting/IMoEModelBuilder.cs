@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MoESdk.Hosting;
@@ -9,6 +10,13 @@ public interface IMoEModelBuilder
     string Name { get; }
 
     IServiceCollection Services { get; }
+
+    /// <summary>
+    /// The model's <see cref="IChatClient"/> pipeline, registered under the model's name: add Microsoft.Extensions.AI
+    /// middleware to it (<c>UseLogging()</c>, <c>UseOpenTelemetry()</c>, <c>UseDistributedCache()</c>, <c>Use(...)</c>).
+    /// <see cref="Serving.IMoEModel"/> stays the model itself.
+    /// </summary>
+    ChatClientBuilder ChatClient { get; }
 }
 
-internal sealed record MoEModelBuilder(string Name, IServiceCollection Services) : IMoEModelBuilder;
+internal sealed record MoEModelBuilder(string Name, IServiceCollection Services, ChatClientBuilder ChatClient) : IMoEModelBuilder;

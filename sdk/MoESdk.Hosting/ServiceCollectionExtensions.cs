@@ -18,8 +18,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the model <paramref name="name"/>: <see cref="MoEModelOptions"/> bound from the configuration section
     /// <c>MoE:Models:{name}</c> and then <paramref name="configure"/>, validated when the host starts;
-    /// <see cref="IMoEModel"/> and <see cref="IChatClient"/> keyed by <paramref name="name"/> (and unkeyed for the first
-    /// model registered); a hosted service that loads and warms the model on start; and the health check "moe-{name}".
+    /// <see cref="IMoEModel"/> keyed by <paramref name="name"/>, and <see cref="IChatClient"/> keyed by it: a pipeline over the
+    /// model that <see cref="IMoEModelBuilder.ChatClient"/> composes (both also unkeyed for the first model registered); a hosted service that loads and warms the model on start; and the health check "moe-{name}".
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="name">The model's name: its service key and configuration section.</param>
@@ -29,15 +29,14 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         OptionsBuilder<MoEModelOptions> options = services.AddOptions<MoEModelOptions>(name);
-        var builder = new MoEModelBuilder(name, services);
-        if (services.Any(d => d.ServiceType == typeof(MoEModelRegistration) && d.ImplementationInstance is MoEModelRegistration r && r.Name == name))
+        if (services.Select(d => d.ImplementationInstance).OfType<MoEModelRegistration>().FirstOrDefault(r => r.Name == name) is { } registered)
         {
             // Registered before: only the extra configuration is added.
             if (configure is not null)
             {
                 options.Configure(configure);
             }
-            return builder;
+            return registered.Builder;
         }
 
         // Configuration first, then code: the callback sees (and may override) what configuration set.
@@ -55,11 +54,13 @@ public static class ServiceCollectionExtensions
             }
         });
         services.AddSingleton<IValidateOptions<MoEModelOptions>>(new MoEModelOptionsValidator(name));
-        services.AddSingleton(new MoEModelRegistration(name));
         services.TryAddSingleton<MoEModelCatalog>();
 
         services.AddKeyedSingleton<IMoEModel>(name, (provider, _) => Load(provider, name));
-        services.AddKeyedSingleton<IChatClient>(name, (provider, _) => provider.GetRequiredKeyedService<IMoEModel>(name));
+        // The chat pipeline: the model innermost, the middleware the app adds (logging, telemetry, caching) around it.
+        ChatClientBuilder chat = services.AddKeyedChatClient(name, provider => provider.GetRequiredKeyedService<IMoEModel>(name));
+        var builder = new MoEModelBuilder(name, services, chat);
+        services.AddSingleton(new MoEModelRegistration(name, builder));
         services.TryAddSingleton(provider => provider.GetRequiredKeyedService<IMoEModel>(name));
         services.TryAddSingleton(provider => provider.GetRequiredKeyedService<IChatClient>(name));
 

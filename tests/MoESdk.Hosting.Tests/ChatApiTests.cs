@@ -28,7 +28,7 @@ public sealed class ChatApiTests(TestModels models) : IDisposable
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string Chat(string extra = "") =>
-        $$"""{"model":"kjv-llama","messages":[{"role":"user","content":"{{Prompt}}"}],"max_tokens":8{{extra}}}""";
+        $$"""{"model":"kjv-llama","messages":[{"role":"user","content":"{{Prompt}}"}],"max_tokens":8,"temperature":0{{extra}}}""";
 
     private static async Task<JsonElement> ErrorOf(HttpResponseMessage response, HttpStatusCode status)
     {

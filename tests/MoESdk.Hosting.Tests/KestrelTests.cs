@@ -34,7 +34,7 @@ public sealed class KestrelTests(TestModels models, ITestOutputHelper output)
     }
 
     private static StringContent Chat(int maxTokens, bool stream) => new(
-        $$"""{"model":"kjv-llama","messages":[{"role":"user","content":"{{Prompt}}"}],"max_tokens":{{maxTokens}},"stream":{{(stream ? "true" : "false")}}}""",
+        $$"""{"model":"kjv-llama","messages":[{"role":"user","content":"{{Prompt}}"}],"max_tokens":{{maxTokens}},"temperature":0,"stream":{{(stream ? "true" : "false")}}}""",
         Encoding.UTF8, "application/json");
 
     [Fact]

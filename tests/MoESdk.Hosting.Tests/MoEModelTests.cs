@@ -201,7 +201,7 @@ public sealed class MoEModelTests(TestModels models)
     {
         using MoEModel model = MoEModel.Open(models.ArtifactPath);
 
-        var e = Assert.Throws<ArgumentException>(() => model.GenerateStreamingAsync(models.CalibrationText[..4000]));
+        var e = Assert.Throws<PromptTooLongException>(() => model.GenerateStreamingAsync(models.CalibrationText[..4000]));
 
         Assert.Contains($"holds {TestModels.Config.MaxPositions} positions", e.Message, StringComparison.Ordinal);
     }

@@ -12,8 +12,8 @@ public sealed record SamplingOptions
     /// <summary>Keep the smallest set of tokens whose probability reaches p; 1 keeps all.</summary>
     public float TopP { get; init; } = 1f;
 
-    /// <summary>Seed of the sampler: the same seed, prompt and model give the same text.</summary>
-    public int Seed { get; init; }
+    /// <summary>Seed of the sampler: the same seed, prompt and model give the same text; null draws a new seed per generation.</summary>
+    public int? Seed { get; init; }
 
     public static SamplingOptions Greedy { get; } = new();
 

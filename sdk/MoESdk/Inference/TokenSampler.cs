@@ -1,8 +1,8 @@
 namespace MoESdk.Inference;
 
 /// <summary>
-/// Picks the next token from a logits vector: greedy, or temperature + top-k + top-p sampling from a seeded
-/// generator. Reuses its buffers, so a generation allocates nothing per token. Not thread-safe: one per
+/// Picks the next token from a logits vector: greedy, or temperature + top-k + top-p sampling from a seeded (or,
+/// without a seed, randomly seeded) generator. Reuses its buffers, so a generation allocates nothing per token. Not thread-safe: one per
 /// generation.
 /// </summary>
 public sealed class TokenSampler
@@ -17,7 +17,7 @@ public sealed class TokenSampler
     {
         options.Validate();
         _options = options;
-        _random = new Random(options.Seed);
+        _random = options.Seed is int seed ? new Random(seed) : new Random();
     }
 
     public int Sample(ReadOnlySpan<float> logits)

@@ -32,6 +32,13 @@ public sealed record MoEGenerationOptions
     /// </summary>
     public ChatTemplateOptions? Chat { get; init; }
 
+    /// <summary>
+    /// Texts that end the generation: the text is cut just before the first of them to appear and the generation
+    /// ends with <see cref="FinishReason.Stop"/>. Streamed text that might be the start of one is held back until it is
+    /// known not to be. The model's end-of-sequence tokens always stop it too.
+    /// </summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+
     /// <summary>Whether each <see cref="GeneratedToken"/> carries its experts (a small copy per token and layer).</summary>
     public bool IncludeExperts { get; init; } = true;
 }

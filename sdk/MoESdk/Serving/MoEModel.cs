@@ -119,12 +119,12 @@ public sealed partial class MoEModel : IMoEModel
     {
         var run = new GenerationRun();
         var tokens = new List<GeneratedToken>();
-        await foreach (GeneratedToken token in Detokenize(request.Prompt, RunAsync(request, run, cancellationToken)).ConfigureAwait(false))
+        await foreach (GeneratedToken token in Generated(request, run, cancellationToken).ConfigureAwait(false))
         {
             tokens.Add(token);
         }
-        // Decoded whole, not joined from the streamed pieces: the same text by a second path.
-        string text = DecodeContinuation(request.Prompt, tokens.Select(t => t.Id).ToArray());
+        // Decoded whole, not joined from the streamed pieces: the same text by a second path (a cut text is the pieces').
+        string text = request.StopSequences.Count > 0 ? string.Concat(tokens.Select(t => t.Text)) : DecodeContinuation(request.Prompt, tokens.Select(t => t.Id).ToArray());
         return new MoEGenerationResult(text, tokens, request.Prompt.Count, run.FinishReason, request.ExpertsPerToken);
     }
 
@@ -160,11 +160,48 @@ public sealed partial class MoEModel : IMoEModel
         stream.PromptTokens = request.Prompt.Count;
         stream.ExpertsPerToken = request.ExpertsPerToken;
         var run = new GenerationRun();
-        await foreach (GeneratedToken token in Detokenize(request.Prompt, RunAsync(request, run, linked.Token)).ConfigureAwait(false))
+        await foreach (GeneratedToken token in Generated(request, run, linked.Token).ConfigureAwait(false))
         {
             yield return token;
         }
         stream.FinishReason = run.FinishReason;
+    }
+
+    /// <summary>The request's tokens with their texts, cut at its first stop sequence.</summary>
+    private IAsyncEnumerable<GeneratedToken> Generated(GenerationRequest request, GenerationRun run, CancellationToken cancellationToken)
+    {
+        IAsyncEnumerable<GeneratedToken> tokens = Detokenize(request.Prompt, RunAsync(request, run, cancellationToken));
+        return request.StopSequences.Count == 0 ? tokens : CutAtStop(tokens, new StopSequenceFilter(request.StopSequences), run);
+    }
+
+    /// <summary>
+    /// Gives each token the text the filter lets out. A token is handed on only when the next one has come, so text
+    /// held back at the end can still go to the last token; at a stop sequence the generation ends there (leaving the
+    /// loop stops the generation thread).
+    /// </summary>
+    private static async IAsyncEnumerable<GeneratedToken> CutAtStop(IAsyncEnumerable<GeneratedToken> tokens, StopSequenceFilter filter, GenerationRun run)
+    {
+        GeneratedToken? previous = null;
+        await foreach (GeneratedToken token in tokens.ConfigureAwait(false))
+        {
+            if (previous is not null)
+            {
+                yield return previous;
+            }
+            previous = token with { Text = filter.Append(token.Text) };
+            if (filter.Stopped)
+            {
+                break;
+            }
+        }
+        if (previous is not null)
+        {
+            yield return filter.Stopped ? previous : previous with { Text = previous.Text + filter.Flush() };
+        }
+        if (filter.Stopped)
+        {
+            run.FinishReason = FinishReason.Stop;
+        }
     }
 
     /// <summary>
@@ -342,12 +379,14 @@ public sealed partial class MoEModel : IMoEModel
         }
         if (ids.Count >= Info.ContextLength)
         {
-            throw new ArgumentException(
-                $"The prompt has {ids.Count} tokens, but model '{Info.Name}' holds {Info.ContextLength} positions for prompt and answer together; shorten the prompt.",
-                "prompt");
+            throw new PromptTooLongException(Info.Name, ids.Count, Info.ContextLength);
+        }
+        if (options.StopSequences.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("A stop sequence is empty: give stop sequences of at least one character.", nameof(MoEGenerationOptions.StopSequences));
         }
         var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _stopTokens };
-        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _hasExperts);
+        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _hasExperts, options.StopSequences);
     }
 
     /// <summary>
@@ -433,7 +472,8 @@ public sealed partial class MoEModel : IMoEModel
         }
     }
 
-    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, ExpertRoutingPolicy? RoutingPolicy, bool IncludeExperts);
+    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, ExpertRoutingPolicy? RoutingPolicy, bool IncludeExperts,
+        IReadOnlyList<string> StopSequences);
 
     private readonly record struct TokenStep(int Id, IReadOnlyList<IReadOnlyList<int>> Experts);
 
