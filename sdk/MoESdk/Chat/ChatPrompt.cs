@@ -10,8 +10,8 @@ namespace MoESdk.Chat;
 /// <remarks>
 /// Special-token strings inside the conversation (message content, tool calls and results, tool definitions) stay
 /// text: typing <c>&lt;|im_end|&gt;</c> in a message gives the ids of those characters, never the end-of-turn id, so a
-/// user cannot close a turn or open a system turn. Only what the template itself writes becomes special ids. To do
-/// so, each special-token string in the data is swapped for a private-use stand-in character before rendering; the
+/// user cannot close a turn or open a system turn (<see cref="ChatTemplate.ControlTokens"/> says which strings). Only
+/// what the template itself writes becomes special ids. To do so, each such string in the data is swapped for a private-use stand-in character before rendering; the
 /// rendering is tokenized with special tokens parsed, and each stand-in is tokenized as the plain text of its
 /// token. A conversation without special-token strings gets exactly the ids of its rendering with special tokens
 /// parsed, as Hugging Face's <c>apply_chat_template(tokenize=True)</c> gives them.
@@ -35,7 +35,7 @@ public sealed record ChatPrompt(string Text, IReadOnlyList<int> Ids)
         ArgumentNullException.ThrowIfNull(messages);
         options ??= new ChatTemplateOptions();
         // Longest first, so a token that contains another is replaced whole.
-        string[] specials = template.SpecialTokens.Concat(template.EndOfTurnTokens).Distinct(StringComparer.Ordinal)
+        string[] specials = template.ControlTokens.Concat(template.EndOfTurnTokens).Distinct(StringComparer.Ordinal)
             .Where(s => tokenizer.TokenToId(s) is not null).OrderByDescending(s => s.Length).Take(LastStandIn - FirstStandIn + 1).ToArray();
         var neutralizer = new Neutralizer(specials);
         object? data = neutralizer.Apply(TemplateValues.FromClr(messages));
@@ -57,7 +57,7 @@ public sealed record ChatPrompt(string Text, IReadOnlyList<int> Ids)
             }
             string segment = rendered[segmentStart..i];
             ids.AddRange(tokenizer.Encode(segment, addSpecialTokens: false, parseSpecialTokens: true));
-            ids.AddRange(tokenizer.Encode(token, addSpecialTokens: false, parseSpecialTokens: false));
+            ids.AddRange(AsText(tokenizer, token));
             text.Append(segment).Append(token);
             i++;
             segmentStart = i + 1;
@@ -66,6 +66,22 @@ public sealed record ChatPrompt(string Text, IReadOnlyList<int> Ids)
         ids.AddRange(tokenizer.Encode(rest, addSpecialTokens: false, parseSpecialTokens: true));
         text.Append(rest);
         return new ChatPrompt(text.ToString(), ids);
+    }
+
+    /// <summary>
+    /// A control token's string encoded as text. Tokenizers match added tokens that are not special even without
+    /// special-token parsing (as Hugging Face does); such a token is encoded as its first character and the rest.
+    /// </summary>
+    private static IReadOnlyList<int> AsText(ITextTokenizer tokenizer, string token)
+    {
+        IReadOnlyList<int> ids = tokenizer.Encode(token, addSpecialTokens: false, parseSpecialTokens: false);
+        if (ids.Count != 1 || ids[0] != tokenizer.TokenToId(token))
+        {
+            return ids;
+        }
+        int first = char.IsSurrogatePair(token, 0) ? 2 : 1;
+        return [.. tokenizer.Encode(token[..first], addSpecialTokens: false, parseSpecialTokens: false),
+            .. tokenizer.Encode(token[first..], addSpecialTokens: false, parseSpecialTokens: false)];
     }
 
     /// <summary>Swaps special-token strings in every string of the conversation for stand-in characters, and back.</summary>

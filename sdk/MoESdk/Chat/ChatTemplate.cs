@@ -26,12 +26,23 @@ public sealed class ChatTemplate
     private readonly IReadOnlyDictionary<string, JinjaTemplate> _templates;
     private readonly IReadOnlyDictionary<string, string> _specialTokenVariables;
 
+    private readonly IReadOnlyList<string> _specialTokens;
+    private readonly IReadOnlyList<string> _addedTokens;
+
     private ChatTemplate(IReadOnlyDictionary<string, JinjaTemplate> templates, IReadOnlyDictionary<string, string> specialTokenVariables,
-        IReadOnlyList<string> specialTokens)
+        IReadOnlyList<string> specialTokens, IReadOnlyList<string> addedTokens)
     {
         _templates = templates;
         _specialTokenVariables = specialTokenVariables;
-        SpecialTokens = specialTokens;
+        _specialTokens = specialTokens;
+        _addedTokens = addedTokens;
+        // Added tokens that are not special (DeepSeek's <｜User｜>, <｜Assistant｜>) still mark turns when the template
+        // writes them; those it looks for in messages (Qwen3 splits reasoning at </think>) are message text too.
+        TemplateLiterals[] literals = templates.Values.Select(t => t.Literals).ToArray();
+        IEnumerable<string> markers = addedTokens.Where(token =>
+            literals.Any(l => l.Written.Any(w => w.Contains(token, StringComparison.Ordinal))) &&
+            !literals.Any(l => l.Inspected.Any(i => i.Contains(token, StringComparison.Ordinal))));
+        ControlTokens = specialTokens.Concat(markers).Distinct(StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>The template's names: "default" and, when tokenizer_config.json lists several, the others (e.g. "tool_use").</summary>
@@ -42,10 +53,11 @@ public sealed class ChatTemplate
     public string? EosToken => _specialTokenVariables.GetValueOrDefault("eos_token");
 
     /// <summary>
-    /// The texts of the tokenizer's special tokens (tokenizer_config.json's named tokens and those of
-    /// <c>added_tokens_decoder</c> marked special): what message content must not be able to inject.
+    /// The tokens message content must not be able to inject: the tokenizer's special tokens (tokenizer_config.json's
+    /// named tokens, <c>added_tokens_decoder</c> and tokenizer.json's <c>added_tokens</c> marked special), and the
+    /// other added tokens the template writes as markers, unless it also looks for them in messages.
     /// </summary>
-    public IReadOnlyList<string> SpecialTokens { get; }
+    public IReadOnlyList<string> ControlTokens { get; }
 
     /// <summary>
     /// The tokens that end the assistant's turn: the <c>eos_token</c> and the known end-of-turn markers
@@ -72,7 +84,43 @@ public sealed class ChatTemplate
         {
             return null;
         }
-        return FromFiles(config ?? "{}", configPath, jinja, jinjaPath);
+        ChatTemplate? chat = FromFiles(config ?? "{}", configPath, jinja, jinjaPath);
+        string tokenizerPath = Path.Combine(directory, "tokenizer.json");
+        if (chat is null || !File.Exists(tokenizerPath))
+        {
+            return chat;
+        }
+        // tokenizer_config.json does not always list the special tokens (LLaMA-3's has no added_tokens_decoder);
+        // tokenizer.json does, in added_tokens.
+        (List<string> special, List<string> added) = AddedTokens(tokenizerPath);
+        return new ChatTemplate(chat._templates, chat._specialTokenVariables,
+            chat._specialTokens.Concat(special).Distinct(StringComparer.Ordinal).ToArray(),
+            chat._addedTokens.Concat(added).Distinct(StringComparer.Ordinal).ToArray());
+    }
+
+    /// <summary>tokenizer.json's added tokens: those marked special, and the others.</summary>
+    private static (List<string> Special, List<string> Other) AddedTokens(string tokenizerPath)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(tokenizerPath));
+            (List<string> special, List<string> other) = ([], []);
+            if (document.RootElement.TryGetProperty("added_tokens", out JsonElement added) && added.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement token in added.EnumerateArray())
+                {
+                    if (token.ValueKind == JsonValueKind.Object && TokenText(token) is { Length: > 0 } text)
+                    {
+                        (token.TryGetProperty("special", out JsonElement flag) && flag.ValueKind == JsonValueKind.True ? special : other).Add(text);
+                    }
+                }
+            }
+            return (special, other);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(tokenizerPath, $"not valid JSON: {e.Message}", e);
+        }
     }
 
     /// <summary>The chat template of a tokenizer_config.json text; null when it has none.</summary>
@@ -149,6 +197,7 @@ public sealed class ChatTemplate
         }
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
         var specials = new List<string>();
+        var others = new List<string>();
         foreach (string key in NamedSpecialTokens)
         {
             if (config.TryGetProperty(key, out JsonElement token) && TokenText(token) is { } text)
@@ -161,10 +210,9 @@ public sealed class ChatTemplate
         {
             foreach (JsonProperty entry in added.EnumerateObject())
             {
-                if (entry.Value.ValueKind == JsonValueKind.Object && entry.Value.TryGetProperty("special", out JsonElement special) &&
-                    special.ValueKind == JsonValueKind.True && TokenText(entry.Value) is { Length: > 0 } text)
+                if (entry.Value.ValueKind == JsonValueKind.Object && TokenText(entry.Value) is { Length: > 0 } text)
                 {
-                    specials.Add(text);
+                    (entry.Value.TryGetProperty("special", out JsonElement special) && special.ValueKind == JsonValueKind.True ? specials : others).Add(text);
                 }
             }
         }
@@ -172,7 +220,8 @@ public sealed class ChatTemplate
         {
             specials.AddRange(additional.EnumerateArray().Select(TokenText).OfType<string>());
         }
-        return new ChatTemplate(templates, variables, specials.Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).ToArray());
+        return new ChatTemplate(templates, variables, specials.Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).ToArray(),
+            others.Distinct(StringComparer.Ordinal).ToArray());
     }
 
     /// <summary>A token is written as its text or as an object whose "content" is the text.</summary>

@@ -87,10 +87,46 @@ public sealed class ChatModelTests : IDisposable
         MoEGenerationResult result = await stopping.GenerateAsync(Conversation("And God said"), new MoEGenerationOptions { MaxTokens = 6 });
         ChatResponse response = await stopping.GetResponseAsync(Conversation("And God said"), new ChatOptions { MaxOutputTokens = 6 });
 
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (ChatResponseUpdate update in stopping.GetStreamingResponseAsync(Conversation("And God said"), new ChatOptions { MaxOutputTokens = 6 }))
+        {
+            updates.Add(update);
+        }
+
         Assert.Equal(free.Take(2), result.Tokens.Select(t => t.Id));
         Assert.Equal(FinishReason.Stop, result.FinishReason);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         Assert.Equal(2, response.Usage!.OutputTokenCount);
+        Assert.Equal(response.Text, string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(ChatFinishReason.Stop, updates[^1].FinishReason);
+    }
+
+    [Fact]
+    public async Task Template_arguments_and_tools_of_a_chat_request_reach_the_template()
+    {
+        string config = File.ReadAllText(_folder.File("tokenizer_config.json"));
+        File.WriteAllText(_folder.File("tokenizer_config.json"), config.Replace("{%- if add_generation_prompt %}",
+            "{%- if tools %}{{ '<s>tools\\n' + tools | map(attribute='function.name') | join(', ') + '</s>\\n' }}{%- endif %}" +
+            "{%- if enable_thinking is false %}{{ '<s>quiet</s>\\n' }}{%- endif %}{%- if add_generation_prompt %}", StringComparison.Ordinal));
+        using MoEModel model = MoEModel.Open(_folder.Path);
+        var options = new ChatOptions
+        {
+            MaxOutputTokens = 1,
+            Tools = [AIFunctionFactory.Create((string city) => city, "get_weather")],
+            AdditionalProperties = new() { [MoEModel.ChatTemplateArgumentsProperty] = new Dictionary<string, object?> { ["enable_thinking"] = false } },
+        };
+
+        ChatResponse plain = await model.GetResponseAsync(Conversation("And God said"), new ChatOptions { MaxOutputTokens = 1 });
+        ChatResponse withArguments = await model.GetResponseAsync(Conversation("And God said"), options);
+        ChatPrompt expected = model.FormatChatPrompt(Conversation("And God said"), new ChatTemplateOptions
+        {
+            Tools = [new Dictionary<string, object?> { ["function"] = new Dictionary<string, object?> { ["name"] = "get_weather" } }],
+            Arguments = new Dictionary<string, object?> { ["enable_thinking"] = false },
+        });
+
+        Assert.EndsWith("<s>tools\nget_weather</s>\n<s>quiet</s>\n<s>assistant\n", expected.Text, StringComparison.Ordinal);
+        Assert.Equal(expected.Ids.Count, withArguments.Usage!.InputTokenCount);
+        Assert.True(plain.Usage!.InputTokenCount < withArguments.Usage.InputTokenCount);
     }
 
     [Fact]

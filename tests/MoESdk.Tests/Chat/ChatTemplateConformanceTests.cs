@@ -19,6 +19,8 @@ public sealed class ChatTemplateConformanceTests
 
     private static readonly Lazy<JsonElement> Conversations = new(() => Json("conversations.json"));
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<ChatTemplate>> Templates = new();
+
     private static JsonElement Json(string name)
     {
         using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(DataFolder, name)));
@@ -54,7 +56,8 @@ public sealed class ChatTemplateConformanceTests
         JsonElement reference = References.Value.GetProperty("renders").EnumerateArray()
             .Single(r => r.GetProperty("family").GetString() == family && r.GetProperty("case").GetString() == caseName);
         JsonElement conversation = Conversations.Value.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == caseName);
-        ChatTemplate template = ChatTemplate.Load(ModelFolder(family)) ?? throw new InvalidOperationException($"{family} has no chat template.");
+        ChatTemplate template = Templates.GetOrAdd(family, f => new(() =>
+            ChatTemplate.Load(ModelFolder(f)) ?? throw new InvalidOperationException($"{f} has no chat template."))).Value;
 
         var arguments = new Dictionary<string, object?>();
         if (conversation.TryGetProperty("enable_thinking", out JsonElement thinking))

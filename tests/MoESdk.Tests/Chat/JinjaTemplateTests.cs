@@ -116,6 +116,7 @@ public sealed class JinjaTemplateTests
     [InlineData("{{ 'unterminated }}", "line 1", "string literal is never closed")]
     [InlineData("{% endif %}", "line 1", "unexpected '{% endif %}'")]
     [InlineData("{% set x = 1 %}{% set x.y = 2 %}", "line 1", "only a namespace() has assignable attributes")]
+    [InlineData("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=1) }}", "line 1", "macro 'm' has no parameter 'b'")]
     public void Errors_name_the_template_position_and_construct(string template, string position, string problem)
     {
         var e = Assert.ThrowsAny<TemplateException>(() => Render(template));

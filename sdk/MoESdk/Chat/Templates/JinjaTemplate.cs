@@ -25,6 +25,9 @@ public sealed class JinjaTemplate
 
     public string Source => _source.Text;
 
+    /// <summary>Strings the template writes (text and string literals), and strings it looks for in its data (method arguments, <c>in</c> tests).</summary>
+    internal TemplateLiterals Literals => TemplateLiterals.Of(_body);
+
     /// <exception cref="TemplateException">The template's syntax is wrong or unsupported.</exception>
     public static JinjaTemplate Parse(string source, string name = "template")
     {

@@ -236,6 +236,10 @@ internal sealed class TemplateInterpreter
             {
                 throw new RenderProblem($"macro '{name}' takes {parameters.Count} argument(s), got {positional.Count}.");
             }
+            if (named.Keys.FirstOrDefault(k => k != "caller" && !parameters.Any(p => p.Name == k)) is { } unknown)
+            {
+                throw new RenderProblem($"macro '{name}' has no parameter '{unknown}'.");
+            }
             for (int i = 0; i < parameters.Count; i++)
             {
                 (string parameter, Expression? fallback) = parameters[i];
