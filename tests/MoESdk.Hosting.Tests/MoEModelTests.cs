@@ -167,6 +167,20 @@ public sealed class MoEModelTests(TestModels models)
     }
 
     [Fact]
+    public async Task ServingADefaultExpertsPerTokenLeavesTheGivenModelAsItWas()
+    {
+        using LanguageModel language = LanguageModel.Open(models.ArtifactPath);
+        using (var served = new MoEModel(language, new MoEServingOptions { ExpertsPerToken = 1 }))
+        {
+            MoEGenerationResult result = await served.GenerateAsync(Prompt, new MoEGenerationOptions { MaxTokens = 4 });
+            Assert.Equal(1, served.Info.DefaultExpertsPerToken);
+            Assert.All(result.Tokens, t => Assert.All(t.Experts, layer => Assert.Single(layer)));
+        }
+        Assert.All(language.Model.Layers, l => Assert.Equal(TestModels.TopK, ((MoESdk.Modules.MixtureOfExpertsFeedForward)l.FeedForward).TopK));
+        Assert.Equal(TestModels.TopK, MoEModelInfo.Describe(language).DefaultExpertsPerToken);
+    }
+
+    [Fact]
     public async Task ConcurrentRequestsWithDifferentExpertsPerTokenEachMatchTheirRunAlone()
     {
         using MoEModel model = MoEModel.Open(models.ArtifactPath, new MoEServingOptions { MaxConcurrentRequests = 4 });
