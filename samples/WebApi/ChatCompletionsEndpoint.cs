@@ -155,6 +155,8 @@ public static class ChatCompletionsEndpoint
         await context.Response.Body.FlushAsync(aborted);
     }
 
+    private const float OpenAiDefaultTemperature = 1f;
+
     private static IResult? Validate(ChatCompletionRequest? request, ChatApiOptions limits, MoEModelCatalog catalog,
         out IMoEModel? model, out IChatClient? chat, out ChatMessage[] messages, out ChatOptions? options)
     {
@@ -219,7 +221,8 @@ public static class ChatCompletionsEndpoint
         {
             ModelId = name,
             MaxOutputTokens = maxTokens,
-            Temperature = request.Temperature,
+            // OpenAI's default temperature is 1; a model whose generation_config.json sets one keeps its own.
+            Temperature = request.Temperature ?? (model.GenerationDefaults.Temperature is null ? OpenAiDefaultTemperature : null),
             TopP = request.TopP,
             Seed = request.Seed,
             StopSequences = request.Stop is { } stops ? [.. stops] : null,

@@ -254,7 +254,9 @@ public sealed partial class MoEModel : IMoEModel
         activity?.SetTag("moe.experts_per_token", request.ExpertsPerToken);
         var clock = Stopwatch.StartNew();
         IDisposable slot = await _queue.EnterAsync(cancellationToken).ConfigureAwait(false);
-        var channel = Channel.CreateUnbounded<TokenStep>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        // Bounded: a reader that stops reading pauses its generation (and keeps its slot) instead of letting the
+        // thread buffer a whole answer nobody is taking.
+        var channel = Channel.CreateBounded<TokenStep>(new BoundedChannelOptions(TokensAhead) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task producer = RunOnOwnThread(() =>
         {
@@ -293,6 +295,9 @@ public sealed partial class MoEModel : IMoEModel
         }
     }
 
+    /// <summary>Tokens a generation may run ahead of its reader.</summary>
+    private const int TokensAhead = 64;
+
     /// <summary>The generation loop; runs on the request's own thread.</summary>
     private void Generate(GenerationRequest request, GenerationRun run, ChannelWriter<TokenStep> output, Stopwatch clock, CancellationToken cancellationToken)
     {
@@ -311,7 +316,12 @@ public sealed partial class MoEModel : IMoEModel
                     firstToken = clock.Elapsed;
                     _metrics.FirstToken(firstToken);
                 }
-                output.TryWrite(new TokenStep(id, request.IncludeExperts ? recorder.LastChoices() : []));
+                var step = new TokenStep(id, request.IncludeExperts ? recorder.LastChoices() : []);
+                // The generation runs on its own thread, so waiting here for the reader blocks no pool thread.
+                while (!output.TryWrite(step))
+                {
+                    output.WaitToWriteAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+                }
             }
             run.FinishReason = session.FinishReason;
         }
