@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text;
+using System.Text.Json;
+using MoESdk.Chat;
 using MoESdk.Loading;
 using MoESdk.Tokenization;
 using Spectre.Console;
@@ -22,12 +24,18 @@ public static class TokenizeCommand
         {
             Description = "Encode as untrusted text: add no BOS/EOS and read special-token strings (<|im_end|>, <s>) in the text as plain text.",
         };
-        var command = new Command("tokenize", "Show the token ids and pieces a model's tokenizer makes of a text.") { model, text, file, noSpecial };
+        var chat = new Option<string?>("--chat")
+        {
+            Description = "A JSON file holding an array of chat messages ({\"role\": ..., \"content\": ...}): rendered with the model's chat template, then tokenized as a chat request is.",
+        };
+        var noGenerationPrompt = new Option<bool>("--no-generation-prompt") { Description = "With --chat: render without the assistant turn's opening." };
+        var command = new Command("tokenize", "Show the token ids and pieces a model's tokenizer makes of a text or a chat.") { model, text, file, chat, noSpecial, noGenerationPrompt };
         CommandRunner.SetAction(command, (result, _) =>
         {
-            if ((result.GetValue(text) is null) == (result.GetValue(file) is null))
+            int inputs = new[] { result.GetValue(text), result.GetValue(file), result.GetValue(chat) }.Count(v => v is not null);
+            if (inputs != 1)
             {
-                throw new ArgumentException("Give exactly one of --text or --file.");
+                throw new ArgumentException("Give exactly one of --text, --file or --chat.");
             }
             string path = result.GetValue(model)!;
             if (!File.Exists(path) && !Directory.Exists(path))
@@ -36,14 +44,29 @@ public static class TokenizeCommand
             }
             ITextTokenizer tokenizer = TokenizerLoader.TryLoad(path) ?? throw new ModelFormatException(path,
                 "no tokenizer found (tokenizer.json, tokenizer.model, vocab.json + merges.txt, or tokenizer.bin)");
-            string input = result.GetValue(text) ?? File.ReadAllText(result.GetValue(file)!);
-            bool special = !result.GetValue(noSpecial);
-            IReadOnlyList<int> ids = tokenizer.Encode(input, addSpecialTokens: special, parseSpecialTokens: special);
+            string? prompt = null;
+            IReadOnlyList<int> ids;
+            if (result.GetValue(chat) is string messagesPath)
+            {
+                ChatPrompt rendered = RenderChat(path, tokenizer, messagesPath, !result.GetValue(noGenerationPrompt));
+                (prompt, ids) = (rendered.Text, rendered.Ids);
+            }
+            else
+            {
+                string input = result.GetValue(text) ?? File.ReadAllText(result.GetValue(file)!);
+                bool special = !result.GetValue(noSpecial);
+                ids = tokenizer.Encode(input, addSpecialTokens: special, parseSpecialTokens: special);
+            }
             var pieces = ids.Select(id => new TokenPiece(id, (tokenizer as HuggingFaceTextTokenizer)?.IdToToken(id), tokenizer.Decode([id]))).ToList();
             if (result.GetValue(CommonOptions.Json))
             {
-                CommandRunner.WriteJson(new TokenizeReport(path, tokenizer.GetType().Name, ids.Count, ids, pieces));
+                CommandRunner.WriteJson(new TokenizeReport(path, tokenizer.GetType().Name, prompt, ids.Count, ids, pieces));
                 return Task.FromResult(0);
+            }
+            if (prompt is not null)
+            {
+                Console.WriteLine(prompt);
+                Console.WriteLine();
             }
             var table = new Table().AddColumns("id", "token", "text");
             foreach (TokenPiece piece in pieces)
@@ -55,6 +78,30 @@ public static class TokenizeCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>
+    /// The chat prompt a chat request to the model would get: the messages rendered with the model's template, message
+    /// text encoded as text (special-token strings in it stay text), the template's own tokens as special ids.
+    /// </summary>
+    private static ChatPrompt RenderChat(string modelPath, ITextTokenizer tokenizer, string messagesPath, bool generationPrompt)
+    {
+        ChatTemplate template = ChatTemplate.Load(modelPath) ?? throw new ModelFormatException(modelPath,
+            "the model has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja); tokenize its prompt with --text");
+        JsonElement messages;
+        try
+        {
+            messages = JsonDocument.Parse(File.ReadAllText(messagesPath)).RootElement;
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{messagesPath}: not valid JSON ({e.Message}); give an array of messages such as [{{\"role\": \"user\", \"content\": \"Hi\"}}].", e);
+        }
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            throw new ArgumentException($"{messagesPath}: the chat must be a JSON array of messages such as [{{\"role\": \"user\", \"content\": \"Hi\"}}].");
+        }
+        return ChatPrompt.Create(template, tokenizer, [.. messages.EnumerateArray().Select(m => (object?)m)], new ChatTemplateOptions { AddGenerationPrompt = generationPrompt });
     }
 
     /// <summary>Quoted, with control characters written as escapes, so that spaces and newlines can be seen.</summary>
@@ -79,5 +126,5 @@ public static class TokenizeCommand
     public sealed record TokenPiece(int Id, string? Token, string Text);
 
     /// <summary>The JSON fields of <c>moe tokenize --json</c>.</summary>
-    public sealed record TokenizeReport(string Model, string Tokenizer, int Count, IReadOnlyList<int> Ids, IReadOnlyList<TokenPiece> Tokens);
+    public sealed record TokenizeReport(string Model, string Tokenizer, string? Prompt, int Count, IReadOnlyList<int> Ids, IReadOnlyList<TokenPiece> Tokens);
 }
