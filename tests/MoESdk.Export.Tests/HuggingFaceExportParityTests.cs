@@ -35,6 +35,8 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
         { "llama3-rope-scaling", GgufTensorType.F32 },
         { "qwen2-bias-tied", GgufTensorType.F32 },
         { "qwen2-bias-tied", GgufTensorType.BF16 },
+        { "qwen3-qk-norm-head-dim", GgufTensorType.F32 },
+        { "qwen3-qk-norm-head-dim", GgufTensorType.BF16 },
     };
 
     [Theory]
@@ -47,6 +49,8 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
             // Wavelengths above 16 positions are slowed 8×, those between 4 and 16 ramp: every branch of llama3 scaling.
             "llama3-rope-scaling" => Llama with { RopeTheta = 500000, RopeScaling = new RopeScaling("llama3", 8, 1, 4, 16) },
             "qwen2-bias-tied" => Llama with { Architecture = "Qwen2ForCausalLM", AttentionBias = true, TieWordEmbeddings = true, RopeTheta = 1000000, RmsNormEpsilon = 1e-6 },
+            // Heads of 32 with 4 query heads: 128 query channels on a hidden size of 64.
+            "qwen3-qk-norm-head-dim" => Llama with { Architecture = "Qwen3ForCausalLM", QueryKeyNorm = true, HeadDim = 32, TieWordEmbeddings = true, RopeTheta = 1000000, RmsNormEpsilon = 1e-6 },
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         string folder = Directory.CreateTempSubdirectory("moe-hf-").FullName;
@@ -57,11 +61,26 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
             Assert.Equal(config with { EosTokenIds = model.Model.Config.EosTokenIds }, model.Model.Config);
             int[] prompt = Enumerable.Range(0, 40).Select(i => 1 + (i * 37 + 11) % 120).ToArray();
             ExportParity.AssertParity(ExportParity.Measure(model, type, prompt, name, output));
+            AssertKernelDecodeMatchesForward(model, prompt);
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>MoESdk's own single-token decode kernels give the logits of its module forward pass.</summary>
+    private static void AssertKernelDecodeMatchesForward(LanguageModel model, int[] prompt)
+    {
+        using var session = new Inference.InferenceSession(model.Model, 64);
+        Assert.Equal(Inference.DecodeBackend.Kernels, session.Backend);
+        float[] stepped = [];
+        foreach (int token in prompt)
+        {
+            stepped = session.Feed([token]).ToArray();
+        }
+        float[] forward = MoESdkReference.LastLogits(model.Model, prompt);
+        Assert.True(stepped.Zip(forward, (a, b) => Math.Abs(a - b)).Max() < 1e-3f, "kernel decode differs from the forward pass");
     }
 
     /// <summary>Writes config.json and model.safetensors with random weights large enough for sharp, varied logits.</summary>

@@ -8,7 +8,8 @@ namespace MoESdk.Export;
 /// Exports a model (dense, or a Mixture-of-Experts artifact) as a GGUF file that llama.cpp, Ollama and LM Studio
 /// load. Dense LLaMA/Mistral models use llama.cpp's <c>llama</c> architecture, whose rotary embedding rotates
 /// adjacent pairs, so query and key rows go back to the interleaved order (as llama.cpp's own converter does);
-/// Qwen2 uses <c>qwen2</c> (halves rotated, no reordering). MoE models use <c>llama</c> with stacked expert tensors,
+/// Qwen2 uses <c>qwen2</c> and Qwen3 <c>qwen3</c> (halves rotated, no reordering; Qwen3's per-head q/k norms as
+/// <c>attn_q_norm</c>/<c>attn_k_norm</c>). MoE models use <c>llama</c> with stacked expert tensors,
 /// or <c>qwen2moe</c> when they have shared experts; see <see cref="GgufMoELayout"/> for how the semantics are folded.
 /// Tensors are produced one at a time while writing: no second copy of the model is made.
 /// </summary>
@@ -38,7 +39,14 @@ public static class GgufExporter
         LlamaModel llama = model.Model;
         ModelConfig config = llama.Config;
         GgufMoELayout? moe = GgufMoELayout.Of(llama);
-        string architecture = moe is { HasSharedExperts: true } ? "qwen2moe" : config.AttentionBias && moe is null ? "qwen2" : "llama";
+        if (config.QueryKeyNorm && (moe is not null || config.AttentionBias))
+        {
+            throw new NotSupportedException("a model with q/k norms is exported only as dense Qwen3 (no attention biases, no experts)");
+        }
+        string architecture = moe is { HasSharedExperts: true } ? "qwen2moe"
+            : config.QueryKeyNorm ? "qwen3"
+            : config.AttentionBias && moe is null ? "qwen2"
+            : "llama";
         bool interleavedRotary = architecture == "llama";
         if (architecture == "llama" && config.AttentionBias)
         {
@@ -56,6 +64,8 @@ public static class GgufExporter
         writer.Add($"{a}.feed_forward_length", (uint)(moe?.ExpertWidth ?? config.IntermediateSize));
         writer.Add($"{a}.attention.head_count", (uint)config.NumHeads);
         writer.Add($"{a}.attention.head_count_kv", (uint)config.NumKeyValueHeads);
+        writer.Add($"{a}.attention.key_length", (uint)config.HeadDim);
+        writer.Add($"{a}.attention.value_length", (uint)config.HeadDim);
         writer.Add($"{a}.rope.dimension_count", (uint)config.HeadDim);
         writer.Add($"{a}.rope.freq_base", (float)config.RopeTheta);
         writer.Add($"{a}.attention.layer_norm_rms_epsilon", (float)config.RmsNormEpsilon);
@@ -107,6 +117,11 @@ public static class GgufExporter
                 Vector($"{blk}.attn_q.bias", [attention.Query.OutFeatures], () => zeros(attention.Query.OutFeatures));
                 Vector($"{blk}.attn_k.bias", [attention.Key.OutFeatures], () => zeros(attention.Key.OutFeatures));
                 Vector($"{blk}.attn_v.bias", [attention.Value.OutFeatures], () => zeros(attention.Value.OutFeatures));
+            }
+            if (attention.QueryNorm is not null)
+            {
+                Vector($"{blk}.attn_q_norm.weight", [config.HeadDim], () => attention.QueryNorm.Weight);
+                Vector($"{blk}.attn_k_norm.weight", [config.HeadDim], () => attention.KeyNorm!.Weight);
             }
             Weight($"{blk}.attn_output.weight", attention.Output.Weight.shape, () => attention.Output.Weight);
             Vector($"{blk}.ffn_norm.weight", [hidden], () => layer.FeedForwardNorm.Weight);
