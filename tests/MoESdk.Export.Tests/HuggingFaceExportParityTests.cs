@@ -1,5 +1,6 @@
 using MoESdk.Export;
 using MoESdk.Loading;
+using MoESdk.Tokenization;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -62,6 +63,38 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
             int[] prompt = Enumerable.Range(0, 40).Select(i => 1 + (i * 37 + 11) % 120).ToArray();
             ExportParity.AssertParity(ExportParity.Measure(model, type, prompt, name, output));
             AssertKernelDecodeMatchesForward(model, prompt);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void SentencePieceModelTokenizesAndRunsLikeMoESdk()
+    {
+        // LLaMA-2's kind of vocabulary: <unk> <s> </s>, 256 byte pieces, then BPE pieces scored by merge order.
+        var pieces = new List<SentencePiece> { new("<unk>", 0, SentencePieceKind.Unknown), new("<s>", 0, SentencePieceKind.Control), new("</s>", 0, SentencePieceKind.Control) };
+        pieces.AddRange(Enumerable.Range(0, 256).Select(b => new SentencePiece($"<0x{b:X2}>", 0, SentencePieceKind.Byte)));
+        string[] merged = ["▁", "t", "h", "e", "a", "m", "▁t", "he", "▁the", "▁a", "at", "▁he", "me"];
+        pieces.AddRange(merged.Select((p, i) => new SentencePiece(p, -i, SentencePieceKind.Normal)));
+        ModelConfig config = Llama with { VocabSize = 288 };
+        string folder = Directory.CreateTempSubdirectory("moe-hf-spm-").FullName;
+        try
+        {
+            Write(folder, config, seed: 5);
+            File.WriteAllBytes(Path.Combine(folder, "tokenizer.model"),
+                SentencePieceModelWriter.Write(pieces, byteFallback: true, addDummyPrefix: true, unknownId: 0, bosId: 1, eosId: 2));
+            using LanguageModel model = LanguageModel.Open(folder);
+            const string Text = "the theme at the heath: é!";
+            IReadOnlyList<int> ids = model.RequireTokenizer().Encode(Text, addBos: true);
+            string gguf = Path.Combine(folder, "model.gguf");
+            GgufExporter.Export(model, gguf);
+            using (LlamaCppModel llama = LlamaCppModel.Load(gguf, 64))
+            {
+                Assert.Equal(ids, llama.Tokenize(Text, addBos: true));
+            }
+            ExportParity.AssertParity(ExportParity.Measure(model, GgufTensorType.F32, ids, "llama-sentencepiece", output));
         }
         finally
         {
