@@ -39,7 +39,7 @@ public sealed class LanguageModel : IDisposable
         {
             return MoEArtifact.Open(path);
         }
-        ITextTokenizer? tokenizer = TokenizerLoader.TryLoad(path);
+        ITextTokenizer? tokenizer = GgufCheckpoint.IsGguf(path) ? GgufCheckpoint.ReadTokenizer(path) : TokenizerLoader.TryLoad(path);
         using LoadedModel loaded = ModelLoader.Load(path);
         // The model takes the weights' storage; what is left in `loaded` is disposed empty.
         var model = new LlamaModel(loaded.Config, loaded.Weights);
