@@ -22,7 +22,8 @@ public static class GgufExporter
     /// for a matrix whose rows do not divide into 32-value blocks, as llama.cpp's converter does.</param>
     /// <exception cref="IOException">The output exists.</exception>
     /// <exception cref="NotSupportedException">The model cannot be expressed in GGUF; the message says why.</exception>
-    public static void Export(LanguageModel model, string path, GgufTensorType weightType = GgufTensorType.F32)
+    /// <param name="cancellationToken">Stops the export between tensors, leaving no file behind.</param>
+    public static void Export(LanguageModel model, string path, GgufTensorType weightType = GgufTensorType.F32, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -30,7 +31,7 @@ public static class GgufExporter
         {
             throw new IOException($"{path} already exists; choose another output path or delete it first.");
         }
-        Describe(model, weightType).Write(path);
+        Describe(model, weightType).Write(path, cancellationToken);
     }
 
     /// <summary>The GGUF file of <paramref name="model"/>, described but not yet written.</summary>
