@@ -8,7 +8,7 @@ namespace MoESdk.Export;
 /// Exports a model (dense, or a Mixture-of-Experts artifact) as a GGUF file that llama.cpp, Ollama and LM Studio
 /// load. Dense LLaMA/Mistral models use llama.cpp's <c>llama</c> architecture, whose rotary embedding rotates
 /// adjacent pairs, so query and key rows go back to the interleaved order (as llama.cpp's own converter does);
-/// Qwen2 uses <c>qwen2</c> and Qwen3 <c>qwen3</c> (halves rotated, no reordering; Qwen3's per-head q/k norms as
+/// Qwen2 (and any dense model with q/k/v biases) uses <c>qwen2</c> and Qwen3 <c>qwen3</c> (halves rotated, no reordering; Qwen3's per-head q/k norms as
 /// <c>attn_q_norm</c>/<c>attn_k_norm</c>). MoE models use <c>llama</c> with stacked expert tensors,
 /// or <c>qwen2moe</c> when they have shared experts; see <see cref="GgufMoELayout"/> for how the semantics are folded.
 /// Tensors are produced one at a time while writing: no second copy of the model is made.
@@ -51,7 +51,8 @@ public static class GgufExporter
         bool interleavedRotary = architecture == "llama";
         if (architecture == "llama" && config.AttentionBias)
         {
-            throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases cannot be expressed: llama.cpp's MoE architectures without shared experts take no attention biases");
+            // Dense models with biases go to qwen2; llama.cpp's MoE llama takes none.
+            throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases and no shared experts cannot be expressed: llama.cpp's MoE llama architecture takes no attention biases");
         }
 
         var writer = new GgufWriter();
@@ -102,14 +103,14 @@ public static class GgufExporter
             Attention attention = layer.Attention;
             Vector($"{blk}.attn_norm.weight", [hidden], () => layer.AttentionNorm.Weight);
             Tensor Rotary(Tensor weight, int heads) => interleavedRotary ? RotaryRowOrder.HalvesToInterleaved(weight, heads) : weight;
-            Tensor RotaryBias(Tensor bias, int heads) => interleavedRotary ? RotaryRowOrder.HalvesToInterleaved(bias.unsqueeze(1), heads).squeeze(1) : bias;
             Weight($"{blk}.attn_q.weight", attention.Query.Weight.shape, () => Rotary(attention.Query.Weight, attention.Heads));
             Weight($"{blk}.attn_k.weight", attention.Key.Weight.shape, () => Rotary(attention.Key.Weight, attention.KeyValueHeads));
             Weight($"{blk}.attn_v.weight", attention.Value.Weight.shape, () => attention.Value.Weight);
             if (attention.Query.Bias is not null)
             {
-                Vector($"{blk}.attn_q.bias", attention.Query.Bias.shape, () => RotaryBias(attention.Query.Bias, attention.Heads));
-                Vector($"{blk}.attn_k.bias", attention.Key.Bias!.shape, () => RotaryBias(attention.Key.Bias!, attention.KeyValueHeads));
+                // Only the qwen2 architectures take biases, and they rotate halves as Hugging Face does: no reordering.
+                Vector($"{blk}.attn_q.bias", attention.Query.Bias.shape, () => attention.Query.Bias);
+                Vector($"{blk}.attn_k.bias", attention.Key.Bias!.shape, () => attention.Key.Bias!);
                 Vector($"{blk}.attn_v.bias", attention.Value.Bias!.shape, () => attention.Value.Bias!);
             }
             else if (architecture == "qwen2moe")

@@ -237,7 +237,15 @@ internal sealed class GgufFile : IDisposable
     {
         uint elementType = UInt32();
         ulong count = UInt64();
-        if (count > (ulong)(_file.Length - _position))
+        // Each element takes at least this many bytes, so a count the rest of the file cannot hold is corrupt.
+        ulong smallest = elementType switch
+        {
+            2 or 3 => 2,
+            4 or 5 or 6 => 4,
+            8 or 10 or 11 or 12 => 8,
+            _ => 1,
+        };
+        if (count > (ulong)(_file.Length - _position) / smallest)
         {
             throw Error($"an array of {count} elements at byte {_position} is longer than the rest of the file: truncated or corrupt");
         }
