@@ -37,7 +37,7 @@ public static class CommonOptions
 
     public static Option<string> Model { get; } = new("--model", "-m")
     {
-        Description = "Model: a folder with config.json + safetensors, a llama2.c .bin checkpoint, or a .moe artifact.",
+        Description = "Model: a folder with config.json + safetensors, a llama2.c .bin checkpoint, a dense .gguf file, or a .moe artifact.",
         Required = true,
     };
 }

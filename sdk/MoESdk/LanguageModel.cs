@@ -40,7 +40,7 @@ public sealed class LanguageModel : IDisposable
         {
             return MoEArtifact.Open(path, options);
         }
-        ITextTokenizer? tokenizer = TokenizerLoader.TryLoad(path);
+        ITextTokenizer? tokenizer = GgufCheckpoint.IsGguf(path) ? GgufCheckpoint.ReadTokenizer(path) : TokenizerLoader.TryLoad(path);
         using LoadedModel loaded = ModelLoader.Load(path, options);
         // The model takes the weights' storage; what is left in `loaded` is disposed empty.
         var model = new LlamaModel(loaded.Config, loaded.Weights);

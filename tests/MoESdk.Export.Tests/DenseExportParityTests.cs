@@ -19,6 +19,36 @@ public sealed class DenseExportParityTests(ITestOutputHelper output)
         ExportParity.AssertParity(ExportParity.Measure(model, type, Prompt, checkpoint, output));
     }
 
+    [Fact]
+    public void Llama2cTokenizerIsExportedAsASentencePieceVocabulary()
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-gguf-l2c-").FullName;
+        try
+        {
+            string checkpoint = Path.Combine(folder, "model.bin");
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "data", "llama2c", "rand-gqa-shared.bin"), checkpoint);
+            // llama2.c's export: SentencePiece pieces with '▁' written as ' ', scores by merge priority.
+            var vocabulary = new List<(byte[], float)> { ("<unk>"u8.ToArray(), 0), ("\n<s>\n"u8.ToArray(), 0), ("\n</s>\n"u8.ToArray(), 0) };
+            vocabulary.AddRange(Enumerable.Range(0, 256).Select(b => (System.Text.Encoding.ASCII.GetBytes($"<0x{b:X2}>"), 0f)));
+            string[] pieces = [" ", "t", "h", "e", "a", "d", " t", "he", " the", " a", "é"];
+            vocabulary.AddRange(pieces.Select((p, i) => (System.Text.Encoding.UTF8.GetBytes(p), (float)i)));
+            Tokenization.Llama2cTokenizerWriter.Write(Path.Combine(folder, "tokenizer.bin"), vocabulary);
+
+            using LanguageModel model = LanguageModel.Open(checkpoint);
+            string gguf = Path.Combine(folder, "model.gguf");
+            GgufExporter.Export(model, gguf);
+            using LlamaCppModel llama = LlamaCppModel.Load(gguf, 64);
+            foreach (string text in new[] { "the aé😀 the", "head at the deed" })
+            {
+                Assert.Equal(model.RequireTokenizer().Encode(text, addBos: true), llama.Tokenize(text, addBos: true));
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(GgufTensorType.F32)]
     [InlineData(GgufTensorType.BF16)]

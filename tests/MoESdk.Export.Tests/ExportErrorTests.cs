@@ -61,6 +61,29 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
+    public void CancelledWriteLeavesNoFile()
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-export-err-").FullName;
+        try
+        {
+            using var cancellation = new CancellationTokenSource();
+            var writer = new GgufWriter();
+            writer.AddTensor("a.weight", [4, 32], GgufTensorType.F32, () =>
+            {
+                cancellation.Cancel();
+                return ones(4, 32);
+            });
+            writer.AddTensor("b.weight", [4, 32], GgufTensorType.F32, () => ones(4, 32));
+            Assert.Throws<OperationCanceledException>(() => writer.Write(Path.Combine(folder, "model.gguf"), cancellation.Token));
+            Assert.Empty(Directory.GetFileSystemEntries(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void LayersWithDifferentExpertCountsAreRefusedWithTheReason()
     {
         string folder = Directory.CreateTempSubdirectory("moe-export-err-").FullName;

@@ -1,5 +1,6 @@
 using MoESdk.Export;
 using MoESdk.Loading;
+using MoESdk.Tokenization;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -35,6 +36,8 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
         { "llama3-rope-scaling", GgufTensorType.F32 },
         { "qwen2-bias-tied", GgufTensorType.F32 },
         { "qwen2-bias-tied", GgufTensorType.BF16 },
+        { "qwen3-qk-norm-head-dim", GgufTensorType.F32 },
+        { "qwen3-qk-norm-head-dim", GgufTensorType.BF16 },
     };
 
     [Theory]
@@ -47,6 +50,8 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
             // Wavelengths above 16 positions are slowed 8×, those between 4 and 16 ramp: every branch of llama3 scaling.
             "llama3-rope-scaling" => Llama with { RopeTheta = 500000, RopeScaling = new RopeScaling("llama3", 8, 1, 4, 16) },
             "qwen2-bias-tied" => Llama with { Architecture = "Qwen2ForCausalLM", AttentionBias = true, TieWordEmbeddings = true, RopeTheta = 1000000, RmsNormEpsilon = 1e-6 },
+            // Heads of 32 with 4 query heads: 128 query channels on a hidden size of 64.
+            "qwen3-qk-norm-head-dim" => Llama with { Architecture = "Qwen3ForCausalLM", QueryKeyNorm = true, HeadDim = 32, TieWordEmbeddings = true, RopeTheta = 1000000, RmsNormEpsilon = 1e-6 },
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         string folder = Directory.CreateTempSubdirectory("moe-hf-").FullName;
@@ -57,11 +62,58 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
             Assert.Equal(config with { EosTokenIds = model.Model.Config.EosTokenIds }, model.Model.Config);
             int[] prompt = Enumerable.Range(0, 40).Select(i => 1 + (i * 37 + 11) % 120).ToArray();
             ExportParity.AssertParity(ExportParity.Measure(model, type, prompt, name, output));
+            AssertKernelDecodeMatchesForward(model, prompt);
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void SentencePieceModelTokenizesAndRunsLikeMoESdk()
+    {
+        // LLaMA-2's kind of vocabulary: <unk> <s> </s>, 256 byte pieces, then BPE pieces scored by merge order.
+        var pieces = new List<SentencePiece> { new("<unk>", 0, SentencePieceKind.Unknown), new("<s>", 0, SentencePieceKind.Control), new("</s>", 0, SentencePieceKind.Control) };
+        pieces.AddRange(Enumerable.Range(0, 256).Select(b => new SentencePiece($"<0x{b:X2}>", 0, SentencePieceKind.Byte)));
+        string[] merged = ["▁", "t", "h", "e", "a", "m", "▁t", "he", "▁the", "▁a", "at", "▁he", "me"];
+        pieces.AddRange(merged.Select((p, i) => new SentencePiece(p, -i, SentencePieceKind.Normal)));
+        ModelConfig config = Llama with { VocabSize = 288 };
+        string folder = Directory.CreateTempSubdirectory("moe-hf-spm-").FullName;
+        try
+        {
+            Write(folder, config, seed: 5);
+            File.WriteAllBytes(Path.Combine(folder, "tokenizer.model"),
+                SentencePieceModelWriter.Write(pieces, byteFallback: true, addDummyPrefix: true, unknownId: 0, bosId: 1, eosId: 2));
+            using LanguageModel model = LanguageModel.Open(folder);
+            const string Text = "the theme at the heath: é!";
+            IReadOnlyList<int> ids = model.RequireTokenizer().Encode(Text, addBos: true);
+            string gguf = Path.Combine(folder, "model.gguf");
+            GgufExporter.Export(model, gguf);
+            using (LlamaCppModel llama = LlamaCppModel.Load(gguf, 64))
+            {
+                Assert.Equal(ids, llama.Tokenize(Text, addBos: true));
+            }
+            ExportParity.AssertParity(ExportParity.Measure(model, GgufTensorType.F32, ids, "llama-sentencepiece", output));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>MoESdk's own single-token decode kernels give the logits of its module forward pass.</summary>
+    private static void AssertKernelDecodeMatchesForward(LanguageModel model, int[] prompt)
+    {
+        using var session = new Inference.InferenceSession(model.Model, 64);
+        Assert.Equal(Inference.DecodeBackend.Kernels, session.Backend);
+        float[] stepped = [];
+        foreach (int token in prompt)
+        {
+            stepped = session.Feed([token]).ToArray();
+        }
+        float[] forward = MoESdkReference.LastLogits(model.Model, prompt);
+        Assert.True(stepped.Zip(forward, (a, b) => Math.Abs(a - b)).Max() < 1e-3f, "kernel decode differs from the forward pass");
     }
 
     /// <summary>Writes config.json and model.safetensors with random weights large enough for sharp, varied logits.</summary>

@@ -34,7 +34,7 @@ public static class ExportCommand
             Out,
             DType,
         };
-        CommandRunner.SetAction(command, (result, _) =>
+        CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
             string model = result.GetValue(CommonOptions.Model)!;
             string format = result.GetValue(Format)!;
@@ -57,7 +57,7 @@ public static class ExportCommand
             }
             var clock = Stopwatch.StartNew();
             using LanguageModel loaded = LanguageModel.Open(model);
-            GgufExporter.Export(loaded, output, type);
+            GgufExporter.Export(loaded, output, type, cancellationToken);
             var report = new ExportReport(model, Path.GetFullPath(output), format, result.GetValue(DType)!, new FileInfo(output).Length, clock.Elapsed.TotalSeconds);
             if (result.GetValue(CommonOptions.Json))
             {

@@ -36,6 +36,11 @@ public static class MoEArtifact
         try
         {
             var tokenizerFiles = new List<string>();
+            if (tokenizerSource is not null && GgufCheckpoint.IsGguf(tokenizerSource))
+            {
+                tokenizerFiles.AddRange(GgufCheckpoint.WriteTokenizerFiles(tokenizerSource, temp));
+                tokenizerSource = null;
+            }
             string? tokenizerFolder = tokenizerSource is null ? null : Directory.Exists(tokenizerSource) ? tokenizerSource : Path.GetDirectoryName(Path.GetFullPath(tokenizerSource));
             foreach (string name in TokenizerFileNames)
             {

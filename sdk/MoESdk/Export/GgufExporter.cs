@@ -8,7 +8,8 @@ namespace MoESdk.Export;
 /// Exports a model (dense, or a Mixture-of-Experts artifact) as a GGUF file that llama.cpp, Ollama and LM Studio
 /// load. Dense LLaMA/Mistral models use llama.cpp's <c>llama</c> architecture, whose rotary embedding rotates
 /// adjacent pairs, so query and key rows go back to the interleaved order (as llama.cpp's own converter does);
-/// Qwen2 uses <c>qwen2</c> (halves rotated, no reordering). MoE models use <c>llama</c> with stacked expert tensors,
+/// Qwen2 (and any dense model with q/k/v biases) uses <c>qwen2</c> and Qwen3 <c>qwen3</c> (halves rotated, no reordering; Qwen3's per-head q/k norms as
+/// <c>attn_q_norm</c>/<c>attn_k_norm</c>). MoE models use <c>llama</c> with stacked expert tensors,
 /// or <c>qwen2moe</c> when they have shared experts; see <see cref="GgufMoELayout"/> for how the semantics are folded.
 /// Tensors are produced one at a time while writing: no second copy of the model is made.
 /// </summary>
@@ -21,7 +22,8 @@ public static class GgufExporter
     /// for a matrix whose rows do not divide into 32-value blocks, as llama.cpp's converter does.</param>
     /// <exception cref="IOException">The output exists.</exception>
     /// <exception cref="NotSupportedException">The model cannot be expressed in GGUF; the message says why.</exception>
-    public static void Export(LanguageModel model, string path, GgufTensorType weightType = GgufTensorType.F32)
+    /// <param name="cancellationToken">Stops the export between tensors, leaving no file behind.</param>
+    public static void Export(LanguageModel model, string path, GgufTensorType weightType = GgufTensorType.F32, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -29,7 +31,7 @@ public static class GgufExporter
         {
             throw new IOException($"{path} already exists; choose another output path or delete it first.");
         }
-        Describe(model, weightType).Write(path);
+        Describe(model, weightType).Write(path, cancellationToken);
     }
 
     /// <summary>The GGUF file of <paramref name="model"/>, described but not yet written.</summary>
@@ -38,11 +40,19 @@ public static class GgufExporter
         LlamaModel llama = model.Model;
         ModelConfig config = llama.Config;
         GgufMoELayout? moe = GgufMoELayout.Of(llama);
-        string architecture = moe is { HasSharedExperts: true } ? "qwen2moe" : config.AttentionBias && moe is null ? "qwen2" : "llama";
+        if (config.QueryKeyNorm && (moe is not null || config.AttentionBias))
+        {
+            throw new NotSupportedException("a model with q/k norms is exported only as dense Qwen3 (no attention biases, no experts)");
+        }
+        string architecture = moe is { HasSharedExperts: true } ? "qwen2moe"
+            : config.QueryKeyNorm ? "qwen3"
+            : config.AttentionBias && moe is null ? "qwen2"
+            : "llama";
         bool interleavedRotary = architecture == "llama";
         if (architecture == "llama" && config.AttentionBias)
         {
-            throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases cannot be expressed: llama.cpp's MoE architectures without shared experts take no attention biases");
+            // Dense models with biases go to qwen2; llama.cpp's MoE llama takes none.
+            throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases and no shared experts cannot be expressed: llama.cpp's MoE llama architecture takes no attention biases");
         }
 
         var writer = new GgufWriter();
@@ -56,6 +66,8 @@ public static class GgufExporter
         writer.Add($"{a}.feed_forward_length", (uint)(moe?.ExpertWidth ?? config.IntermediateSize));
         writer.Add($"{a}.attention.head_count", (uint)config.NumHeads);
         writer.Add($"{a}.attention.head_count_kv", (uint)config.NumKeyValueHeads);
+        writer.Add($"{a}.attention.key_length", (uint)config.HeadDim);
+        writer.Add($"{a}.attention.value_length", (uint)config.HeadDim);
         writer.Add($"{a}.rope.dimension_count", (uint)config.HeadDim);
         writer.Add($"{a}.rope.freq_base", (float)config.RopeTheta);
         writer.Add($"{a}.attention.layer_norm_rms_epsilon", (float)config.RmsNormEpsilon);
@@ -91,14 +103,14 @@ public static class GgufExporter
             Attention attention = layer.Attention;
             Vector($"{blk}.attn_norm.weight", [hidden], () => layer.AttentionNorm.Weight);
             Tensor Rotary(Tensor weight, int heads) => interleavedRotary ? RotaryRowOrder.HalvesToInterleaved(weight, heads) : weight;
-            Tensor RotaryBias(Tensor bias, int heads) => interleavedRotary ? RotaryRowOrder.HalvesToInterleaved(bias.unsqueeze(1), heads).squeeze(1) : bias;
             Weight($"{blk}.attn_q.weight", attention.Query.Weight.shape, () => Rotary(attention.Query.Weight, attention.Heads));
             Weight($"{blk}.attn_k.weight", attention.Key.Weight.shape, () => Rotary(attention.Key.Weight, attention.KeyValueHeads));
             Weight($"{blk}.attn_v.weight", attention.Value.Weight.shape, () => attention.Value.Weight);
             if (attention.Query.Bias is not null)
             {
-                Vector($"{blk}.attn_q.bias", attention.Query.Bias.shape, () => RotaryBias(attention.Query.Bias, attention.Heads));
-                Vector($"{blk}.attn_k.bias", attention.Key.Bias!.shape, () => RotaryBias(attention.Key.Bias!, attention.KeyValueHeads));
+                // Only the qwen2 architectures take biases, and they rotate halves as Hugging Face does: no reordering.
+                Vector($"{blk}.attn_q.bias", attention.Query.Bias.shape, () => attention.Query.Bias);
+                Vector($"{blk}.attn_k.bias", attention.Key.Bias!.shape, () => attention.Key.Bias!);
                 Vector($"{blk}.attn_v.bias", attention.Value.Bias!.shape, () => attention.Value.Bias!);
             }
             else if (architecture == "qwen2moe")
@@ -107,6 +119,11 @@ public static class GgufExporter
                 Vector($"{blk}.attn_q.bias", [attention.Query.OutFeatures], () => zeros(attention.Query.OutFeatures));
                 Vector($"{blk}.attn_k.bias", [attention.Key.OutFeatures], () => zeros(attention.Key.OutFeatures));
                 Vector($"{blk}.attn_v.bias", [attention.Value.OutFeatures], () => zeros(attention.Value.OutFeatures));
+            }
+            if (attention.QueryNorm is not null)
+            {
+                Vector($"{blk}.attn_q_norm.weight", [config.HeadDim], () => attention.QueryNorm.Weight);
+                Vector($"{blk}.attn_k_norm.weight", [config.HeadDim], () => attention.KeyNorm!.Weight);
             }
             Weight($"{blk}.attn_output.weight", attention.Output.Weight.shape, () => attention.Output.Weight);
             Vector($"{blk}.ffn_norm.weight", [hidden], () => layer.FeedForwardNorm.Weight);

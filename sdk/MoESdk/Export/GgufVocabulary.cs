@@ -7,12 +7,12 @@ namespace MoESdk.Export;
 
 /// <summary>
 /// The tokenizer of a model as llama.cpp reads it from GGUF metadata (<c>tokenizer.ggml.*</c>): a byte-level
-/// BPE vocabulary with its merges (<c>gpt2</c>, from vocab.json + merges.txt or a byte-level tokenizer.json),
-/// a llama2.c <c>tokenizer.bin</c> with scores (<c>llama</c>, SentencePiece-style), or, for a model that has no
+/// BPE vocabulary with its merges (<c>gpt2</c>, from vocab.json + merges.txt or a byte-level tokenizer.json), a
+/// SentencePiece <c>tokenizer.model</c> or a llama2.c <c>tokenizer.bin</c> with scores (<c>llama</c>), or, for a model that has no
 /// tokenizer, numbered placeholder tokens so the file still loads and runs on token ids.
 /// </summary>
 public sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnlyList<string> Tokens, IReadOnlyList<float>? Scores,
-    IReadOnlyList<int> Types, IReadOnlyList<string>? Merges, int? BosId, int? EosId, int? UnknownId, bool AddBos)
+    IReadOnlyList<int> Types, IReadOnlyList<string>? Merges, int? BosId, int? EosId, int? UnknownId, bool AddBos, bool? AddSpacePrefix = null)
 {
     // llama.cpp's token types (llama_token_type).
     private const int Normal = 1;
@@ -31,14 +31,14 @@ public sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnl
         string folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         string File(string name) => Path.Combine(folder, name);
         GgufVocabulary vocabulary;
-        if (System.IO.File.Exists(File("tokenizer.json")))
+        // A SentencePiece-style tokenizer.json (LLaMA-2, Mistral) ships beside its tokenizer.model, which has the scores.
+        if (System.IO.File.Exists(File("tokenizer.json")) && (IsByteLevel(File("tokenizer.json")) || !System.IO.File.Exists(File("tokenizer.model"))))
         {
             vocabulary = FromTokenizerJson(File("tokenizer.json"), config);
         }
         else if (System.IO.File.Exists(File("tokenizer.model")))
         {
-            throw new ModelFormatException(File("tokenizer.model"),
-                "SentencePiece tokenizer.model vocabularies are not exported to GGUF; export a model with tokenizer.json or vocab.json + merges.txt");
+            vocabulary = FromSentencePiece(File("tokenizer.model"), config, folder);
         }
         else if (System.IO.File.Exists(File("vocab.json")) && System.IO.File.Exists(File("merges.txt")))
         {
@@ -90,6 +90,10 @@ public sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnl
             writer.Add("tokenizer.ggml.unknown_token_id", (uint)unknown);
         }
         writer.Add("tokenizer.ggml.add_bos_token", AddBos);
+        if (AddSpacePrefix is { } addSpacePrefix)
+        {
+            writer.Add("tokenizer.ggml.add_space_prefix", addSpacePrefix);
+        }
         writer.Add("tokenizer.ggml.add_eos_token", false);
     }
 
@@ -141,6 +145,17 @@ public sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnl
             });
         }
         return new GgufVocabulary("llama", null, tokens, scores, types, null, 1, 2, 0, AddBos: true);
+    }
+
+    private static bool IsByteLevel(string path) => System.IO.File.ReadAllText(path).Contains("\"ByteLevel\"", StringComparison.Ordinal);
+
+    private static GgufVocabulary FromSentencePiece(string path, ModelConfig config, string folder)
+    {
+        (List<string> pieces, List<float> scores, List<int> types, bool addDummyPrefix) = SentencePieceVocabulary.Read(path);
+        int? Find(int type) => types.IndexOf(type) is >= 0 and var id ? id : null;
+        int? bos = config.BosTokenId ?? (pieces.IndexOf("<s>") is >= 0 and var b ? b : null);
+        int? eos = config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : pieces.IndexOf("</s>") is >= 0 and var e ? e : null;
+        return new GgufVocabulary("llama", null, pieces, scores, types, null, bos, eos, Find(Unknown), ReadAddBos(folder) ?? true, addDummyPrefix);
     }
 
     private static GgufVocabulary FromTokenizerJson(string path, ModelConfig config)

@@ -70,10 +70,13 @@ public sealed class GgufWriter
         _tensors.Add(new GgufTensor(name, shape, type, GgufTensorEncoding.ByteCount(type, elements), produce));
     }
 
-    /// <summary>Writes the file to <paramref name="path"/> through a temporary file renamed at the end.</summary>
-    public void Write(string path) => AtomicFile.Write(path, WriteTo);
+    /// <summary>
+    /// Writes the file to <paramref name="path"/> through a temporary file renamed at the end; a failure or a
+    /// cancellation (checked between tensors) deletes the temporary file.
+    /// </summary>
+    public void Write(string path, CancellationToken cancellationToken = default) => AtomicFile.Write(path, stream => WriteTo(stream, cancellationToken));
 
-    private void WriteTo(Stream stream)
+    private void WriteTo(Stream stream, CancellationToken cancellationToken)
     {
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
@@ -103,6 +106,7 @@ public sealed class GgufWriter
         Pad(stream);
         foreach (GgufTensor tensor in _tensors)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using (var scope = NewDisposeScope())
             {
                 Tensor values = tensor.Produce();

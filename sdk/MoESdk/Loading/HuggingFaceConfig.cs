@@ -12,14 +12,16 @@ public static class HuggingFaceConfig
     /// <summary>The file name of a Hugging Face model configuration.</summary>
     public const string FileName = "config.json";
 
-    private sealed record Family(string Architecture, string ModelType, int DefaultMaxPositions, bool AttentionBias);
+    private sealed record Family(string Architecture, string ModelType, int DefaultMaxPositions, bool AttentionBias, bool QueryKeyNorm = false);
 
-    // Qwen2 is LLaMA with biases on q/k/v; Mistral is LLaMA (its sliding window only matters past 4096 tokens).
+    // Qwen2 is LLaMA with biases on q/k/v; Qwen3 is LLaMA with per-head q/k RMSNorm and its own head_dim; Mistral is
+    // LLaMA (its sliding window is not applied: it only matters past 4096 tokens).
     private static readonly Family[] Families =
     [
         new("LlamaForCausalLM", "llama", 2048, AttentionBias: false),
         new("MistralForCausalLM", "mistral", 32768, AttentionBias: false),
         new("Qwen2ForCausalLM", "qwen2", 32768, AttentionBias: true),
+        new("Qwen3ForCausalLM", "qwen3", 40960, AttentionBias: false, QueryKeyNorm: true),
     ];
 
     /// <summary>Architectures that <see cref="Read"/> accepts.</summary>
@@ -74,12 +76,13 @@ public static class HuggingFaceConfig
 
         int hidden = keys.RequiredInt("hidden_size");
         int heads = keys.RequiredInt("num_attention_heads");
-        if (keys.Int("head_dim") is { } headDim && headDim * heads != hidden)
+        int? headDim = keys.Int("head_dim");
+        if (headDim is <= 0)
         {
-            throw keys.Error($"head_dim {headDim} differs from hidden_size / num_attention_heads = {hidden / Math.Max(heads, 1)}; such models are not supported");
+            throw keys.Error($"head_dim {headDim} must be positive");
         }
         int maxPositions = keys.Int("max_position_embeddings") ?? family.DefaultMaxPositions;
-        return new ModelConfig
+        ModelConfig config = new()
         {
             Architecture = family.Architecture,
             HiddenSize = hidden,
@@ -96,7 +99,10 @@ public static class HuggingFaceConfig
             AttentionBias = family.AttentionBias || (keys.Bool("attention_bias") ?? false),
             BosTokenId = keys.Int("bos_token_id"),
             EosTokenIds = keys.IntOrIntList("eos_token_id"),
+            QueryKeyNorm = family.QueryKeyNorm,
         };
+        // An explicit head_dim that hidden_size / heads would give anyway changes nothing.
+        return headDim is { } explicitWidth && explicitWidth * heads != hidden ? config with { HeadDim = explicitWidth } : config;
     }
 
     private static Family FamilyOf(Keys keys)
@@ -161,6 +167,10 @@ public static class HuggingFaceConfig
         {
             throw new ArgumentException($"{family.Architecture} cannot express AttentionBias = {config.AttentionBias}; write it as LlamaForCausalLM.", nameof(config));
         }
+        if (family.QueryKeyNorm != config.QueryKeyNorm)
+        {
+            throw new ArgumentException($"{family.Architecture} cannot express QueryKeyNorm = {config.QueryKeyNorm}.", nameof(config));
+        }
 
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -176,6 +186,10 @@ public static class HuggingFaceConfig
             json.WriteNumber("num_hidden_layers", config.NumLayers);
             json.WriteNumber("num_attention_heads", config.NumHeads);
             json.WriteNumber("num_key_value_heads", config.NumKeyValueHeads);
+            if (config.HeadDim * config.NumHeads != config.HiddenSize)
+            {
+                json.WriteNumber("head_dim", config.HeadDim);
+            }
             json.WriteNumber("vocab_size", config.VocabSize);
             json.WriteNumber("max_position_embeddings", config.MaxPositions);
             json.WriteNumber("rms_norm_eps", config.RmsNormEpsilon);

@@ -42,8 +42,17 @@ public sealed record ModelConfig
 
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
 
-    /// <summary>Width of one attention head.</summary>
-    public int HeadDim => HiddenSize / NumHeads;
+    private readonly int? _headDim;
+
+    /// <summary>Width of one attention head: hidden size / heads unless config.json sets head_dim (Qwen3).</summary>
+    public int HeadDim
+    {
+        get => _headDim ?? HiddenSize / NumHeads;
+        init => _headDim = value;
+    }
+
+    /// <summary>Queries and keys are RMS-normalized per head before the rotary embedding (Qwen3).</summary>
+    public bool QueryKeyNorm { get; init; }
 
     /// <summary>Throws <see cref="ModelFormatException"/> when the numbers cannot describe a valid model.</summary>
     public void Validate(string source)
@@ -58,7 +67,8 @@ public sealed record ModelConfig
 
         Require(HiddenSize > 0 && IntermediateSize > 0 && NumLayers > 0 && NumHeads > 0 && VocabSize > 0 && MaxPositions > 0,
             "hidden size, intermediate size, layers, heads, vocabulary size and max positions must all be positive");
-        Require(HiddenSize % NumHeads == 0, $"hidden size {HiddenSize} is not a multiple of the head count {NumHeads}");
+        Require(_headDim is not null || HiddenSize % NumHeads == 0, $"hidden size {HiddenSize} is not a multiple of the head count {NumHeads}");
+        Require(HeadDim > 0, "head_dim must be positive");
         Require(HeadDim % 2 == 0, $"head width {HeadDim} must be even for rotary embeddings");
         Require(NumKeyValueHeads > 0 && NumHeads % NumKeyValueHeads == 0,
             $"head count {NumHeads} is not a multiple of the key/value head count {NumKeyValueHeads}");

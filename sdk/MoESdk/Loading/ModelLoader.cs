@@ -35,6 +35,10 @@ public static class ModelLoader
         {
             return Llama2cCheckpoint.Read(path, options);
         }
+        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            return GgufCheckpoint.Read(path);
+        }
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(".safetensors.index.json", StringComparison.OrdinalIgnoreCase))
         {
@@ -42,7 +46,7 @@ public static class ModelLoader
             return LoadHuggingFace(HuggingFaceConfigBeside(folder), path, options);
         }
         throw new ModelFormatException(path,
-            "is not a model this SDK reads: pass a folder with config.json and model.safetensors, a .safetensors file beside a config.json, or a llama2.c .bin checkpoint");
+            "is not a model this SDK reads: pass a folder with config.json and model.safetensors, a .safetensors file beside a config.json, a llama2.c .bin checkpoint or a .gguf file");
     }
 
     private static string HuggingFaceConfigBeside(string folder)

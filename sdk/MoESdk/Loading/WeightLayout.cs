@@ -30,6 +30,11 @@ public static class WeightLayout
                 expected.Add((WeightNames.KeyBias(layer), [keys]));
                 expected.Add((WeightNames.ValueBias(layer), [keys]));
             }
+            if (config.QueryKeyNorm)
+            {
+                expected.Add((WeightNames.QueryNorm(layer), [config.HeadDim]));
+                expected.Add((WeightNames.KeyNorm(layer), [config.HeadDim]));
+            }
             expected.Add((WeightNames.Output(layer), [hidden, queries]));
             expected.Add((WeightNames.FfnNorm(layer), [hidden]));
             expected.Add((WeightNames.Gate(layer), [inner, hidden]));

@@ -21,6 +21,8 @@ public static class WeightNames
     public static string QueryBias(int layer) => Layer(layer, "self_attn.q_proj.bias");
     public static string KeyBias(int layer) => Layer(layer, "self_attn.k_proj.bias");
     public static string ValueBias(int layer) => Layer(layer, "self_attn.v_proj.bias");
+    public static string QueryNorm(int layer) => Layer(layer, "self_attn.q_norm.weight");
+    public static string KeyNorm(int layer) => Layer(layer, "self_attn.k_norm.weight");
     public static string Gate(int layer) => Layer(layer, "mlp.gate_proj.weight");
     public static string Up(int layer) => Layer(layer, "mlp.up_proj.weight");
     public static string Down(int layer) => Layer(layer, "mlp.down_proj.weight");

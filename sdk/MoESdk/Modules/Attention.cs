@@ -22,6 +22,13 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         Value = new Projection(weights.Get(WeightNames.Value(layer), kvWidth, hidden),
             config.AttentionBias ? weights.Get(WeightNames.ValueBias(layer), kvWidth) : null);
         Output = new Projection(weights.Get(WeightNames.Output(layer), hidden, Heads * (long)HeadDim));
+        if (config.QueryKeyNorm)
+        {
+            QueryNorm = new RmsNorm(weights.Get(WeightNames.QueryNorm(layer), HeadDim), config.RmsNormEpsilon);
+            KeyNorm = new RmsNorm(weights.Get(WeightNames.KeyNorm(layer), HeadDim), config.RmsNormEpsilon);
+            register_module("q_norm", QueryNorm);
+            register_module("k_norm", KeyNorm);
+        }
         register_module("q_proj", Query);
         register_module("k_proj", Key);
         register_module("v_proj", Value);
@@ -42,6 +49,12 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
 
     public Projection Output { get; }
 
+    /// <summary>Per-head RMSNorm of the queries before the rotary embedding (Qwen3); null otherwise.</summary>
+    public RmsNorm? QueryNorm { get; }
+
+    /// <summary>Per-head RMSNorm of the keys before the rotary embedding (Qwen3); null otherwise.</summary>
+    public RmsNorm? KeyNorm { get; }
+
     /// <summary>Training and evaluation over whole sequences: x [batch, tokens, hidden], causal, no cache.</summary>
     public override Tensor forward(Tensor x) => Forward(x, 0, null, 0);
 
@@ -53,8 +66,15 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], tokens = x.shape[1];
-        Tensor q = _rotary.Apply(Query.forward(x).view(batch, tokens, Heads, HeadDim), start);
-        Tensor k = _rotary.Apply(Key.forward(x).view(batch, tokens, KeyValueHeads, HeadDim), start);
+        Tensor q = Query.forward(x).view(batch, tokens, Heads, HeadDim);
+        Tensor k = Key.forward(x).view(batch, tokens, KeyValueHeads, HeadDim);
+        if (QueryNorm is not null)
+        {
+            q = QueryNorm.forward(q);
+            k = KeyNorm!.forward(k);
+        }
+        q = _rotary.Apply(q, start);
+        k = _rotary.Apply(k, start);
         Tensor v = Value.forward(x).view(batch, tokens, KeyValueHeads, HeadDim);
         if (cache is not null)
         {

@@ -129,6 +129,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             named[WeightNames.Key(i)] = a.Key.Weight;
             named[WeightNames.Value(i)] = a.Value.Weight;
             named[WeightNames.Output(i)] = a.Output.Weight;
+            if (a.QueryNorm is not null)
+            {
+                named[WeightNames.QueryNorm(i)] = a.QueryNorm.Weight;
+                named[WeightNames.KeyNorm(i)] = a.KeyNorm!.Weight;
+            }
             if (a.Query.Bias is not null)
             {
                 named[WeightNames.QueryBias(i)] = a.Query.Bias;

@@ -41,6 +41,30 @@ public class HuggingFaceConfigTests
         }
         """;
 
+    // Abridged from Qwen/Qwen3-0.6B: heads of 128 on a hidden size of 1024 with 16 query heads.
+    private const string Qwen3 = """
+        {
+          "architectures": ["Qwen3ForCausalLM"], "hidden_act": "silu", "hidden_size": 1024, "head_dim": 128,
+          "intermediate_size": 3072, "num_hidden_layers": 28, "num_attention_heads": 16,
+          "num_key_value_heads": 8, "vocab_size": 151936, "max_position_embeddings": 40960,
+          "rms_norm_eps": 1e-06, "rope_theta": 1000000, "rope_scaling": null, "attention_bias": false,
+          "tie_word_embeddings": true, "bos_token_id": 151643, "eos_token_id": 151645
+        }
+        """;
+
+    [Fact]
+    public void ParsesQwen3WithExplicitHeadWidthAndQueryKeyNorms()
+    {
+        ModelConfig config = HuggingFaceConfig.Parse(Qwen3, "config.json");
+
+        Assert.Equal("Qwen3ForCausalLM", config.Architecture);
+        Assert.Equal(128, config.HeadDim);
+        Assert.True(config.QueryKeyNorm);
+        Assert.False(config.AttentionBias);
+        Assert.Equal([16 * 128L, 1024], WeightLayout.Expected(config).Single(t => t.Name == WeightNames.Query(0)).Shape);
+        Assert.Equal([128L], WeightLayout.Expected(config).Single(t => t.Name == WeightNames.KeyNorm(0)).Shape);
+    }
+
     [Fact]
     public void ParsesLlama3WithGroupedQueryAttentionRopeScalingAndTiedHead()
     {
@@ -139,6 +163,7 @@ public class HuggingFaceConfigTests
     [InlineData(Llama32)]
     [InlineData(Mistral)]
     [InlineData(Qwen2)]
+    [InlineData(Qwen3)]
     public void WrittenConfigReadsBackEqual(string json)
     {
         using var folder = new TempFolder();

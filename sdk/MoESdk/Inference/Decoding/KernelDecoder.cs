@@ -101,6 +101,8 @@ public sealed unsafe class KernelDecoder
             AddBias(_query, layer.QueryBias);
             AddBias(key, layer.KeyBias);
             AddBias(value, layer.ValueBias);
+            NormalizeHeads(_query, layer.QueryNorm, headDim);
+            NormalizeHeads(key, layer.KeyNorm, headDim);
             Kernels.RotaryEmbedding.Apply(_query, headDim, cos, sin);
             Kernels.RotaryEmbedding.Apply(key, headDim, cos, sin);
             DecodeAttention.Compute(_pool, _query, keys, values, heads, kvHeads, headDim, position, _scores, _attended);
@@ -111,6 +113,21 @@ public sealed unsafe class KernelDecoder
         }
         Kernels.RmsNorm.Apply(_x, new ReadOnlySpan<float>(_finalNorm, hidden), _epsilon, _normed);
         MatVec.Multiply(_pool, _head, _normed, logits);
+    }
+
+    // Qwen3: each head's slice RMS-normalized in place with the shared [headDim] weight.
+    private void NormalizeHeads(Span<float> heads, float* weight, int headDim)
+    {
+        if (weight is null)
+        {
+            return;
+        }
+        var w = new ReadOnlySpan<float>(weight, headDim);
+        for (int start = 0; start < heads.Length; start += headDim)
+        {
+            Span<float> head = heads.Slice(start, headDim);
+            Kernels.RmsNorm.Apply(head, w, _epsilon, head);
+        }
     }
 
     // A cache's storage moves only when it grows, so its addresses are looked up once per cache and size, not per token.

@@ -18,6 +18,8 @@ internal sealed unsafe class LayerStep
         QueryBias = attention.Query.Bias is { } qb ? WeightView.Vector(qb) : null;
         KeyBias = attention.Key.Bias is { } kb ? WeightView.Vector(kb) : null;
         ValueBias = attention.Value.Bias is { } vb ? WeightView.Vector(vb) : null;
+        QueryNorm = attention.QueryNorm is { } qn ? WeightView.Vector(qn.Weight) : null;
+        KeyNorm = attention.KeyNorm is { } kn ? WeightView.Vector(kn.Weight) : null;
         FeedForward = feedForward;
     }
 
@@ -32,6 +34,12 @@ internal sealed unsafe class LayerStep
     public FloatMatrix Value { get; }
 
     public FloatMatrix Output { get; }
+
+    /// <summary>Qwen3's per-head query and key norm weights [headDim]; null for other models.</summary>
+    public float* QueryNorm { get; }
+
+    /// <summary>See <see cref="QueryNorm"/>.</summary>
+    public float* KeyNorm { get; }
 
     /// <summary>Qwen2's q/k/v biases; null for LLaMA and Mistral.</summary>
     public float* QueryBias { get; }
@@ -49,7 +57,7 @@ internal sealed unsafe class LayerStep
         IEnumerable<TorchSharp.torch.Tensor?> tensors =
         [
             layer.AttentionNorm.Weight, layer.FeedForwardNorm.Weight, a.Query.Weight, a.Key.Weight, a.Value.Weight,
-            a.Output.Weight, a.Query.Bias, a.Key.Bias, a.Value.Bias,
+            a.Output.Weight, a.Query.Bias, a.Key.Bias, a.Value.Bias, a.QueryNorm?.Weight, a.KeyNorm?.Weight,
         ];
         bool feedForwardReadable = layer.FeedForward switch
         {
