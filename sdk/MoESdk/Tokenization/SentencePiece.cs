@@ -1,4 +1,4 @@
-namespace MoESdk.Tests.Tokenization;
+namespace MoESdk.Tokenization;
 
 /// <summary>One entry of a SentencePiece model's vocabulary; the id is its position.</summary>
 internal sealed record SentencePiece(string Piece, float Score, SentencePieceKind Kind);

@@ -1,10 +1,10 @@
 using Google.Protobuf;
 
-namespace MoESdk.Tests.Tokenization;
+namespace MoESdk.Tokenization;
 
 /// <summary>
-/// Serializes a BPE SentencePiece ModelProto (the fields Microsoft.ML.Tokenizers reads): hand-made
-/// <c>tokenizer.model</c> files for the tests.
+/// Serializes a BPE SentencePiece ModelProto (the fields Microsoft.ML.Tokenizers reads): the <c>tokenizer.model</c> of a
+/// model imported from GGUF, whose vocabulary is stored as pieces and scores.
 /// </summary>
 internal static class SentencePieceModelWriter
 {
