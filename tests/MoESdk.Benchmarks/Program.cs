@@ -7,6 +7,12 @@ using static TorchSharp.torch;
 // median of several repetitions, methods interleaved per repetition, so ratios within one run are fair on a
 // shared machine. Weights rotate through copies larger than the last-level cache, as in a real decode step.
 
+if (args is ["nan-scan", .. var scanArgs])
+{
+    NanScanBenchmark.Run(scanArgs);
+    return;
+}
+
 if (args is ["load", .. var loadArgs])
 {
     await LoadBenchmark.RunAsync(loadArgs);

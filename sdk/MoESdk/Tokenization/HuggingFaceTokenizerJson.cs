@@ -42,6 +42,7 @@ internal static class HuggingFaceTokenizerJson
             var added = root.TryGetProperty("added_tokens", out var a) && a.ValueKind == JsonValueKind.Array
                 ? a.EnumerateArray().Select(x => KeyValuePair.Create(x.GetProperty("content").GetString()!, x.GetProperty("id").GetInt32())).ToList()
                 : [];
+            CheckIds(path, vocabulary.Values.Concat(added.Select(token => token.Value)));
 
             if (ContainsType(root, "ByteLevel"))
             {
@@ -53,7 +54,7 @@ internal static class HuggingFaceTokenizerJson
                 return AsSentencePiece(path, root, model, vocabulary, merges, added);
             }
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new ModelFormatException(path, $"the BPE model is incomplete or malformed: {e.Message}", e);
         }
@@ -61,6 +62,18 @@ internal static class HuggingFaceTokenizerJson
     }
 
     /// <summary>Merges are "a b" strings, or [a, b] arrays in files written by tokenizers 0.20 and later.</summary>
+    // Tables are sized by the largest id: ids far beyond the number of tokens are a corrupt or hostile file
+    // that would otherwise allocate gigabytes. Real files number their tokens densely from 0.
+    private static void CheckIds(string path, IEnumerable<int> ids)
+    {
+        int[] all = ids.Distinct().ToArray();
+        long limit = (2L * all.Length) + 1024;
+        if (all.FirstOrDefault(id => id < 0 || id >= limit) is var bad && (bad < 0 || bad >= limit))
+        {
+            throw new ModelFormatException(path, $"token id {bad} is outside 0..{limit - 1} for {all.Length} tokens; the file is corrupt");
+        }
+    }
+
     private static string MergeText(JsonElement merge) => merge.ValueKind == JsonValueKind.Array
         ? $"{merge[0].GetString()} {merge[1].GetString()}"
         : merge.GetString() ?? throw new FormatException("a merge is null");
