@@ -16,9 +16,15 @@ internal static class HuggingFaceTokenizerJson
     public static ITextTokenizer Load(string path)
     {
         JsonElement root;
+        byte[] bytes = File.ReadAllBytes(path);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            // JsonDocument checks the UTF-8 of a string only when it is read, and then throws InvalidOperationException.
+            throw new ModelFormatException(path, "not UTF-8 text; the file is corrupt");
+        }
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var document = JsonDocument.Parse(bytes);
             root = document.RootElement.Clone();
         }
         catch (JsonException e)
