@@ -6,9 +6,10 @@ namespace MoESdk.Cli;
 /// <summary>
 /// Ctrl+C (SIGINT) and SIGTERM: the unfinished outputs of the running command (a <c>.partial-PID</c> artifact
 /// folder, a temporary file) are deleted, an artifact being swapped into place is let finish, and the process
-/// exits with code 130 at once. Without this the runtime ends the process before any cleanup runs.
+/// exits with code 130 at once. Without this the runtime ends the process before any cleanup runs. Linux and
+/// macOS only, like the rest of the command line's native dependencies.
 /// </summary>
-internal sealed class StopSignals : IDisposable
+internal sealed partial class StopSignals : IDisposable
 {
     private readonly PosixSignalRegistration[] _registrations;
 
@@ -21,8 +22,13 @@ internal sealed class StopSignals : IDisposable
         context.Cancel = true;
         UnfinishedWrites.Abandon();
         Console.Error.WriteLine($"stopped by {context.Signal}; unfinished output removed");
-        Environment.Exit(CommandRunner.Cancelled);
+        // _exit, not Environment.Exit: the exit handlers of libtorch would run while another thread is still
+        // inside it and crash the process (SIGSEGV). Everything that needed cleaning is clean by now.
+        ExitNow(CommandRunner.Cancelled);
     }
+
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void ExitNow(int status);
 
     public void Dispose()
     {

@@ -19,6 +19,12 @@ if (args is ["tokenize", .. var tokenizeArgs])
     return;
 }
 
+if (args is ["nan-scan", .. var scanArgs])
+{
+    NanScanBenchmark.Run(scanArgs);
+    return;
+}
+
 if (args is ["load", .. var loadArgs])
 {
     await LoadBenchmark.RunAsync(loadArgs);

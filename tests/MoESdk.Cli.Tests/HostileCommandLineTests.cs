@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace MoESdk.Cli.Tests;
 
@@ -6,7 +7,7 @@ namespace MoESdk.Cli.Tests;
 /// The command line on hostile and broken inputs: bounded memory (peak resident size of the process, under
 /// 300 MB), one line of error without help or stack trace, and checks that come before minutes of work.
 /// </summary>
-public class HostileCommandLineTests(TinyModelFolder tiny) : IClassFixture<TinyModelFolder>
+public class HostileCommandLineTests(TinyModelFolder tiny, ITestOutputHelper output) : IClassFixture<TinyModelFolder>
 {
     private const long MemoryLimit = 300L << 20;
 
@@ -27,6 +28,7 @@ public class HostileCommandLineTests(TinyModelFolder tiny) : IClassFixture<TinyM
 
         Assert.True(exit == 0, stderr);
         Assert.NotEqual("", stdout.Trim());
+        output.WriteLine($"peak resident memory: {peak >> 20} MB");
         Assert.True(peak < MemoryLimit, $"peak {peak >> 20} MB");
     }
 
@@ -41,6 +43,7 @@ public class HostileCommandLineTests(TinyModelFolder tiny) : IClassFixture<TinyM
         Assert.Contains("num_hidden_layers is 1000000000, but the weights hold 2 decoder layers", stderr);
         AssertOneLine(stderr);
         Assert.Equal("", stdout);
+        output.WriteLine($"peak resident memory: {peak >> 20} MB");
         Assert.True(peak < MemoryLimit, $"peak {peak >> 20} MB");
     }
 
@@ -53,6 +56,7 @@ public class HostileCommandLineTests(TinyModelFolder tiny) : IClassFixture<TinyM
         Assert.Equal(1, exit);
         Assert.Contains("model.safetensors: tensor 'model.embed_tokens.weight' holds NaN at index [0, 0]", stderr);
         AssertOneLine(stderr);
+        output.WriteLine($"peak resident memory: {peak >> 20} MB");
         Assert.True(peak < MemoryLimit, $"peak {peak >> 20} MB");
 
         var (trustedExit, _, trustedError) = MoeProcess.Run("generate", "--model", model, "--prompt", "And God said", "-n", "4", "--trust-weights");

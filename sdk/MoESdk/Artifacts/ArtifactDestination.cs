@@ -119,7 +119,7 @@ public sealed class ArtifactDestination
         {
             return;
         }
-        foreach (string folder in Directory.EnumerateDirectories(Parent, Name + ".*"))
+        foreach (string folder in Directory.EnumerateDirectories(Parent).Where(folder => folder.StartsWith(FullPath + ".", StringComparison.Ordinal)))
         {
             string suffix = System.IO.Path.GetFileName(folder)[Name.Length..];
             if (OwnerOf(suffix, PartialMarker) is { } writer && !IsRunning(writer))

@@ -9,11 +9,12 @@ internal static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temporary = $"{full}.{Guid.NewGuid():N}.tmp";
+        // Registered before the folder is made: a process that is stopping must not recreate a folder it just removed.
         UnfinishedWrites.Begin(temporary);
         try
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 write(stream);

@@ -23,6 +23,10 @@ internal sealed class SafeTensorsHeader
     /// <summary>Parses <paramref name="json"/>; every problem is a <see cref="ModelFormatException"/> naming <paramref name="path"/>.</summary>
     public static SafeTensorsHeader Parse(ReadOnlySpan<byte> json, long dataLength, string path)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new ModelFormatException(path, "safetensors header is not UTF-8 text; the file is corrupt or not a safetensors file");
+        }
         JsonDocument document;
         try
         {

@@ -31,7 +31,8 @@ internal static class HuggingFaceTokenizerJson
         {
             return new Reader(path, root, model, config, directory).Read();
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+        // ArgumentException: a vocabulary that names one token twice.
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or ArgumentException)
         {
             throw new ModelFormatException(path, $"the tokenizer is incomplete or malformed: {e.Message}", e);
         }
@@ -45,7 +46,13 @@ internal static class HuggingFaceTokenizerJson
         }
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            byte[] bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            {
+                // JsonDocument checks a string's UTF-8 only when the string is read, and then throws InvalidOperationException.
+                throw new ModelFormatException(path, "not UTF-8 text; the file is corrupt");
+            }
+            using var document = JsonDocument.Parse(bytes);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 ? document.RootElement.Clone()
                 : throw new ModelFormatException(path, "the top level is not a JSON object");
@@ -72,6 +79,7 @@ internal static class HuggingFaceTokenizerJson
             {
                 ids[token.Content] = token.Id;
             }
+            CheckIds(ids.Values);
 
             var specialIds = added.Where(x => x.Special).Select(x => x.Id).ToHashSet();
             foreach (var token in ConfigStrings("additional_special_tokens"))
@@ -104,6 +112,21 @@ internal static class HuggingFaceTokenizerJson
 
             return new HuggingFaceTextTokenizer(new HuggingFaceTokenizerParts(
                 ids, added, specialIds, normalizer, splitter, bpe, decoder, prefix, suffix, sentencePieceSpaces, specials.BosId, specials.EosIds));
+        }
+
+        // The vocabulary size is the largest id + 1: ids far beyond the number of tokens are a corrupt or hostile file that
+        // would make every table sized by it gigabytes. Real files number their tokens densely from 0.
+        private void CheckIds(IEnumerable<int> values)
+        {
+            int[] all = values.Distinct().ToArray();
+            long limit = (2L * all.Length) + 1024;
+            foreach (int id in all)
+            {
+                if (id < 0 || id >= limit)
+                {
+                    throw new ModelFormatException(path, $"token id {id} is outside 0..{limit - 1} for {all.Length} tokens; the file is corrupt");
+                }
+            }
         }
 
         /// <summary>
