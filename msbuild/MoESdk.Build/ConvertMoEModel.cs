@@ -19,6 +19,9 @@ namespace MoESdk.Build
         /// <summary>Conversion methods the converter knows.</summary>
         internal static readonly string[] Methods = { "factor", "cluster", "coact", "tomoe" };
 
+        /// <summary>What the converter measures after converting: a build wants the artifact alone unless the item asks.</summary>
+        internal static readonly string[] ReportLevels = { "none", "quality", "full" };
+
         private const string ConfigFileName = "config.json";
         private const int ErrorLinesKept = 8;
 
@@ -47,6 +50,12 @@ namespace MoESdk.Build
 
         /// <summary>Conversion method (metadata <c>Method</c>).</summary>
         public string Method { get; set; } = "";
+
+        /// <summary>
+        /// What the converter measures after converting (metadata <c>Report</c>): none (default: no evaluation, no speed
+        /// benchmark, no timing in moe.json), quality or full.
+        /// </summary>
+        public string Report { get; set; } = "";
 
         /// <summary>Full path of the calibration text; empty when neither the item nor the model folder names one.</summary>
         public string Calibration { get; set; } = "";
@@ -153,6 +162,10 @@ namespace MoESdk.Build
             {
                 Error(BuildErrors.InvalidSettings, $"Method='{Method}' is not valid: use one of {string.Join(", ", Methods)}.");
             }
+            if (Report.Length > 0 && Array.IndexOf(ReportLevels, Report) < 0)
+            {
+                Error(BuildErrors.InvalidSettings, $"Report='{Report}' is not valid: use one of {string.Join(", ", ReportLevels)} (none, the default, converts without measuring).");
+            }
             if (Device.Length > 0 && !string.Equals(Device, "cpu", StringComparison.OrdinalIgnoreCase))
             {
                 Error(BuildErrors.InvalidSettings, $"MoEDevice='{Device}' is not supported: the converter runs on cpu; remove MoEDevice or set it to cpu.");
@@ -187,6 +200,7 @@ namespace MoESdk.Build
             command.AppendSwitchIfNotNull("--top-k ", TopK);
             command.AppendSwitchIfNotNull("--method ", Method);
             command.AppendSwitchIfNotNull("--calibration ", Calibration);
+            command.AppendSwitchIfNotNull("--report ", Report.Length > 0 ? Report : "none");
             command.AppendSwitch("--msbuild");
             if (!string.IsNullOrWhiteSpace(ConverterArguments))
             {
