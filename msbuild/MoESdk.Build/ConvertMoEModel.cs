@@ -13,11 +13,16 @@ namespace MoESdk.Build
     /// loads into a long-lived MSBuild node, and cancelling the build kills the converter (ToolTask's MSB5021). The converter writes
     /// the artifact into a temporary folder and renames it at the end, so a cancelled or failed conversion
     /// leaves no partial artifact; the temporary folder of a killed converter is removed here.
+    /// Conversions are content-addressed (<see cref="ArtifactKey"/>): the converter writes into the shared artifact cache,
+    /// and every configuration, RID and TFM of the project takes its copy from there, so one model is converted once.
     /// </summary>
     public sealed class ConvertMoEModel : ToolTask
     {
         /// <summary>Conversion methods the converter knows.</summary>
         internal static readonly string[] Methods = { "factor", "cluster", "coact", "tomoe" };
+
+        /// <summary>What the converter measures after converting: a build wants the artifact alone unless the item asks.</summary>
+        internal static readonly string[] ReportLevels = { "none", "quality", "full" };
 
         private const string ConfigFileName = "config.json";
         private const int ErrorLinesKept = 8;
@@ -35,9 +40,17 @@ namespace MoESdk.Build
         [Required]
         public string ModelPath { get; set; } = "";
 
-        /// <summary>Full path of the artifact folder to write (<c>name.moe</c>).</summary>
+        /// <summary>Full path of this configuration's artifact folder (<c>name.moe</c>), a copy of the cached one.</summary>
         [Required]
         public string ArtifactPath { get; set; } = "";
+
+        /// <summary>The shared artifact cache (property <c>MoEArtifactCache</c>): conversions land in <c>KEY/name.moe</c> under it.</summary>
+        [Required]
+        public string CacheDirectory { get; set; } = "";
+
+        /// <summary>This configuration's record of the key its artifact has, with the cheap stamp the key was computed for.</summary>
+        [Required]
+        public string KeyFile { get; set; } = "";
 
         /// <summary>Routed experts per layer (metadata <c>Experts</c>, validated here).</summary>
         public string Experts { get; set; } = "";
@@ -47,6 +60,12 @@ namespace MoESdk.Build
 
         /// <summary>Conversion method (metadata <c>Method</c>).</summary>
         public string Method { get; set; } = "";
+
+        /// <summary>
+        /// What the converter measures after converting (metadata <c>Report</c>): none (default: no evaluation, no speed
+        /// benchmark, no timing in moe.json), quality or full.
+        /// </summary>
+        public string Report { get; set; } = "";
 
         /// <summary>Full path of the calibration text; empty when neither the item nor the model folder names one.</summary>
         public string Calibration { get; set; } = "";
@@ -68,6 +87,16 @@ namespace MoESdk.Build
         [Output]
         public ITaskItem? ConvertedManifest { get; private set; }
 
+        /// <summary>The artifact's manifest when it was taken from the cache, converted earlier for another configuration.</summary>
+        [Output]
+        public ITaskItem? ReusedManifest { get; private set; }
+
+        /// <summary>Key characters naming a cache folder: 80 bits, short enough for Windows paths.</summary>
+        private const int KeyLength = 20;
+
+        /// <summary>Where the converter writes: the artifact's folder in the cache.</summary>
+        private string _conversionTarget = "";
+
         /// <inheritdoc/>
         protected override string ToolName => RunsOnDotNetHost ? "dotnet" : Path.GetFileName(ConverterPath);
 
@@ -76,21 +105,97 @@ namespace MoESdk.Build
         /// <inheritdoc/>
         public override bool Execute()
         {
-            RemoveInterruptedOutput();
+            RemoveInterruptedOutput(ArtifactPath);
+            if (!ValidateParameters())
+            {
+                return false;
+            }
+            string manifest = Path.Combine(ArtifactPath, "moe.json");
+            string settings = string.Join(";", "experts=" + Experts, "topK=" + TopK, "method=" + Method, "report=" + Report, "device=" + Device,
+                "arguments=" + ConverterArguments.Trim(), "artifact=" + ArtifactName);
+            ArtifactKey inputs = ArtifactKey.Of(ModelPath, Calibration, ConverterPath, settings);
+            string stamp = inputs.Stamp();
+            (string? recordedStamp, string? recordedKey) = ArtifactKey.Recorded(KeyFile);
+            bool haveArtifact = File.Exists(manifest);
+            if (haveArtifact && recordedStamp == stamp)
+            {
+                return true; // Nothing changed, not even a timestamp: the no-op build hashes nothing.
+            }
+            string key = inputs.Hash().Substring(0, KeyLength);
+            if (haveArtifact && recordedKey == key)
+            {
+                // Timestamps changed (a checkout, a copy), contents did not: no conversion, no copy.
+                ArtifactKey.Record(KeyFile, stamp, key);
+                Log.LogMessage(MessageImportance.Normal, "MoESdk: {0}: the inputs' timestamps changed, their contents did not", ItemSpec);
+                return true;
+            }
+
+            string cached = Path.Combine(CacheDirectory, key, ArtifactName);
+            bool converted;
+            using (CacheLock.Take(Path.Combine(CacheDirectory, key + ".lock"), () =>
+                Log.LogMessage(MessageImportance.High, "MoESdk: {0}: waiting for another build converting the same model into {1}", ItemSpec, cached)))
+            {
+                converted = !File.Exists(Path.Combine(cached, "moe.json"));
+                if (converted && !Convert(cached))
+                {
+                    return false;
+                }
+            }
+            Mirror(cached, ArtifactPath);
+            ArtifactKey.Record(KeyFile, stamp, key);
+            if (converted)
+            {
+                ConvertedManifest = new TaskItem(manifest);
+                Log.LogMessage(MessageImportance.High, "MoESdk: converted {0} into {1} (artifact cache {2})", ItemSpec, ArtifactPath, cached);
+            }
+            else
+            {
+                ReusedManifest = new TaskItem(manifest);
+                Log.LogMessage(MessageImportance.High, "MoESdk: {0}: reused {1} from the artifact cache; conversion skipped", ItemSpec, cached);
+            }
+            return true;
+        }
+
+        private string ArtifactName => Path.GetFileName(ArtifactPath.TrimEnd('/', '\\'));
+
+        /// <summary>Runs the converter into <paramref name="target"/>.</summary>
+        private bool Convert(string target)
+        {
+            _conversionTarget = target;
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            RemoveInterruptedOutput(target);
             try
             {
-                bool succeeded = base.Execute();
-                if (succeeded && !Log.HasLoggedErrors)
-                {
-                    ConvertedManifest = new TaskItem(Path.Combine(ArtifactPath, "moe.json"));
-                    Log.LogMessage(MessageImportance.High, "MoESdk: converted {0} into {1}", ItemSpec, ArtifactPath);
-                }
-                return succeeded && !Log.HasLoggedErrors;
+                return base.Execute() && !Log.HasLoggedErrors;
             }
             finally
             {
-                RemoveInterruptedOutput();
+                RemoveInterruptedOutput(target);
             }
+        }
+
+        /// <summary>
+        /// Replaces <paramref name="destination"/> with a copy of the cached artifact, written beside it and renamed, so an
+        /// interrupted copy leaves no partial artifact. The copies get the current time: the output folder's copy
+        /// (PreserveNewest) follows an artifact taken from the cache that is older than the one it replaces.
+        /// </summary>
+        private static void Mirror(string cached, string destination)
+        {
+            string target = destination.TrimEnd('/', '\\');
+            string partial = target + ".partial-" + System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture);
+            Directory.CreateDirectory(partial);
+            foreach (string file in Directory.GetFiles(cached, "*", SearchOption.AllDirectories))
+            {
+                string copy = Path.Combine(partial, file.Substring(cached.Length).TrimStart('/', '\\'));
+                Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                File.Copy(file, copy);
+                File.SetLastWriteTimeUtc(copy, DateTime.UtcNow);
+            }
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true);
+            }
+            Directory.Move(partial, target);
         }
 
         /// <summary>Tells stderr lines (progress, errors) from stdout lines (the report) in <see cref="LogEventsFromTextOutput"/>.</summary>
@@ -153,6 +258,10 @@ namespace MoESdk.Build
             {
                 Error(BuildErrors.InvalidSettings, $"Method='{Method}' is not valid: use one of {string.Join(", ", Methods)}.");
             }
+            if (Report.Length > 0 && Array.IndexOf(ReportLevels, Report) < 0)
+            {
+                Error(BuildErrors.InvalidSettings, $"Report='{Report}' is not valid: use one of {string.Join(", ", ReportLevels)} (none, the default, converts without measuring).");
+            }
             if (Device.Length > 0 && !string.Equals(Device, "cpu", StringComparison.OrdinalIgnoreCase))
             {
                 Error(BuildErrors.InvalidSettings, $"MoEDevice='{Device}' is not supported: the converter runs on cpu; remove MoEDevice or set it to cpu.");
@@ -182,11 +291,12 @@ namespace MoESdk.Build
             }
             command.AppendSwitch("convert");
             command.AppendSwitchIfNotNull("--model ", ModelPath);
-            command.AppendSwitchIfNotNull("--out ", ArtifactPath.TrimEnd('/', '\\'));
+            command.AppendSwitchIfNotNull("--out ", _conversionTarget.TrimEnd('/', '\\'));
             command.AppendSwitchIfNotNull("--experts ", Experts);
             command.AppendSwitchIfNotNull("--top-k ", TopK);
             command.AppendSwitchIfNotNull("--method ", Method);
             command.AppendSwitchIfNotNull("--calibration ", Calibration);
+            command.AppendSwitchIfNotNull("--report ", Report.Length > 0 ? Report : "none");
             command.AppendSwitch("--msbuild");
             if (!string.IsNullOrWhiteSpace(ConverterArguments))
             {
@@ -239,10 +349,10 @@ namespace MoESdk.Build
         private void Error(string code, string message) =>
             Log.LogError(null, code, null, ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "MoEModel '{0}': {1}", ItemSpec, message);
 
-        /// <summary>Removes the temporary folders a killed converter leaves beside the artifact (<c>name.moe.partial-PID</c>).</summary>
-        private void RemoveInterruptedOutput()
+        /// <summary>Removes the temporary folders a killed converter or copy leaves beside an artifact (<c>name.moe.partial-PID</c>).</summary>
+        private void RemoveInterruptedOutput(string artifactPath)
         {
-            string artifact = ArtifactPath.TrimEnd('/', '\\');
+            string artifact = artifactPath.TrimEnd('/', '\\');
             string? parent = Path.GetDirectoryName(artifact);
             if (parent == null || !Directory.Exists(parent))
             {

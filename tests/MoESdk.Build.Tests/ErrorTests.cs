@@ -12,7 +12,7 @@ public sealed class ErrorTests(PackedSdk sdk)
         { "MOE1003", "FFN width not divisible by Experts" },
         { "MOE1004", "truncated weights" },
         { "MOE1005", "missing calibration text" },
-        { "MOE1006", "converter rejects its arguments" },
+        { "MOE1003", "converter rejects its arguments" },
         { "MOE1007", "converter missing" },
     };
 

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace MoESdk.Cli.Commands;
 
-/// <summary><c>moe convert</c>: dense model → Mixture-of-Experts artifact, with a quality and speed report.</summary>
+/// <summary><c>moe convert</c>: dense model → Mixture-of-Experts artifact, with a quality and speed report unless told to measure less.</summary>
 public static class ConvertCommand
 {
     public static Command Create()
@@ -27,9 +27,10 @@ public static class ConvertCommand
         var seed = new Option<int>("--seed") { Description = "Seed of everything random in the conversion.", DefaultValueFactory = _ => 0 };
         var name = new Option<string?>("--name") { Description = "Model name in the manifest (default: the output folder's name)." };
         var dtype = new Option<string>("--dtype") { Description = "Stored weight type: f32 or bf16.", DefaultValueFactory = _ => "f32" };
+        var reportLevel = new Option<string>("--report") { Description = "What to measure after converting: none (the artifact alone), quality (dense-vs-MoE perplexity, KL, accuracy) or full (quality and decode/prefill speed).", DefaultValueFactory = _ => "full" };
         var command = new Command("convert", "Convert a dense model into a Mixture-of-Experts artifact and report its quality and speed against the dense model.")
         {
-            CommonOptions.Model, output, method, experts, topK, router, shared, budget, distill, calibration, evaluation, steps, seed, name, dtype,
+            CommonOptions.Model, output, method, experts, topK, router, shared, budget, distill, calibration, evaluation, steps, seed, name, dtype, reportLevel,
         };
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
@@ -56,7 +57,14 @@ public static class ConvertCommand
                 "bf16" => ScalarType.BFloat16,
                 var other => throw new ArgumentException($"--dtype must be f32 or bf16, was '{other}'."),
             };
-            foreach (string text in new[] { calibrationPath, evalPath })
+            ReportLevel measures = result.GetValue(reportLevel) switch
+            {
+                "none" => ReportLevel.None,
+                "quality" => ReportLevel.Quality,
+                "full" => ReportLevel.Full,
+                var other => throw new ArgumentException($"--report must be none, quality or full, was '{other}'."),
+            };
+            foreach (string text in measures == ReportLevel.None ? [calibrationPath] : new[] { calibrationPath, evalPath })
             {
                 if (!File.Exists(text))
                 {
@@ -80,19 +88,28 @@ public static class ConvertCommand
             {
                 Console.Error.WriteLine($"warning: {warning}");
             }
-            IReadOnlyList<int> evalTokens = evalPath == calibrationPath ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
+            IReadOnlyList<int> evalTokens = measures == ReportLevel.None || evalPath == calibrationPath
+                ? calibrationTokens : tokenizer.Encode(File.ReadAllText(evalPath), addBos: false);
 
             ConversionResult conversion = null!;
-            ComparisonResult quality = null!;
-            IReadOnlyList<SpeedResult> speed = null!;
+            ComparisonResult? quality = null;
+            IReadOnlyList<SpeedResult>? speed = null;
             void Work(IStageProgress stages)
             {
                 conversion = MoEConverter.Convert(dense.Model, options, calibrationTokens,
                     new SynchronousProgress<ConversionProgress>(p => stages.Report(p.Stage, p.Done, p.Total, p.Detail)), cancellationToken);
+                if (measures == ReportLevel.None)
+                {
+                    return;
+                }
                 var windows = new TokenWindows(evalTokens, 128, 32);
                 stages.Report("evaluating", 0, windows.Count);
                 quality = ModelEvaluator.Compare(dense.Model, conversion.Model, windows,
                     new SynchronousProgress<int>(d => stages.Report("evaluating", d, windows.Count)), cancellationToken);
+                if (measures != ReportLevel.Full)
+                {
+                    return;
+                }
                 stages.Report("timing", 0, 3);
                 speed = SpeedBenchmark.Measure([dense.Model, conversion.Model], promptTokens: 64, decodeTokens: 32, repetitions: 3,
                     new SynchronousProgress<int>(r => stages.Report("timing", r, 3)), cancellationToken);
@@ -109,31 +126,20 @@ public static class ConvertCommand
             }
 
             using LlamaModel moe = conversion.Model;
+            // Only what was measured goes into the manifest, and no timing unless a report was asked for: two conversions of
+            // the same inputs without a report write byte-identical artifacts.
             var manifest = MoEManifest.ForConversion(result.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath),
-                new SourceModel(modelPath, SourceFingerprint.Compute(modelPath)), dense.Model, conversion, options.Method,
-                new ConversionReport
-                {
-                    DensePerplexity = quality.Reference.Perplexity,
-                    MoEPerplexity = quality.Candidate.Perplexity,
-                    MeanKlDivergence = quality.MeanKlDivergence,
-                    DenseTopOneAccuracy = quality.Reference.TopOneAccuracy,
-                    MoETopOneAccuracy = quality.Candidate.TopOneAccuracy,
-                    AccuracyKept = quality.AccuracyKept,
-                    EvaluationText = evalPath,
-                    EvaluationTokens = quality.Reference.Tokens,
-                    DecodeSpeedup = speed[1].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
-                    PrefillSpeedup = speed[1].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
-                    CalibrationTokens = conversion.CalibrationTokens,
-                    ConversionSeconds = conversion.Duration.TotalSeconds,
-                });
+                SourceModel.Of(modelPath), dense.Model, conversion, options.Method,
+                ConversionReport.Of(conversion, quality, speed, evalPath));
             double activeRatio = manifest.ActiveFeedForwardRatio;
             manifest = MoEArtifact.Save(outPath, moe, manifest, modelPath, storeAs);
 
             var report = new ConvertReport(Path.GetFullPath(outPath), options.Method, conversion.Partition, conversion.Router, options.Experts, options.TopK,
-                options.SharedExpertCount, options.TrainingSteps, options.Seed, options.Method == "tomoe" ? options.ActiveBudget : null, options.Distill, activeRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity, quality.PerplexityRatio,
-                quality.MeanKlDivergence, quality.Reference.TopOneAccuracy!.Value, quality.Candidate.TopOneAccuracy!.Value, quality.AccuracyKept,
-                speed[0].DecodeTokensPerSecond, speed[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup!.Value,
-                speed[0].PrefillTokensPerSecond, speed[1].PrefillTokensPerSecond, manifest.Report.PrefillSpeedup!.Value,
+                options.SharedExpertCount, options.TrainingSteps, options.Seed, options.Method == "tomoe" ? options.ActiveBudget : null, options.Distill, activeRatio,
+                quality?.Reference.Perplexity, quality?.Candidate.Perplexity, quality?.PerplexityRatio,
+                quality?.MeanKlDivergence, quality?.Reference.TopOneAccuracy, quality?.Candidate.TopOneAccuracy, quality?.AccuracyKept,
+                speed?[0].DecodeTokensPerSecond, speed?[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup,
+                speed?[0].PrefillTokensPerSecond, speed?[1].PrefillTokensPerSecond, manifest.Report.PrefillSpeedup,
                 conversion.CalibrationTokens, conversion.Duration.TotalSeconds);
             if (result.GetValue(CommonOptions.Json))
             {
@@ -144,12 +150,18 @@ public static class ConvertCommand
                 $"{(options.SharedExpertCount > 0 ? $", {options.SharedExpertCount} shared" : "")}{(options.Trains ? $", {options.TrainingSteps} training steps" : "")}" +
                 $", {conversion.CalibrationTokens:N0} calibration tokens, {conversion.Duration.TotalSeconds:F1} s[/]");
             var table = new Table().AddColumns("", "dense", "MoE", "ratio");
-            table.AddRow("perplexity", $"{report.DensePerplexity:F3}", $"{report.MoEPerplexity:F3}", $"{report.PerplexityRatio:F3}");
-            table.AddRow("mean KL (nats/token)", "", $"{report.MeanKlDivergence:F4}", "");
-            table.AddRow("next-token top-1 accuracy", $"{report.DenseTopOneAccuracy:P1}", $"{report.MoETopOneAccuracy:P1}", $"{report.AccuracyKept:P1} kept");
+            if (quality is not null)
+            {
+                table.AddRow("perplexity", $"{report.DensePerplexity:F3}", $"{report.MoEPerplexity:F3}", $"{report.PerplexityRatio:F3}");
+                table.AddRow("mean KL (nats/token)", "", $"{report.MeanKlDivergence:F4}", "");
+                table.AddRow("next-token top-1 accuracy", $"{report.DenseTopOneAccuracy:P1}", $"{report.MoETopOneAccuracy:P1}", $"{report.AccuracyKept:P1} kept");
+            }
             table.AddRow("active FFN ratio", "100 %", $"{activeRatio:P1}", "");
-            table.AddRow("decode tokens/s", $"{report.DenseDecodeTokensPerSecond:F1}", $"{report.MoEDecodeTokensPerSecond:F1}", $"{report.DecodeSpeedup:F2}×");
-            table.AddRow("prefill tokens/s", $"{report.DensePrefillTokensPerSecond:F0}", $"{report.MoEPrefillTokensPerSecond:F0}", $"{report.PrefillSpeedup:F2}×");
+            if (speed is not null)
+            {
+                table.AddRow("decode tokens/s", $"{report.DenseDecodeTokensPerSecond:F1}", $"{report.MoEDecodeTokensPerSecond:F1}", $"{report.DecodeSpeedup:F2}×");
+                table.AddRow("prefill tokens/s", $"{report.DensePrefillTokensPerSecond:F0}", $"{report.MoEPrefillTokensPerSecond:F0}", $"{report.PrefillSpeedup:F2}×");
+            }
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(report.Artifact)}");
             return Task.FromResult(0);
@@ -157,11 +169,24 @@ public static class ConvertCommand
         return command;
     }
 
-    /// <summary>The JSON fields of <c>moe convert --json</c>.</summary>
+    /// <summary>How much <c>moe convert</c> measures after converting (<c>--report</c>).</summary>
+    private enum ReportLevel
+    {
+        /// <summary>Nothing: the artifact alone, as builds want it (no evaluation, no benchmark, no timing in the manifest).</summary>
+        None,
+
+        /// <summary>Dense-vs-MoE perplexity, KL and top-1 accuracy on the evaluation text.</summary>
+        Quality,
+
+        /// <summary>Quality, and decode/prefill speed of both models.</summary>
+        Full,
+    }
+
+    /// <summary>The JSON fields of <c>moe convert --json</c>; quality fields are null with <c>--report none</c>, speed fields unless <c>--report full</c>.</summary>
     public sealed record ConvertReport(string Artifact, string Method, string Partition, string Router, int Experts, int TopK, int SharedExperts,
-        int Steps, int Seed, double? Budget, bool Distill, double ActiveFeedForwardRatio, double DensePerplexity, double MoEPerplexity, double PerplexityRatio, double MeanKlDivergence,
-        double DenseTopOneAccuracy, double MoETopOneAccuracy, double? AccuracyKept,
-        double DenseDecodeTokensPerSecond, double MoEDecodeTokensPerSecond, double DecodeSpeedup,
-        double DensePrefillTokensPerSecond, double MoEPrefillTokensPerSecond, double PrefillSpeedup,
+        int Steps, int Seed, double? Budget, bool Distill, double ActiveFeedForwardRatio, double? DensePerplexity, double? MoEPerplexity, double? PerplexityRatio, double? MeanKlDivergence,
+        double? DenseTopOneAccuracy, double? MoETopOneAccuracy, double? AccuracyKept,
+        double? DenseDecodeTokensPerSecond, double? MoEDecodeTokensPerSecond, double? DecodeSpeedup,
+        double? DensePrefillTokensPerSecond, double? MoEPrefillTokensPerSecond, double? PrefillSpeedup,
         long CalibrationTokens, double ConversionSeconds);
 }

@@ -76,9 +76,14 @@ public sealed record MoEManifest
 }
 
 /// <summary>The dense model an artifact was converted from.</summary>
-/// <param name="Path">The path given at conversion (informational).</param>
+/// <param name="Path">The source's folder (or file) name (informational; no absolute path, so artifacts do not depend on where the source lies).</param>
 /// <param name="Sha256">SHA-256 over the source's weight and config files, hex: identifies the exact source.</param>
-public sealed record SourceModel(string Path, string Sha256);
+public sealed record SourceModel(string Path, string Sha256)
+{
+    /// <summary>The source at <paramref name="path"/>: its name and the hash of its contents.</summary>
+    public static SourceModel Of(string path) =>
+        new(System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path))), SourceFingerprint.Compute(path));
+}
 
 /// <summary>The decoder's shape, repeated from config.json so the manifest stands alone.</summary>
 public sealed record ArchitectureSummary(string Architecture, int HiddenSize, int IntermediateSize, int Layers, int Heads,
@@ -109,9 +114,34 @@ public sealed record LayerExperts(int Experts, int ExpertWidth, int TopK, int Sh
         block.SharedExperts.Count, block.SharedExperts.Count > 0 ? (int)block.SharedExperts[0].Width : 0);
 }
 
-/// <summary>Quality and speed measured at conversion, dense and MoE in one process.</summary>
+/// <summary>
+/// Quality and speed measured at conversion, dense and MoE in one process: only what was measured is set (a conversion
+/// without a report has the calibration token count alone, and no timing, so it stays reproducible).
+/// </summary>
 public sealed record ConversionReport
 {
+    /// <summary>
+    /// The report of <paramref name="conversion"/> holding only what was measured: the quality comparison (on
+    /// <paramref name="evaluationText"/>, recorded by file name) and the dense-then-MoE speed results when given, and the
+    /// conversion time only when something was measured.
+    /// </summary>
+    public static ConversionReport Of(Conversion.ConversionResult conversion, Evaluation.ComparisonResult? quality = null,
+        IReadOnlyList<Evaluation.SpeedResult>? speed = null, string? evaluationText = null) => new()
+    {
+        DensePerplexity = quality?.Reference.Perplexity,
+        MoEPerplexity = quality?.Candidate.Perplexity,
+        MeanKlDivergence = quality?.MeanKlDivergence,
+        DenseTopOneAccuracy = quality?.Reference.TopOneAccuracy,
+        MoETopOneAccuracy = quality?.Candidate.TopOneAccuracy,
+        AccuracyKept = quality?.AccuracyKept,
+        EvaluationText = quality is null || evaluationText is null ? null : System.IO.Path.GetFileName(evaluationText),
+        EvaluationTokens = quality?.Reference.Tokens,
+        DecodeSpeedup = speed is null ? null : speed[1].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
+        PrefillSpeedup = speed is null ? null : speed[1].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
+        CalibrationTokens = conversion.CalibrationTokens,
+        ConversionSeconds = quality is null && speed is null ? null : conversion.Duration.TotalSeconds,
+    };
+
     public double? DensePerplexity { get; init; }
     public double? MoEPerplexity { get; init; }
     public double? MeanKlDivergence { get; init; }
@@ -122,12 +152,13 @@ public sealed record ConversionReport
 
     /// <summary>The MoE's top-1 accuracy as a share of the dense model's ("performance kept").</summary>
     public double? AccuracyKept { get; init; }
+    /// <summary>File name of the evaluation text.</summary>
     public string? EvaluationText { get; init; }
     public long? EvaluationTokens { get; init; }
     public double? DecodeSpeedup { get; init; }
     public double? PrefillSpeedup { get; init; }
     public long CalibrationTokens { get; init; }
-    public double ConversionSeconds { get; init; }
+    public double? ConversionSeconds { get; init; }
 }
 
 /// <summary>What a domain adaptation changed, and on what data: enough to reproduce or audit it.</summary>
