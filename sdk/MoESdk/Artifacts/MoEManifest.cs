@@ -110,7 +110,7 @@ public sealed record ConversionMethod(string Name, string Partition, string Rout
 /// <param name="SharedWidth">Neurons per shared expert (0 when none).</param>
 public sealed record LayerExperts(int Experts, int ExpertWidth, int TopK, int SharedExperts = 0, int SharedWidth = 0)
 {
-    public static LayerExperts Of(Modules.MixtureOfExpertsFeedForward block) => new(block.Experts.Count, (int)block.Experts[0].Width, block.TopK,
+    internal static LayerExperts Of(Modules.MixtureOfExpertsFeedForward block) => new(block.Experts.Count, (int)block.Experts[0].Width, block.TopK,
         block.SharedExperts.Count, block.SharedExperts.Count > 0 ? (int)block.SharedExperts[0].Width : 0);
 }
 

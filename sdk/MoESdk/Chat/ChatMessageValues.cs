@@ -8,7 +8,7 @@ namespace MoESdk.Chat;
 /// transformers uses): <c>role</c>, <c>content</c>, <c>reasoning_content</c>, <c>tool_calls</c> with
 /// <c>{"type": "function", "function": {"name", "arguments"}}</c>, and tool results as <c>tool</c> messages.
 /// </summary>
-public static class ChatMessageValues
+internal static class ChatMessageValues
 {
     public static List<object?> FromMessages(IEnumerable<ChatMessage> messages)
     {

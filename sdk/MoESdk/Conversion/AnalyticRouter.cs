@@ -10,7 +10,7 @@ namespace MoESdk.Conversion;
 /// One linear solve per layer: fast enough for build time. The logits are scaled to unit spread across
 /// experts, which leaves the routing unchanged and gives trained routers a sensible starting point.
 /// </summary>
-public static class AnalyticRouter
+internal static class AnalyticRouter
 {
     /// <summary>Router weight [experts, hidden].</summary>
     public static Tensor Fit(IReadOnlyList<Expert> experts, Tensor inputs, double ridge = 1e-3)

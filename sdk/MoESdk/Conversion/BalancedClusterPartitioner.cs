@@ -8,7 +8,7 @@ namespace MoESdk.Conversion;
 /// balanced k-means over each neuron's normalized [W_gate row, W_up row] groups them into equal-width
 /// experts. Shared experts, if asked for, take the most often firing neurons first (as in CMoE).
 /// </summary>
-public sealed class BalancedClusterPartitioner(int seed) : INeuronPartitioner
+internal sealed class BalancedClusterPartitioner(int seed) : INeuronPartitioner
 {
     /// <inheritdoc/>
     public string Name => "cluster";

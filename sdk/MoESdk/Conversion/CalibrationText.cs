@@ -15,7 +15,7 @@ namespace MoESdk.Conversion;
 /// Share of tokens that stand for a lone byte or an unknown piece (decoded alone, they give no whole
 /// character): high when the tokenizer falls back to bytes because it does not know the text's language.
 /// </param>
-public sealed record CalibrationText(double InvalidUtf8Share, double ControlCharacterShare, double ByteFallbackShare)
+internal sealed record CalibrationText(double InvalidUtf8Share, double ControlCharacterShare, double ByteFallbackShare)
 {
     /// <summary>Above this share of non-UTF-8 or control characters, the file is not text.</summary>
     public const double MaxBinaryShare = 0.01;

@@ -9,7 +9,7 @@ namespace MoESdk.Conversion;
 /// experts; the rest are grouped by co-activation (balanced k-means on their firing patterns over the
 /// calibration tokens), so neurons that fire together land in the same routed expert.
 /// </summary>
-public sealed class CoActivationPartitioner(int seed) : INeuronPartitioner
+internal sealed class CoActivationPartitioner(int seed) : INeuronPartitioner
 {
     /// <inheritdoc/>
     public string Name => "coactivation";

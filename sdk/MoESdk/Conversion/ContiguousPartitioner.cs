@@ -7,7 +7,7 @@ namespace MoESdk.Conversion;
 /// FactorLLM's split: expert i takes neurons [i·M, (i+1)·M), M = width / groups; shared experts, if any,
 /// take the last slices.
 /// </summary>
-public sealed class ContiguousPartitioner : INeuronPartitioner
+internal sealed class ContiguousPartitioner : INeuronPartitioner
 {
     public string Name => "contiguous";
 

@@ -10,7 +10,7 @@ namespace MoESdk.Conversion;
 /// closest to the dense FFN on the calibration inputs are a small least-squares problem (N unknowns); they
 /// are folded into each expert's down projection, so the block keeps the FixedScale rule and its layout.
 /// </summary>
-public static class ExpertScaleFit
+internal static class ExpertScaleFit
 {
     /// <summary>Ridge toward the block's current scale, relative to the mean diagonal of the normal equations.</summary>
     private const double Ridge = 1e-3;

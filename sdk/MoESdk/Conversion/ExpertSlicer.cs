@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Conversion;
 
 /// <summary>Cuts experts out of a dense SwiGLU FFN: the chosen rows of gate/up and columns of down.</summary>
-public static class ExpertSlicer
+internal static class ExpertSlicer
 {
     public static Expert Slice(DenseFeedForward dense, int[] neurons)
     {

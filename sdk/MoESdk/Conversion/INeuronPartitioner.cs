@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Conversion;
 
 /// <summary>Divides one layer's dense FFN neurons into routed experts (and shared experts).</summary>
-public interface INeuronPartitioner
+internal interface INeuronPartitioner
 {
     /// <summary>Name recorded in the manifest: contiguous, cluster, coactivation, ...</summary>
     string Name { get; }

@@ -44,7 +44,7 @@ public static class MoEConverter
     }
 
     /// <summary>The partitioner of a partition method.</summary>
-    public static INeuronPartitioner Partitioner(ConversionOptions options) => options.Method switch
+    internal static INeuronPartitioner Partitioner(ConversionOptions options) => options.Method switch
     {
         "factor" => new ContiguousPartitioner(),
         "cluster" => new BalancedClusterPartitioner(options.Seed),

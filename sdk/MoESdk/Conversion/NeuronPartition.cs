@@ -5,7 +5,7 @@ namespace MoESdk.Conversion;
 /// neurons of always-on shared experts. Every neuron belongs to at most one group; with no neuron dropped,
 /// the groups' SwiGLU slices sum exactly to the dense FFN.
 /// </summary>
-public sealed record NeuronPartition(IReadOnlyList<int[]> Experts, IReadOnlyList<int[]> Shared)
+internal sealed record NeuronPartition(IReadOnlyList<int[]> Experts, IReadOnlyList<int[]> Shared)
 {
     public int ExpertCount => Experts.Count;
 

@@ -16,7 +16,7 @@ namespace MoESdk.Conversion;
 /// KL(dense logits ‖ MoE logits) plus the MSE of each block's output to the dense FFN on the same input,
 /// which keeps the conversion close to the model it came from rather than fitting the few calibration tokens.
 /// </summary>
-public static class PriorApproximateRouterTrainer
+internal static class PriorApproximateRouterTrainer
 {
     public const double PriorWeight = 0.05;
     public const double BalanceWeight = 0.01;

@@ -13,7 +13,7 @@ namespace MoESdk.Conversion;
 /// the same width, the budget's share of the FFN rounded to a multiple of 8, filled with the channels its
 /// mask scores highest, and cuts them out of the dense FFN.
 /// </summary>
-public static class ToMoETrainer
+internal static class ToMoETrainer
 {
     public const double KlWeight = 2;
     public const double RatioWeight = 16;

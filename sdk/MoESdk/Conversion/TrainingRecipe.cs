@@ -8,7 +8,7 @@ namespace MoESdk.Conversion;
 /// <param name="SequenceLength">Tokens per sequence.</param>
 /// <param name="LearningRate">Peak AdamW learning rate (warm-up, then cosine decay).</param>
 /// <param name="Seed">Seed of the batches and of any noise.</param>
-public sealed record TrainingRecipe(int Steps, int BatchSize, int SequenceLength, double LearningRate, int Seed)
+internal sealed record TrainingRecipe(int Steps, int BatchSize, int SequenceLength, double LearningRate, int Seed)
 {
     /// <summary>Steps of linear warm-up: a tenth of the run, at most 20.</summary>
     public int WarmupSteps => Math.Clamp(Steps / 10, 1, 20);
@@ -17,4 +17,4 @@ public sealed record TrainingRecipe(int Steps, int BatchSize, int SequenceLength
 }
 
 /// <summary>One training run's first and last losses (each the mean over a tenth of the run).</summary>
-public sealed record TrainingOutcome(double FirstLoss, double LastLoss);
+internal sealed record TrainingOutcome(double FirstLoss, double LastLoss);

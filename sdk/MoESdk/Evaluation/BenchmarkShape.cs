@@ -10,7 +10,7 @@ namespace MoESdk.Evaluation;
 /// and its Mixture-of-Experts conversion (contiguous experts, a random router, so routing is spread over all
 /// experts as in a trained model with balanced load).
 /// </summary>
-public static class BenchmarkShape
+internal static class BenchmarkShape
 {
     /// <summary>The shapes <see cref="Config"/> knows.</summary>
     public static IReadOnlyList<string> Names { get; } = ["110m", "1b"];

@@ -7,7 +7,7 @@ namespace MoESdk.Evaluation;
 /// the inverse ratio of what they read per token: attention, norms, the output head and the active FFN
 /// (one embedding row is negligible).
 /// </summary>
-public static class DecodeTraffic
+internal static class DecodeTraffic
 {
     /// <summary>Parameters read per generated token.</summary>
     public static long ParametersPerToken(LlamaModel model)

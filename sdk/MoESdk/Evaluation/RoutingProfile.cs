@@ -104,7 +104,7 @@ public sealed class RoutingProfile
     }
 
     /// <summary>The model's Mixture-of-Experts blocks, one per layer, or an error saying the model is dense.</summary>
-    public static MixtureOfExpertsFeedForward[] Blocks(LlamaModel model)
+    internal static MixtureOfExpertsFeedForward[] Blocks(LlamaModel model)
     {
         var blocks = new MixtureOfExpertsFeedForward[model.Layers.Length];
         foreach (DecoderLayer layer in model.Layers)

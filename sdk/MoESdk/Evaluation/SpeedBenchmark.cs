@@ -7,13 +7,13 @@ namespace MoESdk.Evaluation;
 /// <summary>Prefill and batch-1 decode speed of one model, median over repetitions.</summary>
 /// <param name="PrefillTokensPerSecond">Prompt tokens processed per second.</param>
 /// <param name="DecodeTokensPerSecond">Tokens generated per second, one at a time.</param>
-public sealed record SpeedResult(double PrefillTokensPerSecond, double DecodeTokensPerSecond);
+internal sealed record SpeedResult(double PrefillTokensPerSecond, double DecodeTokensPerSecond);
 
 /// <summary>
 /// Measures models the way the project reports speed: after warm-up, several repetitions, models
 /// interleaved in one process (so machine noise hits all alike), medians. Decode feeds back the argmax.
 /// </summary>
-public static class SpeedBenchmark
+internal static class SpeedBenchmark
 {
     public static IReadOnlyList<SpeedResult> Measure(IReadOnlyList<LlamaModel> models, int promptTokens = 64, int decodeTokens = 64, int repetitions = 5,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default, DecodeBackend backend = DecodeBackend.Kernels)

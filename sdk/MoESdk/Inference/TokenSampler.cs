@@ -5,7 +5,7 @@ namespace MoESdk.Inference;
 /// without a seed, randomly seeded) generator. Reuses its buffers, so a generation allocates nothing per token. Not thread-safe: one per
 /// generation.
 /// </summary>
-public sealed class TokenSampler
+internal sealed class TokenSampler
 {
     private readonly SamplingOptions _options;
     private readonly Random _random;

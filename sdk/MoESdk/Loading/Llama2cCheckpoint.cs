@@ -10,7 +10,7 @@ namespace MoESdk.Loading;
 /// The query and key rows are in the interleaved rotary order and are converted to the Hugging Face order
 /// on read and back on write (<see cref="RotaryRowOrder"/>).
 /// </summary>
-public static class Llama2cCheckpoint
+internal static class Llama2cCheckpoint
 {
     private const int HeaderBytes = 7 * sizeof(int);
 

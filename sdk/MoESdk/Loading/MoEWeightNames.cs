@@ -4,7 +4,7 @@ namespace MoESdk.Loading;
 /// Tensor names of Mixture-of-Experts feed-forward blocks, in the Hugging Face Mixtral / Qwen2-MoE layout
 /// (router = mlp.gate, experts under mlp.experts.{e}), so an artifact maps onto those engines' loaders.
 /// </summary>
-public static class MoEWeightNames
+internal static class MoEWeightNames
 {
     public static string Router(int layer) => WeightNames.Layer(layer, "mlp.gate.weight");
     public static string ExpertGate(int layer, int expert) => WeightNames.Layer(layer, $"mlp.experts.{expert}.gate_proj.weight");

@@ -10,7 +10,7 @@ namespace MoESdk.Loading;
 /// </list>
 /// Reordering the rows converts one checkpoint into the other without changing what the model computes.
 /// </summary>
-public static class RotaryRowOrder
+internal static class RotaryRowOrder
 {
     /// <summary>
     /// Interleaved → halves: row c·d/2 + i of each head (c ∈ {0, 1}) becomes the old row 2i + c.

@@ -7,7 +7,7 @@ namespace MoESdk.Loading;
 /// The safetensors weights of one model: a single <c>model.safetensors</c>, or shards listed by a
 /// <c>model.safetensors.index.json</c> whose "weight_map" names the shard holding each tensor.
 /// </summary>
-public sealed class SafeTensorsCheckpoint : IDisposable
+internal sealed class SafeTensorsCheckpoint : IDisposable
 {
     /// <summary>The file name Hugging Face gives the index of a sharded checkpoint.</summary>
     public const string IndexFileName = "model.safetensors.index.json";

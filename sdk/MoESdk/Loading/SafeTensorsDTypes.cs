@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Loading;
 
 /// <summary>The dtype names of the safetensors format, their sizes and their TorchSharp counterparts.</summary>
-public static class SafeTensorsDTypes
+internal static class SafeTensorsDTypes
 {
     // Every dtype the format defines, so a checkpoint that carries e.g. an int64 buffer still parses;
     // only the floating-point ones below can be read into tensors.

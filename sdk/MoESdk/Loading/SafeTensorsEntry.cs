@@ -6,7 +6,7 @@ namespace MoESdk.Loading;
 /// <param name="Shape">Dimensions, outermost first; empty for a scalar.</param>
 /// <param name="Begin">First byte, relative to the start of the data section.</param>
 /// <param name="End">One past the last byte, relative to the start of the data section.</param>
-public sealed record SafeTensorsEntry(string Name, string DType, IReadOnlyList<long> Shape, long Begin, long End)
+internal sealed record SafeTensorsEntry(string Name, string DType, IReadOnlyList<long> Shape, long Begin, long End)
 {
     /// <summary>Number of elements: the product of the shape.</summary>
     public long ElementCount => Shape.Aggregate(1L, (product, dimension) => checked(product * dimension));

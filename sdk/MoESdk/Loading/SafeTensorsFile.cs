@@ -8,7 +8,7 @@ namespace MoESdk.Loading;
 /// names each tensor's dtype, shape and byte range, then the raw tensor data. The header is validated when
 /// the file is opened; tensors are copied out of the map one at a time on request.
 /// </summary>
-public sealed class SafeTensorsFile : IDisposable
+internal sealed class SafeTensorsFile : IDisposable
 {
     /// <summary>Largest header accepted; real headers are kilobytes, so more means corruption.</summary>
     public const long MaxHeaderBytes = 100L * 1024 * 1024;

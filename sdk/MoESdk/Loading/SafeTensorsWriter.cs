@@ -10,7 +10,7 @@ namespace MoESdk.Loading;
 /// <see cref="SafeTensorsFile"/>. The header is padded with spaces to a multiple of 8 bytes, as the
 /// reference writer does, so the data section starts aligned for memory-mapped readers.
 /// </summary>
-public static class SafeTensorsWriter
+internal static class SafeTensorsWriter
 {
     private const int Alignment = 8;
 

@@ -5,7 +5,7 @@ namespace MoESdk.Loading;
 /// that is told to stop (Ctrl+C, SIGTERM) calls <see cref="Abandon"/> before it exits, so that nothing
 /// half-written is left behind; what a killed process leaves, the next save to the same place removes.
 /// </summary>
-public static class UnfinishedWrites
+internal static class UnfinishedWrites
 {
     private static readonly Lock Gate = new();
     private static readonly HashSet<string> Paths = new(StringComparer.Ordinal);

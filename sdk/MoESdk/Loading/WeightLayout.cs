@@ -6,7 +6,7 @@ namespace MoESdk.Loading;
 /// Which tensors a <see cref="ModelConfig"/> implies, and of what shape, in the <see cref="WeightNames"/>
 /// layout. A tied model has no <see cref="WeightNames.Head"/>: the engine reuses the embedding.
 /// </summary>
-public static class WeightLayout
+internal static class WeightLayout
 {
     /// <summary>Every tensor of the model, with its expected shape, embedding first and head last.</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> Expected(ModelConfig config)

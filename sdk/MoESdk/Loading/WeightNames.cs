@@ -4,7 +4,7 @@ namespace MoESdk.Loading;
 /// Tensor names of a LLaMA-family checkpoint in the Hugging Face layout, the one naming every loader
 /// produces and every module consumes. Weights are row-major [out, in].
 /// </summary>
-public static class WeightNames
+internal static class WeightNames
 {
     public const string Embedding = "model.embed_tokens.weight";
     public const string FinalNorm = "model.norm.weight";

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Modules;
 
 /// <summary>Multi-head self-attention with rotary positions and grouped-query key/value heads.</summary>
-public sealed class Attention : nn.Module<Tensor, Tensor>
+internal sealed class Attention : nn.Module<Tensor, Tensor>
 {
     private readonly RotaryEmbedding _rotary;
 

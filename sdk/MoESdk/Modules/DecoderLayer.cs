@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Modules;
 
 /// <summary>Pre-norm decoder layer: x + attn(norm(x)), then h + ffn(norm(h)).</summary>
-public sealed class DecoderLayer : nn.Module<Tensor, Tensor>
+internal sealed class DecoderLayer : nn.Module<Tensor, Tensor>
 {
     private FeedForward _feedForward;
 

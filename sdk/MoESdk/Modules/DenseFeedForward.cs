@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Modules;
 
 /// <summary>The dense SwiGLU feed-forward block: down(silu(gate x) ⊙ up x).</summary>
-public sealed class DenseFeedForward : FeedForward
+internal sealed class DenseFeedForward : FeedForward
 {
     public DenseFeedForward(Tensor gate, Tensor up, Tensor down) : base(nameof(DenseFeedForward))
     {

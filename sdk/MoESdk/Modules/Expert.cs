@@ -6,7 +6,7 @@ namespace MoESdk.Modules;
 /// One expert: a SwiGLU block of width M cut from (or shaped like) the dense FFN, down(silu(gate x) ⊙ up x),
 /// with gate/up [M, hidden] and down [hidden, M], each contiguous so decode reads only this expert's rows.
 /// </summary>
-public sealed class Expert : nn.Module<Tensor, Tensor>
+internal sealed class Expert : nn.Module<Tensor, Tensor>
 {
     public Expert(Tensor gate, Tensor up, Tensor down) : base(nameof(Expert))
     {

@@ -7,7 +7,7 @@ namespace MoESdk.Modules;
 /// forbids or forces. Its <see cref="Select(ReadOnlySpan{float}, Span{int})"/> is the one top-k selection of the SDK:
 /// the TorchSharp forward pass and the decode kernels both choose through it, so they choose the same experts.
 /// </summary>
-public sealed class ExpertRoute
+internal sealed class ExpertRoute
 {
     private readonly float[]? _mask;
 

@@ -6,7 +6,7 @@ namespace MoESdk.Modules;
 /// The feed-forward block of a decoder layer: the one part that differs between a dense model and its
 /// Mixture-of-Experts conversion. Maps hidden states [.., hidden] to [.., hidden].
 /// </summary>
-public abstract class FeedForward : nn.Module<Tensor, Tensor>
+internal abstract class FeedForward : nn.Module<Tensor, Tensor>
 {
     protected FeedForward(string name) : base(name)
     {

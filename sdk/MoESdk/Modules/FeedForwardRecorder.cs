@@ -6,7 +6,7 @@ namespace MoESdk.Modules;
 /// Wraps a layer's feed-forward block and keeps (detached copies of) the inputs it sees, up to a token
 /// budget: how conversion collects calibration activations without changing what the model computes.
 /// </summary>
-public sealed class FeedForwardRecorder : FeedForward
+internal sealed class FeedForwardRecorder : FeedForward
 {
     private readonly List<Tensor> _inputs = [];
     private readonly int _maxTokens;

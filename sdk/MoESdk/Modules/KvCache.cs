@@ -9,7 +9,7 @@ namespace MoESdk.Modules;
 /// Storage grows (doubling) with the positions actually used, up to <see cref="Capacity"/>: a model whose
 /// config allows millions of positions costs only what its sequences fill.
 /// </summary>
-public sealed class KvCache : IDisposable
+internal sealed class KvCache : IDisposable
 {
     private const int InitialPositions = 256;
 

@@ -17,7 +17,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <param name="config">Shape of the model.</param>
     /// <param name="weights">Checkpoint tensors in the Hugging Face layout; the model keeps them.</param>
     /// <param name="feedForward">Builds layer i's feed-forward block; null builds the dense SwiGLU block from the weights.</param>
-    public LlamaModel(ModelConfig config, ModelWeights weights, Func<int, FeedForward>? feedForward = null) : base(nameof(LlamaModel))
+    internal LlamaModel(ModelConfig config, ModelWeights weights, Func<int, FeedForward>? feedForward = null) : base(nameof(LlamaModel))
     {
         config.Validate(weights.Source);
         Config = config;
@@ -49,7 +49,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// process without a second copy of the attention and embedding weights. Disposing it disposes only its
     /// own feed-forward blocks; the source must outlive it.
     /// </summary>
-    public LlamaModel(LlamaModel source, Func<int, FeedForward> feedForward) : base(nameof(LlamaModel))
+    internal LlamaModel(LlamaModel source, Func<int, FeedForward> feedForward) : base(nameof(LlamaModel))
     {
         Config = source.Config;
         Rotary = source.Rotary;
@@ -71,11 +71,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     public ModelConfig Config { get; }
 
-    public RotaryEmbedding Rotary { get; }
+    internal RotaryEmbedding Rotary { get; }
 
-    public DecoderLayer[] Layers { get; }
+    internal DecoderLayer[] Layers { get; }
 
-    public RmsNorm FinalNorm { get; }
+    internal RmsNorm FinalNorm { get; }
 
     /// <summary>Token embedding [vocab, hidden].</summary>
     public Parameter Embedding => _embedding;
@@ -91,7 +91,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// kept for later steps. The Mixture-of-Experts blocks route by <paramref name="routing"/> (null: as built).
     /// Returns logits [batch, tokens or 1, vocab].
     /// </summary>
-    public Tensor Forward(Tensor tokens, int start, KvCache? cache, bool lastTokenOnly, RoutingContext? routing = null)
+    internal Tensor Forward(Tensor tokens, int start, KvCache? cache, bool lastTokenOnly, RoutingContext? routing = null)
     {
         using var scope = NewDisposeScope();
         long batch = tokens.shape[0], count = tokens.shape[1];

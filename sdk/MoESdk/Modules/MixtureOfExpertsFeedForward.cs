@@ -9,7 +9,7 @@ namespace MoESdk.Modules;
 /// Work is really skipped: tokens are grouped by expert (gather → expert → scatter-add), so each expert
 /// computes only its own tokens.
 /// </summary>
-public sealed class MixtureOfExpertsFeedForward : FeedForward
+internal sealed class MixtureOfExpertsFeedForward : FeedForward
 {
     private readonly Expert[] _experts;
     private readonly Expert[] _shared;

@@ -8,7 +8,7 @@ namespace MoESdk.Modules;
 /// A linear map y = x·Wᵀ (+ b) that takes its weight from a checkpoint instead of initializing one, so
 /// loading a model allocates each weight once.
 /// </summary>
-public sealed class Projection : nn.Module<Tensor, Tensor>
+internal sealed class Projection : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter _weight;
     private readonly Parameter? _bias;

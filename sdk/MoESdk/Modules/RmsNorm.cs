@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Modules;
 
 /// <summary>Root-mean-square layer norm: x · rsqrt(mean(x²) + ε) · w.</summary>
-public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter _weight;
 

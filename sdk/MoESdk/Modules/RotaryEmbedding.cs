@@ -11,7 +11,7 @@ namespace MoESdk.Modules;
 /// Scaling: linear divides positions by the factor; llama3 reshapes the frequencies; dynamic (NTK) only
 /// changes anything beyond the trained context, which the KV cache never exceeds, so it needs no work here.
 /// </summary>
-public sealed class RotaryEmbedding
+internal sealed class RotaryEmbedding
 {
     private const int InitialPositions = 256;
 
@@ -126,4 +126,4 @@ public sealed class RotaryEmbedding
 /// <param name="Positions">Rows in each table.</param>
 /// <param name="CosValues">cos of every position's angles.</param>
 /// <param name="SinValues">sin of every position's angles.</param>
-public sealed record RotaryTables(int Positions, float[] CosValues, float[] SinValues);
+internal sealed record RotaryTables(int Positions, float[] CosValues, float[] SinValues);

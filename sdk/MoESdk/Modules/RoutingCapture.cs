@@ -8,7 +8,7 @@ namespace MoESdk.Modules;
 /// expert distillation, can be computed by the trainer. Put it in the run's <see cref="RoutingContext.Capture"/>,
 /// run the model, read, then <see cref="Clear"/>.
 /// </summary>
-public sealed class RoutingCapture
+internal sealed class RoutingCapture
 {
     private readonly Dictionary<int, List<(Tensor Input, Tensor Logits)>> _entries = [];
     private readonly Dictionary<int, List<Tensor>> _outputs = [];

@@ -34,11 +34,11 @@ public sealed class RoutingContext
     public ExpertChoiceObserver? Observer { get; init; }
 
     /// <summary>When set, forward passes record each block's input, router logits and output (router training).</summary>
-    public RoutingCapture? Capture { get; init; }
+    internal RoutingCapture? Capture { get; init; }
 
     /// <summary>How <paramref name="block"/>, layer <paramref name="layer"/> of the model, routes under this context.</summary>
     /// <exception cref="ArgumentException">The experts per token or the layer's policy do not fit the block.</exception>
-    public ExpertRoute ForLayer(int layer, MixtureOfExpertsFeedForward block)
+    internal ExpertRoute ForLayer(int layer, MixtureOfExpertsFeedForward block)
     {
         ArgumentNullException.ThrowIfNull(block);
         LayerRoutingPolicy? policy = Policy?.ForLayer(layer);

@@ -8,7 +8,7 @@ namespace MoESdk.Tokenization;
 /// the tokenizer uses, counted, and the most frequent adjacent pair is merged until the vocabulary is full.
 /// Pair counts are updated only for the words a merge touches, so training cost follows the merges, not the corpus.
 /// </summary>
-public sealed class BpeTrainer
+internal sealed class BpeTrainer
 {
     /// <param name="vocabularySize">Tokens in the result, including the three special tokens and the 256 bytes.</param>
     public BpeTrainer(int vocabularySize)

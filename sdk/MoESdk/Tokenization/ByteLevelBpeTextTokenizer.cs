@@ -8,7 +8,7 @@ namespace MoESdk.Tokenization;
 /// Byte-level BPE (GPT-2, Qwen2, LLaMA-3 style) on Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>: text is
 /// split by a regular expression, each piece becomes UTF-8 bytes, and merges join them, so any text round-trips.
 /// </summary>
-public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
+internal sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
 {
     private readonly BpeTokenizer _bpe;
     private readonly int[] _eosIds;

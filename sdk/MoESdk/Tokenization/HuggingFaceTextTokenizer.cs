@@ -9,7 +9,7 @@ internal sealed record AddedToken(string Content, int Id, bool Special, bool Lef
 /// encoded by BPE; the sequence's special tokens go around the result. Decoding maps ids to tokens, leaves special
 /// tokens out and runs the decoder.
 /// </summary>
-public sealed class HuggingFaceTextTokenizer : ITextTokenizer
+internal sealed class HuggingFaceTextTokenizer : ITextTokenizer
 {
     private const string Metaspace = "▁";
 

@@ -9,7 +9,7 @@ namespace MoESdk.Tokenization;
 /// a dummy-prefix space, one token per UTF-8 character (or <c>&lt;0xXX&gt;</c> byte tokens at id 3 + byte where the
 /// character is not in the vocabulary), then repeated merges of the adjacent pair whose joined piece scores highest.
 /// </summary>
-public sealed class Llama2cTextTokenizer : ITextTokenizer
+internal sealed class Llama2cTextTokenizer : ITextTokenizer
 {
     private const int ByteTokenOffset = 3;
 

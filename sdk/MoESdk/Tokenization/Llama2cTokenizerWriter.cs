@@ -1,7 +1,7 @@
 namespace MoESdk.Tokenization;
 
 /// <summary>Writes a llama2.c <c>tokenizer.bin</c>: int32 max_token_length, then per token float32 score, int32 length, bytes.</summary>
-public static class Llama2cTokenizerWriter
+internal static class Llama2cTokenizerWriter
 {
     /// <summary>Writes the pieces (raw bytes; id = position) and their merge scores to <paramref name="path"/>.</summary>
     public static void Write(string path, IReadOnlyList<(byte[] Piece, float Score)> vocabulary)

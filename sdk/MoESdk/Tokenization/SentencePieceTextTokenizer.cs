@@ -9,7 +9,7 @@ namespace MoESdk.Tokenization;
 /// <see cref="SentencePieceTokenizer"/>. Normalization, the dummy-prefix space and byte fallback follow the model's
 /// own settings.
 /// </summary>
-public sealed class SentencePieceTextTokenizer : ITextTokenizer
+internal sealed class SentencePieceTextTokenizer : ITextTokenizer
 {
     private readonly SentencePieceTokenizer _model;
     private readonly AddedTokenSplitter _specials;

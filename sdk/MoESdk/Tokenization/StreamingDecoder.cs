@@ -7,7 +7,7 @@ namespace MoESdk.Tokenization;
 /// newest ids, and is held back while it ends in an incomplete character.
 /// </summary>
 /// <remarks>Not safe for concurrent use; use one per generation.</remarks>
-public sealed class StreamingDecoder
+internal sealed class StreamingDecoder
 {
     private const int ContextTokens = 6;
     private const char Replacement = '\uFFFD';

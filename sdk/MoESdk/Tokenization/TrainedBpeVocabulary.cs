@@ -8,7 +8,7 @@ namespace MoESdk.Tokenization;
 /// What <see cref="BpeTrainer"/> learned: tokens in id order (special tokens first, then the 256 bytes, then merge
 /// results) in GPT-2's byte-level alphabet, and the merges in the order they were learned.
 /// </summary>
-public sealed class TrainedBpeVocabulary
+internal sealed class TrainedBpeVocabulary
 {
     internal TrainedBpeVocabulary(IReadOnlyList<string> tokens, IReadOnlyList<(string Left, string Right)> merges, string unknownToken, string bosToken, string eosToken)
     {

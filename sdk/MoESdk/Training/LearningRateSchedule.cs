@@ -1,7 +1,7 @@
 namespace MoESdk.Training;
 
 /// <summary>Linear warm-up to the peak rate, then cosine decay to a floor at the last step.</summary>
-public sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double FloorRatio = 0.1)
+internal sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double FloorRatio = 0.1)
 {
     public double At(int step)
     {

@@ -12,7 +12,7 @@ namespace MoESdk.Training;
 /// matrices only, warm-up + cosine learning rate, gradient clipping, periodic held-out evaluation and
 /// resumable checkpoints. Deterministic for a seed.
 /// </summary>
-public sealed class Pretrainer
+internal sealed class Pretrainer
 {
     private readonly LlamaModel _model;
     private readonly PretrainingOptions _options;

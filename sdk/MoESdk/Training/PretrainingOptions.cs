@@ -1,7 +1,7 @@
 namespace MoESdk.Training;
 
 /// <summary>Hyper-parameters of a pretraining run. Defaults suit a few-million-parameter model on a CPU.</summary>
-public sealed record PretrainingOptions
+internal sealed record PretrainingOptions
 {
     public int Steps { get; init; } = 2000;
 
@@ -55,4 +55,4 @@ public sealed record PretrainingOptions
 /// <param name="LearningRate">Rate used for the last step.</param>
 /// <param name="ValidationLoss">Held-out loss of the last evaluation, if any yet.</param>
 /// <param name="TokensPerSecond">Training throughput of this run so far.</param>
-public sealed record PretrainingProgress(int Step, int TotalSteps, double Loss, double LearningRate, double? ValidationLoss, double TokensPerSecond);
+internal sealed record PretrainingProgress(int Step, int TotalSteps, double Loss, double LearningRate, double? ValidationLoss, double TokensPerSecond);

@@ -8,7 +8,7 @@ namespace MoESdk.Training;
 /// projections of each residual branch scaled by 1/√(2·layers) so the residual stream does not grow with
 /// depth, norms at one.
 /// </summary>
-public static class RandomInitialization
+internal static class RandomInitialization
 {
     public static ModelWeights Create(ModelConfig config, int seed)
     {

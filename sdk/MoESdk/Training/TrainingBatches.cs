@@ -6,7 +6,7 @@ namespace MoESdk.Training;
 /// Random windows of a token stream as (input, target) batches [batch, length], from a seeded generator so
 /// that a run (and a resumed run, given the step) sees the same batches.
 /// </summary>
-public sealed class TrainingBatches
+internal sealed class TrainingBatches
 {
     private readonly int[] _tokens;
 

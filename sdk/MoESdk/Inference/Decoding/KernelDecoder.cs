@@ -11,7 +11,7 @@ namespace MoESdk.Inference.Decoding;
 /// Mixture-of-Experts layer touches only its chosen experts' rows. Reads the model's weights and the
 /// session's KV cache in place: prefill (TorchSharp) and decode (kernels) share the same cache.
 /// </summary>
-public sealed unsafe class KernelDecoder
+internal sealed unsafe class KernelDecoder
 {
     private readonly ModelConfig _config;
     private readonly ComputePool _pool;

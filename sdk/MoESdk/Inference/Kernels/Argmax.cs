@@ -5,7 +5,7 @@ namespace MoESdk.Inference.Kernels;
 
 /// <summary>The index of the largest logit, for greedy decoding; the first one wins a tie, as in torch.argmax.
 /// Logits are expected to be finite.</summary>
-public static class Argmax
+internal static class Argmax
 {
     public static int Of(ReadOnlySpan<float> values)
     {

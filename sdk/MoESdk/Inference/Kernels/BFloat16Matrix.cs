@@ -5,7 +5,7 @@ namespace MoESdk.Inference.Kernels;
 /// usually a <see cref="BFloat16Weights"/> buffer. Half the bytes of float32, so a memory-bound matrix-vector
 /// product over it can run up to twice as fast, at bfloat16 precision for the weights.
 /// </summary>
-public readonly unsafe struct BFloat16Matrix
+internal readonly unsafe struct BFloat16Matrix
 {
     public BFloat16Matrix(ushort* data, int rows, int cols)
     {

@@ -7,7 +7,7 @@ namespace MoESdk.Inference.Kernels;
 /// A bfloat16 copy of a float32 weight matrix in aligned native memory, rounded to nearest even, for the
 /// opt-in bfloat16 matrix-vector path. Owns its buffer.
 /// </summary>
-public sealed unsafe class BFloat16Weights : IDisposable
+internal sealed unsafe class BFloat16Weights : IDisposable
 {
     // One cache line: full-width vector loads of a row start never split a line when Cols is a multiple of 32.
     private const nuint Alignment = 64;

@@ -14,7 +14,7 @@ namespace MoESdk.Inference.Kernels;
 /// Safe to share between model instances and threads: one job runs on the pool at a time, and a job
 /// submitted while another is running (or from inside a job) runs on its caller's thread alone.
 /// </remarks>
-public sealed unsafe class ComputePool : IDisposable
+internal sealed unsafe class ComputePool : IDisposable
 {
     // Chunks per participant: enough to even out a slow thread, few enough that claiming stays cheap.
     private const int ChunksPerThread = 4;

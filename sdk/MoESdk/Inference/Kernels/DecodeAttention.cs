@@ -8,7 +8,7 @@ namespace MoESdk.Inference.Kernels;
 /// [maxPositions, kvHeads, headDim] and already hold the new token's key and value at <c>position</c>.
 /// Heads are split across the pool.
 /// </summary>
-public static unsafe class DecodeAttention
+internal static unsafe class DecodeAttention
 {
     /// <param name="pool">Threads to split the heads across.</param>
     /// <param name="query">[heads, headDim], already rotated.</param>

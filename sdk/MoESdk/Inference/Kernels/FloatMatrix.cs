@@ -4,7 +4,7 @@ namespace MoESdk.Inference.Kernels;
 /// A row-major float32 matrix in memory the view does not own (usually a weight tensor's storage, see
 /// <see cref="TensorMemory.Matrix"/>): row r starts at <c>Data + r * Cols</c>.
 /// </summary>
-public readonly unsafe struct FloatMatrix
+internal readonly unsafe struct FloatMatrix
 {
     public FloatMatrix(float* data, int rows, int cols)
     {

@@ -5,7 +5,7 @@ namespace MoESdk.Inference.Kernels;
 /// the rows of a matrix-vector product or the heads of attention. Implemented by small structs that hold
 /// pointers and sizes, so dispatching one allocates nothing.
 /// </summary>
-public interface IRangeJob
+internal interface IRangeJob
 {
     /// <summary>Computes the items [<paramref name="start"/>, <paramref name="end"/>).</summary>
     void Execute(int start, int end);

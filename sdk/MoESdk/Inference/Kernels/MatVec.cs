@@ -7,7 +7,7 @@ namespace MoESdk.Inference.Kernels;
 /// This is where decode spends its time: each weight is read once per token, so the speed is the memory
 /// bandwidth the threads reach. The input and output must not overlap the weights.
 /// </summary>
-public static unsafe class MatVec
+internal static unsafe class MatVec
 {
     /// <summary>Rows computed together by <see cref="RowDot"/>; pool chunks start at multiples of it.</summary>
     internal const int RowBlock = 4;

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>Root-mean-square normalization, y = x · rsqrt(mean(x²) + eps) · w, as in LLaMA.</summary>
-public static class RmsNorm
+internal static class RmsNorm
 {
     /// <summary>Writes the normalized <paramref name="x"/> to <paramref name="y"/> (which may be <paramref name="x"/> itself).</summary>
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float epsilon, Span<float> y)

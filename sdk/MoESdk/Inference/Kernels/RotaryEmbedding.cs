@@ -4,7 +4,7 @@ namespace MoESdk.Inference.Kernels;
 /// Rotary position embedding in the Hugging Face "rotate halves" convention: within each head, the pair
 /// (x[i], x[i + d/2]) is rotated by the angle pos · θ^(-2i/d). Tables are [positions, d/2], one row per position.
 /// </summary>
-public static class RotaryEmbedding
+internal static class RotaryEmbedding
 {
     /// <summary>Fills the cosine and sine tables for positions [0, <paramref name="positions"/>).</summary>
     public static void FillTables(int positions, int headDim, float theta, Span<float> cos, Span<float> sin)

@@ -1,7 +1,7 @@
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>Numerically stable softmax in place (the maximum is subtracted before exponentiating).</summary>
-public static class Softmax
+internal static class Softmax
 {
     public static void Apply(Span<float> values)
     {

@@ -5,7 +5,7 @@ namespace MoESdk.Inference.Kernels;
 /// Accumulating lets the chosen experts of a Mixture-of-Experts layer add into one output with their own
 /// weights; a dense FFN is the same call with scale 1 on a zeroed (or residual) output.
 /// </summary>
-public static unsafe class SwiGluFeedForward
+internal static unsafe class SwiGluFeedForward
 {
     /// <summary>Adds scale · FFN(x) to <paramref name="y"/>; <paramref name="hidden"/> is scratch of length M.</summary>
     public static void Accumulate(ComputePool pool, in SwiGluWeights weights, ReadOnlySpan<float> x,

@@ -4,7 +4,7 @@ namespace MoESdk.Inference.Kernels;
 /// The three matrices of a SwiGLU feed-forward block (a dense FFN, or one Mixture-of-Experts expert):
 /// gate and up are [M, dim], down is stored as [dim, M] (PyTorch's Linear layout), each contiguous.
 /// </summary>
-public readonly struct SwiGluWeights
+internal readonly struct SwiGluWeights
 {
     public SwiGluWeights(FloatMatrix gate, FloatMatrix up, FloatMatrix down)
     {

@@ -11,7 +11,7 @@ namespace MoESdk.Inference.Kernels;
 /// as the tensor is alive and is not resized; resolve views once (at load) rather than per call, since each
 /// lookup crosses into libtorch.
 /// </summary>
-public static unsafe class TensorMemory
+internal static unsafe class TensorMemory
 {
     /// <summary>The address of the first element of <paramref name="tensor"/>.</summary>
     public static float* Pointer(Tensor tensor)
