@@ -125,7 +125,7 @@ public sealed record ConversionReport
     /// <paramref name="evaluationText"/>, recorded by file name) and the dense-then-MoE speed results when given, and the
     /// conversion time only when something was measured.
     /// </summary>
-    public static ConversionReport Of(Conversion.ConversionResult conversion, Evaluation.ComparisonResult? quality = null,
+    internal static ConversionReport Of(Conversion.ConversionResult conversion, Evaluation.ComparisonResult? quality = null,
         IReadOnlyList<Evaluation.SpeedResult>? speed = null, string? evaluationText = null) => new()
     {
         DensePerplexity = quality?.Reference.Perplexity,

@@ -35,7 +35,7 @@ public static class GgufExporter
     }
 
     /// <summary>The GGUF file of <paramref name="model"/>, described but not yet written.</summary>
-    public static GgufWriter Describe(LanguageModel model, GgufTensorType weightType)
+    internal static GgufWriter Describe(LanguageModel model, GgufTensorType weightType)
     {
         LlamaModel llama = model.Model;
         ModelConfig config = llama.Config;

@@ -11,7 +11,7 @@ namespace MoESdk.Export;
 /// SentencePiece <c>tokenizer.model</c> or a llama2.c <c>tokenizer.bin</c> with scores (<c>llama</c>), or, for a model that has no
 /// tokenizer, numbered placeholder tokens so the file still loads and runs on token ids.
 /// </summary>
-public sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnlyList<string> Tokens, IReadOnlyList<float>? Scores,
+internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnlyList<string> Tokens, IReadOnlyList<float>? Scores,
     IReadOnlyList<int> Types, IReadOnlyList<string>? Merges, int? BosId, int? EosId, int? UnknownId, bool AddBos, bool? AddSpacePrefix = null)
 {
     // llama.cpp's token types (llama_token_type).

@@ -9,7 +9,7 @@ namespace MoESdk.Export;
 /// then each tensor's data aligned to 32 bytes. Tensors are described up front and produced one at a time
 /// while the data is written, so a model is never held twice in memory. The file appears only when complete.
 /// </summary>
-public sealed class GgufWriter
+internal sealed class GgufWriter
 {
     /// <summary>Byte alignment of tensor data (GGUF's default, so it is not written as a key).</summary>
     public const int Alignment = 32;
@@ -154,4 +154,4 @@ public sealed class GgufWriter
 }
 
 /// <summary>One tensor of a GGUF file: name, PyTorch shape, stored type, size in bytes, and how to produce its values.</summary>
-public sealed record GgufTensor(string Name, long[] Shape, GgufTensorType Type, long Bytes, Func<Tensor> Produce);
+internal sealed record GgufTensor(string Name, long[] Shape, GgufTensorType Type, long Bytes, Func<Tensor> Produce);

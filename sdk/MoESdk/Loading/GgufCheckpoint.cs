@@ -10,7 +10,7 @@ namespace MoESdk.Loading;
 /// put back in the Hugging Face order, and the vocabulary (<c>gpt2</c> byte-level BPE or <c>llama</c>
 /// SentencePiece) as a tokenizer.
 /// </summary>
-public static class GgufCheckpoint
+internal static class GgufCheckpoint
 {
     private static readonly Dictionary<string, string> Architectures = new(StringComparer.Ordinal)
     {
