@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using MoESdk.Loading;
 
@@ -122,11 +121,11 @@ public sealed class ArtifactDestination
         foreach (string folder in Directory.EnumerateDirectories(Parent).Where(folder => folder.StartsWith(FullPath + ".", StringComparison.Ordinal)))
         {
             string suffix = System.IO.Path.GetFileName(folder)[Name.Length..];
-            if (OwnerOf(suffix, PartialMarker) is { } writer && !IsRunning(writer))
+            if (OwnerOf(suffix, PartialMarker) is { } writer && !UnfinishedWrites.IsRunning(writer))
             {
                 Directory.Delete(folder, recursive: true);
             }
-            else if (OwnerOf(suffix, OldMarker) is { } replacer && !IsRunning(replacer))
+            else if (OwnerOf(suffix, OldMarker) is { } replacer && !UnfinishedWrites.IsRunning(replacer))
             {
                 if (MoEArtifact.IsArtifact(FullPath))
                 {
@@ -148,25 +147,4 @@ public sealed class ArtifactDestination
         && int.TryParse(suffix.AsSpan(marker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int processId)
             ? processId
             : null;
-
-    private static bool IsRunning(int processId)
-    {
-        if (processId == Environment.ProcessId)
-        {
-            return true;
-        }
-        try
-        {
-            using Process process = Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
 }

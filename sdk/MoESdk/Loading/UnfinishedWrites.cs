@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace MoESdk.Loading;
 
 /// <summary>
@@ -86,6 +88,28 @@ internal static class UnfinishedWrites
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Best effort while stopping or failing: what is left is removed by the next save to the same place.
+        }
+    }
+
+    /// <summary>Whether the process that named a temporary file or folder after its id still runs.</summary>
+    internal static bool IsRunning(int processId)
+    {
+        if (processId == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using Process process = Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }
