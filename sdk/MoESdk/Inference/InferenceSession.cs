@@ -9,7 +9,7 @@ namespace MoESdk.Inference;
 /// prefill/decode loop. Batch 1. Not thread-safe: one session per concurrent request; the model itself can
 /// be shared by sessions on different threads.
 /// </summary>
-internal sealed class InferenceSession : IDisposable
+public sealed class InferenceSession : IDisposable
 {
     private readonly LlamaModel _model;
     private readonly KvCache _cache;
