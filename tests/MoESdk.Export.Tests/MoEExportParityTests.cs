@@ -3,6 +3,7 @@ using MoESdk.Conversion;
 using MoESdk.Export;
 using MoESdk.Loading;
 using MoESdk.Modules;
+using MoESdk.Tests.Conversion;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -56,7 +57,7 @@ public sealed class MoEExportParityTests(ITestOutputHelper output)
     /// <summary>Converts a random dense model with <paramref name="method"/> (a few training steps) and saves the artifact.</summary>
     internal static string MakeArtifact(string method, string folder, int seed = 3)
     {
-        using LlamaModel dense = Dense(seed);
+        using LlamaModel dense = TinyModel.Dense(seed, Config);
         var options = new ConversionOptions
         {
             Method = method,
@@ -68,42 +69,11 @@ public sealed class MoEExportParityTests(ITestOutputHelper output)
             TrainingBatchSize = 2,
             Seed = seed,
         };
-        int[] calibration = Text(512, seed);
+        int[] calibration = TinyModel.Text(512, seed);
         ConversionResult conversion = MoEConverter.Convert(dense, options, calibration);
         using LlamaModel moe = conversion.Model;
         string path = Path.Combine(folder, $"{method}.moe");
         MoEArtifact.Save(path, moe, MoEManifest.ForConversion(method, new SourceModel("random", "0"), dense, conversion, method), tokenizerSource: null);
         return path;
-    }
-
-    private static LlamaModel Dense(int seed)
-    {
-        using ModelWeights weights = WeightLayout.Random(Config, seed);
-        using (no_grad())
-        {
-            // Larger feed-forward and embedding weights than the default init, so experts and routing matter.
-            for (int layer = 0; layer < Config.NumLayers; layer++)
-            {
-                foreach (string name in new[] { WeightNames.Gate(layer), WeightNames.Up(layer), WeightNames.Down(layer) })
-                {
-                    weights.Tensors[name].mul_(10f);
-                }
-            }
-            weights.Tensors[WeightNames.Embedding].mul_(25f);
-            weights.Tensors[WeightNames.Head].mul_(50f);
-        }
-        return new LlamaModel(Config, weights);
-    }
-
-    private static int[] Text(int tokens, int seed)
-    {
-        int[][] phrases = [[5, 9, 13, 17, 21], [6, 10, 14, 30], [7, 11, 40, 41, 42, 43], [8, 12, 50, 60]];
-        var random = new Random(seed);
-        var text = new List<int>(tokens + 8);
-        while (text.Count < tokens)
-        {
-            text.AddRange(phrases[random.Next(phrases.Length)]);
-        }
-        return [.. text.Take(tokens)];
     }
 }

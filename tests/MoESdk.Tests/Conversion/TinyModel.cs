@@ -33,13 +33,17 @@ internal static class TinyModel
         CalibrationTokens = 512,
     };
 
-    /// <summary>A dense model with random weights; FFN weights larger than the default init so experts differ visibly.</summary>
-    public static LlamaModel Dense(int seed)
+    /// <summary>
+    /// A dense model with random weights (of <see cref="Config"/>'s shape unless <paramref name="config"/> is given); FFN
+    /// weights larger than the default init so experts differ visibly.
+    /// </summary>
+    public static LlamaModel Dense(int seed, ModelConfig? config = null)
     {
-        using ModelWeights weights = WeightLayout.Random(Config, seed);
+        config ??= Config;
+        using ModelWeights weights = WeightLayout.Random(config, seed);
         using (no_grad())
         {
-            for (int layer = 0; layer < Config.NumLayers; layer++)
+            for (int layer = 0; layer < config.NumLayers; layer++)
             {
                 foreach (string name in new[] { WeightNames.Gate(layer), WeightNames.Up(layer), WeightNames.Down(layer) })
                 {
@@ -50,7 +54,7 @@ internal static class TinyModel
             // A sharper head: next-token distributions far from uniform, so conversion errors show in the KL.
             weights.Tensors[WeightNames.Head].mul_(50f);
         }
-        return new LlamaModel(Config, weights);
+        return new LlamaModel(config, weights);
     }
 
     /// <summary>A learnable token stream: a few repeating phrases with a seeded choice of which comes next.</summary>
