@@ -347,7 +347,7 @@ namespace MoESdk.Build
         }
 
         private void Error(string code, string message) =>
-            Log.LogError(null, code, null, ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "MoEModel '{0}': {1}", ItemSpec, message);
+            Log.LogError(null, code, null, DiagnosticHelp.LinkFor(code), ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode, 0, 0, 0, 0, "MoEModel '{0}': {1}", ItemSpec, message);
 
         /// <summary>Removes the temporary folders a killed converter or copy leaves beside an artifact (<c>name.moe.partial-PID</c>).</summary>
         private void RemoveInterruptedOutput(string artifactPath)

@@ -13,7 +13,8 @@ internal static class DiagnosticDescriptors
         messageFormat: "The MoE manifest '{0}' cannot be used: {1}. Regenerate it with 'moe convert' or fix the file.",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true);
+        isEnabledByDefault: true,
+        helpLinkUri: DiagnosticHelp.LinkFor("MOE2001"));
 
     public static readonly DiagnosticDescriptor SchemaVersionUnsupported = new(
         id: "MOE2002",
@@ -21,7 +22,8 @@ internal static class DiagnosticDescriptors
         messageFormat: "The MoE manifest '{0}' has schema version {1}, but this generator reads version {2}. Use the MoESdk version that wrote it, or convert the model again.",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true);
+        isEnabledByDefault: true,
+        helpLinkUri: DiagnosticHelp.LinkFor("MOE2002"));
 
     public static readonly DiagnosticDescriptor DuplicateModelName = new(
         id: "MOE2003",
@@ -29,7 +31,8 @@ internal static class DiagnosticDescriptors
         messageFormat: "The MoE models '{0}' and '{1}' both generate the class '{2}'; '{1}' is skipped. Give one of their MoEModel items another OutputName.",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true);
+        isEnabledByDefault: true,
+        helpLinkUri: DiagnosticHelp.LinkFor("MOE2003"));
 
     public static readonly DiagnosticDescriptor InvalidIdentifier = new(
         id: "MOE2004",
@@ -37,5 +40,6 @@ internal static class DiagnosticDescriptors
         messageFormat: "The {0} '{1}' cannot be turned into a C# identifier: {2}",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true);
+        isEnabledByDefault: true,
+        helpLinkUri: DiagnosticHelp.LinkFor("MOE2004"));
 }
