@@ -20,6 +20,10 @@ internal sealed class Consumer
         Console.WriteLine($"generated {tokens.Count} tokens: {tokenizer.Decode(tokens)}");
         """;
 
+    // The libtorch build every consumer picks, as the package README asks (MoESdk depends on TorchSharp's managed part).
+    private static readonly string TorchBackend =
+        $"""<PackageReference Include="TorchSharp-cpu" Version="{Repository.CentralPackageVersion("TorchSharp")}" />""";
+
     private readonly PackedSdk _sdk;
     private readonly string _references;
 
@@ -35,11 +39,12 @@ internal sealed class Consumer
     /// <summary>
     /// Creates the project; <paramref name="items"/> and <paramref name="properties"/> are written into it as they are.
     /// <paramref name="program"/> replaces the default Program.cs; <paramref name="references"/> (PackageReference
-    /// items, with versions: the consumer is outside the repository's central package management) join MoESdk's.
+    /// items, with versions: the consumer is outside the repository's central package management) join MoESdk's and the
+    /// TorchSharp-cpu backend's, which <paramref name="torchBackend"/> false leaves out.
     /// </summary>
-    public static Consumer Create(PackedSdk sdk, string name, string items, string properties = "", string? program = null, string references = "")
+    public static Consumer Create(PackedSdk sdk, string name, string items, string properties = "", string? program = null, string references = "", bool torchBackend = true)
     {
-        var consumer = new Consumer(sdk, Path.Combine(sdk.Root, name), references);
+        var consumer = new Consumer(sdk, Path.Combine(sdk.Root, name), torchBackend ? TorchBackend + references : references);
         Directory.CreateDirectory(consumer.Folder);
         consumer.WriteProgram(program ?? ProgramText);
         consumer.WriteProject(items, properties);

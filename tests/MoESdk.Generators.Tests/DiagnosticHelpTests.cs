@@ -37,7 +37,7 @@ public sealed partial class DiagnosticHelpTests
         string[] sources =
         [
             .. Directory.GetFiles(Path.Combine(Repository.Root, "msbuild", "MoESdk.Build"), "*.cs"),
-            .. Directory.GetFiles(Path.Combine(Repository.Root, "msbuild", "MoESdk.Build", "build"), "*.targets"),
+            .. TargetsFiles(),
             Path.Combine(Repository.Root, "sdk", "MoESdk.Cli", "BuildErrorCodes.cs"),
         ];
         string[] reported = sources.SelectMany(file => Code().Matches(File.ReadAllText(file)).Select(match => match.Value)).Distinct().ToArray();
@@ -50,14 +50,16 @@ public sealed partial class DiagnosticHelpTests
     [Fact]
     public void TheTargetsLinkTheirWarningsToThePageTheTasksUse()
     {
-        string targets = File.ReadAllText(Path.Combine(Repository.Root, "msbuild", "MoESdk.Build", "build", "MoESdk.targets"));
+        string main = File.ReadAllText(Path.Combine(Repository.Root, "msbuild", "MoESdk.Build", "build", "MoESdk.targets"));
+        Assert.Contains("<_MoEHelpLink>https://github.com/moesdk/moesdk/blob/main/msbuild/MoESdk.Build/README.md</_MoEHelpLink>", main);
 
-        Assert.Contains("<_MoEHelpLink>https://github.com/moesdk/moesdk/blob/main/msbuild/MoESdk.Build/README.md</_MoEHelpLink>", targets);
-        foreach (Match warning in TargetsDiagnostic().Matches(targets))
-        {
-            Assert.Contains($"HelpLink=\"$(_MoEHelpLink)#{warning.Groups["code"].Value}\"", warning.Value);
-        }
+        Match[] diagnostics = TargetsFiles().SelectMany(file => TargetsDiagnostic().Matches(File.ReadAllText(file))).ToArray();
+        Assert.Contains(diagnostics, d => d.Groups["code"].Value == "MOE1009");
+        Assert.All(diagnostics, d => Assert.Contains($"HelpLink=\"$(_MoEHelpLink)#{d.Groups["code"].Value}\"", d.Value));
     }
+
+    private static IEnumerable<string> TargetsFiles() =>
+        new[] { "build", "buildTransitive" }.SelectMany(folder => Directory.GetFiles(Path.Combine(Repository.Root, "msbuild", "MoESdk.Build", folder), "*.targets"));
 
     /// <summary>Codes with an anchor on a row of the README's tables (<c>| &lt;a id="MOE1001"&gt;&lt;/a&gt;MOE1001 | …</c>).</summary>
     private static string[] DocumentedCodes() =>

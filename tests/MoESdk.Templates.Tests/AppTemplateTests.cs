@@ -24,6 +24,7 @@ public sealed class AppTemplateTests(InstalledTemplates templates, ITestOutputHe
         Assert.Contains($"""<PackageReference Include="MoESdk" Version="{templates.Version}" />""", File.ReadAllText(Path.Combine(project, "Demo.csproj")));
         Assert.Contains("builder.Services.AddKjvLlamaMoE();", File.ReadAllText(Path.Combine(project, "Program.cs")));
         log.WriteLine($"dotnet new (with restore): {created.Elapsed.TotalSeconds:F1} s");
+        AssertBackendPackages(project);
 
         DotNetResult build = DotNet.Run(project, "build", "-v:n");
         Assert.True(build.ExitCode == 0, build.Output);
@@ -55,6 +56,26 @@ public sealed class AppTemplateTests(InstalledTemplates templates, ITestOutputHe
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         Assert.Contains("message", await invalid.Content.ReadAsStringAsync());
         log.WriteLine($"whole test: {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>
+    /// MoESdkTorchBackend picks the one libtorch package the project references (evaluated as the restore would see it:
+    /// the CUDA packages themselves are not restored here).
+    /// </summary>
+    private static void AssertBackendPackages(string project)
+    {
+        foreach ((string? backend, string package) in new[] { (null, "TorchSharp-cpu"), ("cpu", "TorchSharp-cpu"), ("cuda-linux", "TorchSharp-cuda-linux"), ("cuda-windows", "TorchSharp-cuda-windows") })
+        {
+            string[] property = backend is null ? [] : [$"-p:MoESdkTorchBackend={backend}"];
+            DotNetResult evaluated = DotNet.Run(project, ["msbuild", "Demo.csproj", "-getItem:PackageReference", .. property]);
+            Assert.True(evaluated.ExitCode == 0, evaluated.Output);
+            using JsonDocument items = JsonDocument.Parse(evaluated.Output[evaluated.Output.IndexOf('{', StringComparison.Ordinal)..]);
+            string[] torch = items.RootElement.GetProperty("Items").GetProperty("PackageReference").EnumerateArray()
+                .Select(item => item.GetProperty("Identity").GetString()!)
+                .Where(id => id.StartsWith("TorchSharp", StringComparison.Ordinal))
+                .ToArray();
+            Assert.Equal([package], torch);
+        }
     }
 
     /// <summary>Polls /health until the model is loaded and warm; fails at once if the app exits.</summary>
