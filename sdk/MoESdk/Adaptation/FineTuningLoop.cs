@@ -65,6 +65,8 @@ internal static class FineTuningLoop
                 all[i].grad = null;
                 all[i].requires_grad = wasTrainable[i];
             }
+            // The weights changed in place (even when cancelled part-way): bfloat16 and int8 decode copies are stale.
+            model.ForgetDecodeWeights();
         }
         return new FineTuningResult(trained.Sum(p => p.numel()), options.Steps, losses, clock.Elapsed);
     }

@@ -20,7 +20,12 @@ public sealed class InferenceSession : IDisposable
     /// <param name="contextLength">Positions the KV cache holds; null: the model's context length.</param>
     /// <param name="backend">What computes single-token decode steps.</param>
     /// <param name="routing">How this session's tokens are routed (top-k, policy, observer); null: as the model was built.</param>
-    public InferenceSession(LlamaModel model, int? contextLength = null, DecodeBackend backend = DecodeBackend.Kernels, RoutingContext? routing = null)
+    /// <param name="precision">
+    /// The precision the decode kernels read the weight matrices in (the TorchSharp path and prefill stay float32). The
+    /// model makes its bfloat16 or int8 copies at the first session that asks, and shares them with later ones.
+    /// </param>
+    public InferenceSession(LlamaModel model, int? contextLength = null, DecodeBackend backend = DecodeBackend.Kernels, RoutingContext? routing = null,
+        DecodePrecision precision = DecodePrecision.Float32)
     {
         _model = model;
         Routing = routing ?? RoutingContext.Default;
@@ -34,8 +39,12 @@ public sealed class InferenceSession : IDisposable
         }
         _cache = new KvCache(model.Config, contextLength);
         _logits = new float[model.Config.VocabSize];
-        _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model, Routing) : null;
+        _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model, Routing, precision: precision) : null;
+        Precision = _decoder is null ? DecodePrecision.Float32 : precision;
     }
+
+    /// <summary>The precision decode steps read the weights in (float32 when they run on TorchSharp).</summary>
+    public DecodePrecision Precision { get; }
 
     /// <summary>How this session routes its tokens through the Mixture-of-Experts blocks.</summary>
     public RoutingContext Routing { get; }

@@ -68,6 +68,8 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     }
 
     private readonly bool _sharesWeights;
+    private readonly Dictionary<Inference.DecodePrecision, Inference.Decoding.DecodeWeights> _decodeWeights = [];
+    private readonly List<Inference.Decoding.DecodeWeights> _retiredDecodeWeights = [];
 
     public ModelConfig Config { get; }
 
@@ -162,8 +164,51 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         return new ParameterCounts(_embedding.numel(), _head?.numel() ?? 0, attention, norms, ffn, ffnActive);
     }
 
+    /// <summary>
+    /// The decode kernels' view of the weights in <paramref name="precision"/>: made at the first session that asks
+    /// for it (bfloat16 and int8 are copies), then shared by every session until the model is disposed or its
+    /// weights change (<see cref="ForgetDecodeWeights"/>).
+    /// </summary>
+    internal Inference.Decoding.DecodeWeights DecodeWeights(Inference.DecodePrecision precision)
+    {
+        lock (_decodeWeights)
+        {
+            if (!_decodeWeights.TryGetValue(precision, out Inference.Decoding.DecodeWeights? weights))
+            {
+                weights = Inference.Decoding.DecodeWeights.Create(this, precision);
+                _decodeWeights.Add(precision, weights);
+            }
+            return weights;
+        }
+    }
+
+    /// <summary>
+    /// Retires the bfloat16 and int8 copies after the weights were changed in place (training), so the next session
+    /// copies the new values. Sessions already running keep reading the copies they have: those are freed with the model.
+    /// </summary>
+    internal void ForgetDecodeWeights()
+    {
+        lock (_decodeWeights)
+        {
+            _retiredDecodeWeights.AddRange(_decodeWeights.Values);
+            _decodeWeights.Clear();
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
+        if (disposing)
+        {
+            lock (_decodeWeights)
+            {
+                foreach (Inference.Decoding.DecodeWeights weights in _decodeWeights.Values.Concat(_retiredDecodeWeights))
+                {
+                    weights.Dispose();
+                }
+                _decodeWeights.Clear();
+                _retiredDecodeWeights.Clear();
+            }
+        }
         if (_sharesWeights)
         {
             // The shared parts belong to the source model; only this view's feed-forward blocks are its own.

@@ -1,5 +1,6 @@
 using MoESdk.Conversion;
 using MoESdk.Inference;
+using MoESdk.Inference.Kernels;
 using MoESdk.Loading;
 using MoESdk.Modules;
 using static TorchSharp.torch;
@@ -87,6 +88,72 @@ public class KernelDecoderTests
         using LlamaModel dense = Dense(Config(), seed: 22);
         using LlamaModel moe = Mixture(dense, rule, shared, topK);
         AssertBackendsAgree(moe);
+    }
+
+    /// <summary>
+    /// A bfloat16 or int8 session computes exactly what float32 computes on weights rounded the same way: the twin
+    /// model's product matrices (attention, feed-forward or experts, head; not the router or the embedding) are
+    /// rounded in place, and its float32 kernel path must give the same logits as the original's lower precision.
+    /// </summary>
+    [Theory]
+    [InlineData(DecodePrecision.BFloat16, false)]
+    [InlineData(DecodePrecision.Int8, false)]
+    [InlineData(DecodePrecision.BFloat16, true)]
+    [InlineData(DecodePrecision.Int8, true)]
+    public void LowerPrecisionDecodeEqualsFloat32OnRoundedWeights(DecodePrecision precision, bool mixture)
+    {
+        using LlamaModel dense = Dense(Config(), seed: 23);
+        using LlamaModel twinDense = Dense(Config(), seed: 23);
+        using LlamaModel model = mixture ? Mixture(dense, ExpertOutputRule.RouterWeighted, 1, 2) : dense;
+        using LlamaModel twin = mixture ? Mixture(twinDense, ExpertOutputRule.RouterWeighted, 1, 2) : twinDense;
+        Round(twin, precision);
+
+        using var lower = new InferenceSession(model, 40, DecodeBackend.Kernels, precision: precision);
+        using var reference = new InferenceSession(twin, 40, DecodeBackend.Kernels);
+        Assert.Equal(precision, lower.Precision);
+        // One token at a time from the start: a prompt would be prefilled on TorchSharp in float32, from unrounded weights.
+        for (int step = 0; step < 20; step++)
+        {
+            int token = (step * 31) % 97;
+            AssertClose(reference.Feed([token]).ToArray(), lower.Feed([token]).ToArray(), step);
+        }
+    }
+
+    [Fact]
+    public void SessionsOfOneModelShareItsLowerPrecisionCopies()
+    {
+        using LlamaModel model = Dense(Config(), seed: 24);
+        using var first = new InferenceSession(model, 16, precision: DecodePrecision.Int8);
+        using var second = new InferenceSession(model, 16, precision: DecodePrecision.Int8);
+
+        Assert.Same(model.DecodeWeights(DecodePrecision.Int8), model.DecodeWeights(DecodePrecision.Int8));
+        Assert.True(model.DecodeWeights(DecodePrecision.Int8).CopyBytes > 0);
+        Assert.Equal(0, model.DecodeWeights(DecodePrecision.Float32).CopyBytes);
+        Assert.Equal(first.Feed([1, 2, 3]).ToArray(), second.Feed([1, 2, 3]).ToArray());
+    }
+
+    private static void Round(LlamaModel model, DecodePrecision precision)
+    {
+        using var noGrad = no_grad();
+        IEnumerable<Tensor> matrices = model.Layers.SelectMany(layer =>
+        {
+            Attention a = layer.Attention;
+            IEnumerable<Tensor> ffn = layer.FeedForward switch
+            {
+                DenseFeedForward d => [d.Gate.Weight, d.Up.Weight, d.Down.Weight],
+                MixtureOfExpertsFeedForward m => m.Experts.Concat(m.SharedExperts).SelectMany(e => new Tensor[] { e.Gate.Weight, e.Up.Weight, e.Down.Weight }),
+                _ => throw new InvalidOperationException(),
+            };
+            return new Tensor[] { a.Query.Weight, a.Key.Weight, a.Value.Weight, a.Output.Weight }.Concat(ffn);
+        }).Append(model.Head);
+        // int8 leaves matrices float32 whose rows are not whole blocks (here the 16-neuron experts' down projections).
+        foreach (Tensor matrix in matrices.Where(m => precision == DecodePrecision.BFloat16 || m.shape[1] % Int8Matrix.BlockSize == 0))
+        {
+            using Tensor rounded = precision == DecodePrecision.BFloat16
+                ? matrix.to(ScalarType.BFloat16).to(ScalarType.Float32)
+                : Kernels.MatVecTests.Dequantize(matrix);
+            matrix.copy_(rounded);
+        }
     }
 
     [Fact]

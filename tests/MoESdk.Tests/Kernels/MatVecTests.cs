@@ -85,6 +85,48 @@ public sealed class MatVecTests : IDisposable
         KernelAssert.Close(expected.data<float>().ToArray(), y);
     }
 
+    [Theory]
+    [InlineData(7, 64)]
+    [InlineData(130, 768)]
+    [InlineData(771, 2048)]
+    public void Int8MatchesTorchOnDequantizedWeights(int rows, int cols)
+    {
+        using Tensor w = randn(rows, cols);
+        using Tensor x = randn(cols);
+        using Int8Weights weights = Int8Weights.FromMatrix(TensorMemory.Matrix(w));
+        using Tensor dequantized = Dequantize(w);
+        using Tensor expected = mv(dequantized, x);
+        float[] y = new float[rows];
+
+        MatVec.Multiply(_pool, weights.Matrix, TensorMemory.Span(x), y);
+
+        KernelAssert.Close(expected.data<float>().ToArray(), y);
+    }
+
+    [Fact]
+    public void Int8BlocksKeepEveryWeightWithinHalfAStep()
+    {
+        using Tensor w = randn(16, 256) * 3;
+        using Int8Weights weights = Int8Weights.FromMatrix(TensorMemory.Matrix(w));
+        using Tensor dequantized = Dequantize(w);
+        using Tensor blocks = w.reshape(-1, Int8Matrix.BlockSize);
+        using Tensor step = blocks.abs().amax([1], keepdim: true) / 127f;
+        using Tensor error = (dequantized.reshape(-1, Int8Matrix.BlockSize) - blocks).abs();
+
+        Assert.True((error <= (step / 2) + 1e-6f).all().item<bool>());
+        Assert.Throws<ArgumentException>(() => Int8Weights.FromMatrix(TensorMemory.Matrix(randn(4, 48))));
+    }
+
+    /// <summary>The float32 values the int8 kernel computes with: round(w / d) · d per block of 32, d = max |w| / 127.</summary>
+    internal static Tensor Dequantize(Tensor w)
+    {
+        using var scope = NewDisposeScope();
+        Tensor blocks = w.reshape(-1, Int8Matrix.BlockSize);
+        Tensor scale = blocks.abs().amax([1], keepdim: true) / 127f;
+        Tensor inverse = where(scale == 0, zeros_like(scale), 1f / scale);
+        return (round(blocks * inverse) * scale).reshape(w.shape).MoveToOuterDisposeScope();
+    }
+
     [Fact]
     public void RejectsMismatchedLengths()
     {

@@ -8,8 +8,8 @@ internal sealed class DenseFeedForwardStep : IFeedForwardStep
 {
     private readonly SwiGluWeights _weights;
 
-    public DenseFeedForwardStep(DenseFeedForward block) =>
-        _weights = new SwiGluWeights(WeightView.Matrix(block.Gate.Weight), WeightView.Matrix(block.Up.Weight), WeightView.Matrix(block.Down.Weight));
+    public DenseFeedForwardStep(DenseFeedForward block, DecodeWeights weights) =>
+        _weights = new SwiGluWeights(weights.Matrix(block.Gate.Weight), weights.Matrix(block.Up.Weight), weights.Matrix(block.Down.Weight));
 
     public int ScratchWidth => _weights.Hidden;
 

@@ -18,7 +18,7 @@ internal sealed unsafe class KernelDecoder
     private readonly LayerStep[] _layers;
     private readonly float* _embedding;
     private readonly float* _finalNorm;
-    private readonly FloatMatrix _head;
+    private readonly WeightMatrix _head;
     private readonly Modules.RotaryEmbedding _rotary;
     private readonly float _epsilon;
     private readonly float[] _x;
@@ -32,14 +32,14 @@ internal sealed unsafe class KernelDecoder
     private readonly nint[] _keys;
     private readonly nint[] _values;
 
-    private KernelDecoder(LlamaModel model, RoutingContext routing, ComputePool pool)
+    private KernelDecoder(LlamaModel model, RoutingContext routing, ComputePool pool, DecodeWeights weights)
     {
         _config = model.Config;
         _pool = pool;
-        _layers = model.Layers.Select(l => new LayerStep(l, FeedForwardStep(l, routing))).ToArray();
+        _layers = model.Layers.Select(l => new LayerStep(l, weights, FeedForwardStep(l, routing, weights))).ToArray();
         _embedding = WeightView.Vector(model.Embedding);
         _finalNorm = WeightView.Vector(model.FinalNorm.Weight);
-        _head = WeightView.Matrix(model.Head);
+        _head = weights.Matrix(model.Head);
         _rotary = model.Rotary;
         _epsilon = (float)_config.RmsNormEpsilon;
         _x = new float[_config.HiddenSize];
@@ -55,12 +55,16 @@ internal sealed unsafe class KernelDecoder
     /// A decoder over <paramref name="model"/>'s weights, or null when some weight is not a contiguous float32
     /// CPU tensor (another device or type) or a block is instrumented: those run on the TorchSharp path. The
     /// Mixture-of-Experts blocks route by <paramref name="routing"/> (null: as built), fixed for the decoder's life.
+    /// The product matrices are read in <paramref name="precision"/>; the model makes its copies once, for all sessions.
     /// </summary>
-    public static KernelDecoder? TryCreate(LlamaModel model, RoutingContext? routing = null, ComputePool? pool = null)
+    public static KernelDecoder? TryCreate(LlamaModel model, RoutingContext? routing = null, ComputePool? pool = null,
+        DecodePrecision precision = DecodePrecision.Float32)
     {
         bool readable = WeightView.IsReadable(model.Embedding) && WeightView.IsReadable(model.Head)
             && WeightView.IsReadable(model.FinalNorm.Weight) && model.Layers.All(LayerStep.CanRead);
-        return readable ? new KernelDecoder(model, routing ?? RoutingContext.Default, pool ?? ComputePool.Shared) : null;
+        return readable
+            ? new KernelDecoder(model, routing ?? RoutingContext.Default, pool ?? ComputePool.Shared, model.DecodeWeights(precision))
+            : null;
     }
 
     /// <summary>
@@ -158,10 +162,10 @@ internal sealed unsafe class KernelDecoder
         }
     }
 
-    private static IFeedForwardStep FeedForwardStep(DecoderLayer layer, RoutingContext routing) => layer.FeedForward switch
+    private static IFeedForwardStep FeedForwardStep(DecoderLayer layer, RoutingContext routing, DecodeWeights weights) => layer.FeedForward switch
     {
-        DenseFeedForward dense => new DenseFeedForwardStep(dense),
-        MixtureOfExpertsFeedForward mixture => new MixtureFeedForwardStep(mixture, layer.Index, routing),
+        DenseFeedForward dense => new DenseFeedForwardStep(dense, weights),
+        MixtureOfExpertsFeedForward mixture => new MixtureFeedForwardStep(mixture, layer.Index, routing, weights),
         FeedForward block => throw new NotSupportedException($"No decode kernel for {block.GetType().Name}."),
     };
 }

@@ -6,15 +6,15 @@ namespace MoESdk.Inference.Decoding;
 /// <summary>One decoder layer's weights as the decode kernels read them.</summary>
 internal sealed unsafe class LayerStep
 {
-    public LayerStep(DecoderLayer layer, IFeedForwardStep feedForward)
+    public LayerStep(DecoderLayer layer, DecodeWeights weights, IFeedForwardStep feedForward)
     {
         Attention attention = layer.Attention;
         AttentionNorm = WeightView.Vector(layer.AttentionNorm.Weight);
         FeedForwardNorm = WeightView.Vector(layer.FeedForwardNorm.Weight);
-        Query = WeightView.Matrix(attention.Query.Weight);
-        Key = WeightView.Matrix(attention.Key.Weight);
-        Value = WeightView.Matrix(attention.Value.Weight);
-        Output = WeightView.Matrix(attention.Output.Weight);
+        Query = weights.Matrix(attention.Query.Weight);
+        Key = weights.Matrix(attention.Key.Weight);
+        Value = weights.Matrix(attention.Value.Weight);
+        Output = weights.Matrix(attention.Output.Weight);
         QueryBias = attention.Query.Bias is { } qb ? WeightView.Vector(qb) : null;
         KeyBias = attention.Key.Bias is { } kb ? WeightView.Vector(kb) : null;
         ValueBias = attention.Value.Bias is { } vb ? WeightView.Vector(vb) : null;
@@ -27,13 +27,13 @@ internal sealed unsafe class LayerStep
 
     public float* FeedForwardNorm { get; }
 
-    public FloatMatrix Query { get; }
+    public WeightMatrix Query { get; }
 
-    public FloatMatrix Key { get; }
+    public WeightMatrix Key { get; }
 
-    public FloatMatrix Value { get; }
+    public WeightMatrix Value { get; }
 
-    public FloatMatrix Output { get; }
+    public WeightMatrix Output { get; }
 
     /// <summary>Qwen3's per-head query and key norm weights [headDim]; null for other models.</summary>
     public float* QueryNorm { get; }

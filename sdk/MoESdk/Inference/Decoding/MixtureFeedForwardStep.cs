@@ -22,15 +22,15 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly float[] _weights;
     private readonly long[] _observed;
 
-    public MixtureFeedForwardStep(MixtureOfExpertsFeedForward block, int layer, RoutingContext routing)
+    public MixtureFeedForwardStep(MixtureOfExpertsFeedForward block, int layer, RoutingContext routing, DecodeWeights weights)
     {
         _layer = layer;
         _route = routing.ForLayer(layer, block);
         _rule = block.OutputRule;
         _observer = routing.Observer;
         _router = WeightView.Matrix(block.Router.Weight);
-        _experts = block.Experts.Select(WeightView.SwiGlu).ToArray();
-        _shared = block.SharedExperts.Select(WeightView.SwiGlu).ToArray();
+        _experts = block.Experts.Select(e => SwiGlu(e, weights)).ToArray();
+        _shared = block.SharedExperts.Select(e => SwiGlu(e, weights)).ToArray();
         _logits = new float[_experts.Length];
         _chosen = new int[_experts.Length];
         _weights = new float[_experts.Length];
@@ -64,6 +64,9 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
             _observer(_layer, _observed.AsSpan(0, k), k);
         }
     }
+
+    private static SwiGluWeights SwiGlu(Expert expert, DecodeWeights weights) =>
+        new(weights.Matrix(expert.Gate.Weight), weights.Matrix(expert.Up.Weight), weights.Matrix(expert.Down.Weight));
 
     // Each chosen expert's output weight, from the unmasked logits as on the torch path.
     private void Weigh(int k)

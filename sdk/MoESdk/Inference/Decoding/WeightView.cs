@@ -18,7 +18,4 @@ internal static unsafe class WeightView
     public static FloatMatrix Matrix(Tensor tensor) => TensorMemory.Matrix(tensor);
 
     public static float* Vector(Tensor tensor) => TensorMemory.Pointer(tensor);
-
-    public static SwiGluWeights SwiGlu(Modules.Expert expert) =>
-        new(Matrix(expert.Gate.Weight), Matrix(expert.Up.Weight), Matrix(expert.Down.Weight));
 }

@@ -1,11 +1,10 @@
-using System.Runtime.Intrinsics;
-
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>
-/// Batch-1 matrix-vector products y = W·x over row-major weights, rows split across a <see cref="ComputePool"/>.
-/// This is where decode spends its time: each weight is read once per token, so the speed is the memory
-/// bandwidth the threads reach. The input and output must not overlap the weights.
+/// Batch-1 matrix-vector products y = W·x over row-major weights in any <see cref="DecodePrecision"/>, rows split
+/// across a <see cref="ComputePool"/>. This is where decode spends its time: each weight is read once per token, so
+/// the speed is the memory bandwidth the threads reach, and fewer bytes per weight is faster. The input and output
+/// must not overlap the weights.
 /// </summary>
 internal static unsafe class MatVec
 {
@@ -13,35 +12,24 @@ internal static unsafe class MatVec
     internal const int RowBlock = 4;
 
     /// <summary>y = W·x.</summary>
-    public static void Multiply(ComputePool pool, FloatMatrix weight, ReadOnlySpan<float> x, Span<float> y)
+    public static void Multiply(ComputePool pool, WeightMatrix weight, ReadOnlySpan<float> x, Span<float> y)
     {
         CheckShape(weight.Rows, weight.Cols, x, y);
         fixed (float* xp = x)
         fixed (float* yp = y)
         {
-            pool.Run(new FloatRows(weight, xp, yp, scale: 0, accumulate: false), weight.Rows, RowBlock);
+            pool.Run(new WeightRows(weight, xp, yp, scale: 0, accumulate: false), weight.Rows, RowBlock);
         }
     }
 
     /// <summary>y += scale · W·x, for outputs that several terms add into (e.g. Mixture-of-Experts experts).</summary>
-    public static void MultiplyAdd(ComputePool pool, FloatMatrix weight, ReadOnlySpan<float> x, float scale, Span<float> y)
+    public static void MultiplyAdd(ComputePool pool, WeightMatrix weight, ReadOnlySpan<float> x, float scale, Span<float> y)
     {
         CheckShape(weight.Rows, weight.Cols, x, y);
         fixed (float* xp = x)
         fixed (float* yp = y)
         {
-            pool.Run(new FloatRows(weight, xp, yp, scale, accumulate: true), weight.Rows, RowBlock);
-        }
-    }
-
-    /// <summary>y = W·x with bfloat16 weights: half the bytes of float32, at bfloat16 weight precision.</summary>
-    public static void Multiply(ComputePool pool, BFloat16Matrix weight, ReadOnlySpan<float> x, Span<float> y)
-    {
-        CheckShape(weight.Rows, weight.Cols, x, y);
-        fixed (float* xp = x)
-        fixed (float* yp = y)
-        {
-            pool.Run(new BFloat16Rows(weight, xp, yp), weight.Rows, RowBlock);
+            pool.Run(new WeightRows(weight, xp, yp, scale, accumulate: true), weight.Rows, RowBlock);
         }
     }
 
@@ -49,7 +37,7 @@ internal static unsafe class MatVec
     /// y0 = W0·x and y1 = W1·x in one dispatch, for projections that share their input (gate and up).
     /// </summary>
     public static void Multiply(ComputePool pool, ReadOnlySpan<float> x,
-        FloatMatrix w0, Span<float> y0, FloatMatrix w1, Span<float> y1)
+        WeightMatrix w0, Span<float> y0, WeightMatrix w1, Span<float> y1)
         => Multiply(pool, x, w0, y0, w1, y1, new FloatMatrix(null, 0, x.Length), []);
 
     /// <summary>
@@ -57,7 +45,7 @@ internal static unsafe class MatVec
     /// (query, key and value): one pool round-trip instead of three.
     /// </summary>
     public static void Multiply(ComputePool pool, ReadOnlySpan<float> x,
-        FloatMatrix w0, Span<float> y0, FloatMatrix w1, Span<float> y1, FloatMatrix w2, Span<float> y2)
+        WeightMatrix w0, Span<float> y0, WeightMatrix w1, Span<float> y1, WeightMatrix w2, Span<float> y2)
     {
         CheckShape(w0.Rows, w0.Cols, x, y0);
         CheckShape(w1.Rows, w1.Cols, x, y1);
@@ -68,9 +56,9 @@ internal static unsafe class MatVec
         fixed (float* p2 = y2)
         {
             var job = new SharedInputRows(
-                new FloatRows(w0, xp, p0, 0, false), w0.Rows,
-                new FloatRows(w1, xp, p1, 0, false), w1.Rows,
-                new FloatRows(w2, xp, p2, 0, false));
+                new WeightRows(w0, xp, p0, 0, false), w0.Rows,
+                new WeightRows(w1, xp, p1, 0, false), w1.Rows,
+                new WeightRows(w2, xp, p2, 0, false));
             pool.Run(job, w0.Rows + w1.Rows + w2.Rows, RowBlock);
         }
     }
@@ -87,35 +75,37 @@ internal static unsafe class MatVec
         }
     }
 
-    /// <summary>Rows of one float32 matrix; writes y[r] = W[r]·x, or adds scale · W[r]·x.</summary>
-    internal readonly struct FloatRows : IRangeJob
+    /// <summary>Rows of one matrix; writes y[r] = W[r]·x, or adds scale · W[r]·x.</summary>
+    internal readonly struct WeightRows : IRangeJob
     {
-        private readonly float* _w;
+        private readonly WeightMatrix _w;
         private readonly float* _x;
         private readonly float* _y;
-        private readonly int _cols;
         private readonly float _scale;
         private readonly bool _accumulate;
 
-        public FloatRows(FloatMatrix weight, float* x, float* y, float scale, bool accumulate)
+        public WeightRows(WeightMatrix weight, float* x, float* y, float scale, bool accumulate)
         {
-            _w = weight.Data;
+            _w = weight;
             _x = x;
             _y = y;
-            _cols = weight.Cols;
             _scale = scale;
             _accumulate = accumulate;
         }
 
         public void Execute(int start, int end)
         {
-            nint cols = _cols;
+            // Each range lays out its own paired input where bfloat16 reads one: a few hundred nanoseconds, against tens
+            // of microseconds of rows.
+            int paired = RowInput.PairedLengthFor(_w);
+            float* pairedX = stackalloc float[paired];
+            RowDot.PairInput(_x, paired, pairedX);
+            var input = new RowInput(_x, pairedX, paired);
+
             int r = start;
             for (; r <= end - RowBlock; r += RowBlock)
             {
-                float* w = _w + (r * cols);
-                RowDot.Four(w, w + cols, w + (2 * cols), w + (3 * cols), _x, _cols,
-                    out float s0, out float s1, out float s2, out float s3);
+                _w.Dot4(r, r + 1, _w, r + 2, r + 3, input, out float s0, out float s1, out float s2, out float s3);
                 Store(r, s0);
                 Store(r + 1, s1);
                 Store(r + 2, s2);
@@ -123,7 +113,7 @@ internal static unsafe class MatVec
             }
             for (; r < end; r++)
             {
-                Store(r, RowDot.One(_w + (r * cols), _x, _cols));
+                Store(r, _w.Dot(r, input));
             }
         }
 
@@ -140,58 +130,16 @@ internal static unsafe class MatVec
         }
     }
 
-    private readonly struct BFloat16Rows : IRangeJob
-    {
-        // Widest input paired on the stack (32 KiB); wider inputs (no LLaMA-family width so far) run the scalar loop.
-        private const int MaxPairedColumns = 8192;
-
-        private readonly ushort* _w;
-        private readonly float* _x;
-        private readonly float* _y;
-        private readonly int _cols;
-
-        public BFloat16Rows(BFloat16Matrix weight, float* x, float* y)
-        {
-            _w = weight.Data;
-            _x = x;
-            _y = y;
-            _cols = weight.Cols;
-        }
-
-        public void Execute(int start, int end)
-        {
-            // Each range pairs its own copy of x: a few hundred nanoseconds, against tens of microseconds of rows.
-            int paired = Vector512.IsHardwareAccelerated && _cols <= MaxPairedColumns
-                ? _cols / RowDot.PairedBlock * RowDot.PairedBlock
-                : 0;
-            float* pairedX = stackalloc float[paired];
-            RowDot.PairInput(_x, paired, pairedX);
-
-            nint cols = _cols;
-            int r = start;
-            for (; r <= end - RowBlock; r += RowBlock)
-            {
-                ushort* w = _w + (r * cols);
-                RowDot.Four(w, w + cols, w + (2 * cols), w + (3 * cols), _x, pairedX, paired, _cols,
-                    out _y[r], out _y[r + 1], out _y[r + 2], out _y[r + 3]);
-            }
-            for (; r < end; r++)
-            {
-                _y[r] = RowDot.One(_w + (r * cols), _x, pairedX, paired, _cols);
-            }
-        }
-    }
-
     /// <summary>The rows of up to three matrices with one input, numbered one after the other.</summary>
     private readonly struct SharedInputRows : IRangeJob
     {
-        private readonly FloatRows _first;
-        private readonly FloatRows _second;
-        private readonly FloatRows _third;
+        private readonly WeightRows _first;
+        private readonly WeightRows _second;
+        private readonly WeightRows _third;
         private readonly int _secondStart;
         private readonly int _thirdStart;
 
-        public SharedInputRows(FloatRows first, int firstRows, FloatRows second, int secondRows, FloatRows third)
+        public SharedInputRows(WeightRows first, int firstRows, WeightRows second, int secondRows, WeightRows third)
         {
             _first = first;
             _second = second;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MoESdk.Inference.Kernels;
 
@@ -228,6 +229,99 @@ internal static unsafe class RowDot
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToSingle(ushort bfloat16) => BitConverter.UInt32BitsToSingle((uint)bfloat16 << 16);
+
+    /// <summary>
+    /// Four int8 rows with their block scales (see <see cref="Int8Matrix"/>; <paramref name="cols"/> is a multiple of its
+    /// block size): per block the int8 values widen to float and meet x in float (x is not quantized), and the block's
+    /// sum is scaled into the row's accumulator.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Four(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        int blocks = cols / Int8Matrix.BlockSize;
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+            {
+                Vector512<float> x0 = Vector512.Load(x + c);
+                Vector512<float> x1 = Vector512.Load(x + c + 16);
+                a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
+                a1 = Vector512.FusedMultiplyAdd(Block512(r1 + c, x0, x1), Vector512.Create(d1[b]), a1);
+                a2 = Vector512.FusedMultiplyAdd(Block512(r2 + c, x0, x1), Vector512.Create(d2[b]), a2);
+                a3 = Vector512.FusedMultiplyAdd(Block512(r3 + c, x0, x1), Vector512.Create(d3[b]), a3);
+            }
+            s0 = Vector512.Sum(a0);
+            s1 = Vector512.Sum(a1);
+            s2 = Vector512.Sum(a2);
+            s3 = Vector512.Sum(a3);
+        }
+        else if (Avx2.IsSupported)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+            {
+                a0 = Vector256.MultiplyAddEstimate(Block256(r0 + c, x + c), Vector256.Create(d0[b]), a0);
+                a1 = Vector256.MultiplyAddEstimate(Block256(r1 + c, x + c), Vector256.Create(d1[b]), a1);
+                a2 = Vector256.MultiplyAddEstimate(Block256(r2 + c, x + c), Vector256.Create(d2[b]), a2);
+                a3 = Vector256.MultiplyAddEstimate(Block256(r3 + c, x + c), Vector256.Create(d3[b]), a3);
+            }
+            s0 = Vector256.Sum(a0);
+            s1 = Vector256.Sum(a1);
+            s2 = Vector256.Sum(a2);
+            s3 = Vector256.Sum(a3);
+        }
+        else
+        {
+            s0 = BlockSums(r0, d0, x, blocks);
+            s1 = BlockSums(r1, d1, x, blocks);
+            s2 = BlockSums(r2, d2, x, blocks);
+            s3 = BlockSums(r3, d3, x, blocks);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float One(sbyte* r, float* d, float* x, int cols)
+    {
+        // The same row four times: the repeats hit L1, and this path only runs for the last rows of a range.
+        Four(r, r, r, r, d, d, d, d, x, cols, out float s, out _, out _, out _);
+        return s;
+    }
+
+    // 32 int8 weights against 32 floats of x, as 16-lane float vectors: lane sums of q·x.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Block512(sbyte* q, Vector512<float> x0, Vector512<float> x1)
+    {
+        Vector512<float> low = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q)));
+        Vector512<float> high = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16)));
+        return Vector512.FusedMultiplyAdd(high, x1, low * x0);
+    }
+
+    // The same with 8-lane vectors, four per block.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Block256(sbyte* q, float* x)
+    {
+        Vector256<float> sum = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q)) * Vector256.Load(x);
+        sum = Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + 8)), Vector256.Load(x + 8), sum);
+        sum = Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + 16)), Vector256.Load(x + 16), sum);
+        return Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + 24)), Vector256.Load(x + 24), sum);
+    }
+
+    private static float BlockSums(sbyte* q, float* d, float* x, int blocks)
+    {
+        float total = 0;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            float block = 0;
+            for (int i = 0; i < Int8Matrix.BlockSize; i++)
+            {
+                block += q[c + i] * x[c + i];
+            }
+            total += d[b] * block;
+        }
+        return total;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Low(Vector256<ushort> w) => Vector256.ShiftLeft(Vector256.WidenLower(w), 16).AsSingle();

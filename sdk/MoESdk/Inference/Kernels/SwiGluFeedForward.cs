@@ -19,43 +19,43 @@ internal static unsafe class SwiGluFeedForward
         {
             // Two dispatches: every output row of the down projection needs all of h.
             pool.Run(new GatedRows(weights.Gate, weights.Up, xp, hp), weights.Hidden, MatVec.RowBlock / 2);
-            pool.Run(new MatVec.FloatRows(weights.Down, hp, yp, scale, accumulate: true), weights.Dim, MatVec.RowBlock);
+            pool.Run(new MatVec.WeightRows(weights.Down, hp, yp, scale, accumulate: true), weights.Dim, MatVec.RowBlock);
         }
     }
 
     /// <summary>h[r] = silu(gate[r]·x) · (up[r]·x), two rows of each per step so four rows stream at once.</summary>
     private readonly struct GatedRows : IRangeJob
     {
-        private readonly float* _gate;
-        private readonly float* _up;
+        private readonly WeightMatrix _gate;
+        private readonly WeightMatrix _up;
         private readonly float* _x;
         private readonly float* _h;
-        private readonly int _cols;
 
-        public GatedRows(FloatMatrix gate, FloatMatrix up, float* x, float* h)
+        public GatedRows(WeightMatrix gate, WeightMatrix up, float* x, float* h)
         {
-            _gate = gate.Data;
-            _up = up.Data;
+            _gate = gate;
+            _up = up;
             _x = x;
             _h = h;
-            _cols = gate.Cols;
         }
 
         public void Execute(int start, int end)
         {
-            nint cols = _cols;
+            int paired = RowInput.PairedLengthFor(_gate);
+            float* pairedX = stackalloc float[paired];
+            RowDot.PairInput(_x, paired, pairedX);
+            var input = new RowInput(_x, pairedX, paired);
+
             int r = start;
             for (; r <= end - 2; r += 2)
             {
-                float* g = _gate + (r * cols);
-                float* u = _up + (r * cols);
-                RowDot.Four(g, g + cols, u, u + cols, _x, _cols, out float g0, out float g1, out float u0, out float u1);
+                _gate.Dot4(r, r + 1, _up, r, r + 1, input, out float g0, out float g1, out float u0, out float u1);
                 _h[r] = Silu(g0) * u0;
                 _h[r + 1] = Silu(g1) * u1;
             }
             if (r < end)
             {
-                _h[r] = Silu(RowDot.One(_gate + (r * cols), _x, _cols)) * RowDot.One(_up + (r * cols), _x, _cols);
+                _h[r] = Silu(_gate.Dot(r, input)) * _up.Dot(r, input);
             }
         }
 

@@ -1,0 +1,114 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MoESdk.Inference.Kernels;
+
+/// <summary>
+/// A row-major weight matrix in one of the <see cref="DecodePrecision"/> layouts, in memory the view does not own
+/// (a float32 tensor's storage, <see cref="BFloat16Weights"/> or <see cref="Int8Weights"/>). The kernels take this
+/// one type and branch on the precision once per four rows, so every projection runs in any precision.
+/// </summary>
+internal readonly unsafe struct WeightMatrix
+{
+    private readonly void* _data;
+    private readonly float* _scales;
+
+    private WeightMatrix(DecodePrecision precision, void* data, float* scales, int rows, int cols)
+    {
+        Precision = precision;
+        _data = data;
+        _scales = scales;
+        Rows = rows;
+        Cols = cols;
+    }
+
+    public DecodePrecision Precision { get; }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    /// <summary>Weight bytes a product with this matrix streams (scales included).</summary>
+    public long Bytes => Precision switch
+    {
+        DecodePrecision.Float32 => (long)Rows * Cols * sizeof(float),
+        DecodePrecision.BFloat16 => (long)Rows * Cols * sizeof(ushort),
+        _ => ((long)Rows * Cols) + ((long)Rows * (Cols / Int8Matrix.BlockSize) * sizeof(float)),
+    };
+
+    public static implicit operator WeightMatrix(FloatMatrix matrix) => new(DecodePrecision.Float32, matrix.Data, null, matrix.Rows, matrix.Cols);
+
+    public static implicit operator WeightMatrix(BFloat16Matrix matrix) => new(DecodePrecision.BFloat16, matrix.Data, null, matrix.Rows, matrix.Cols);
+
+    public static implicit operator WeightMatrix(Int8Matrix matrix) => new(DecodePrecision.Int8, matrix.Values, matrix.Scales, matrix.Rows, matrix.Cols);
+
+    /// <summary>
+    /// Rows <paramref name="r0"/> and <paramref name="r1"/> of this matrix and <paramref name="r2"/> and <paramref name="r3"/>
+    /// of <paramref name="other"/> (same precision and width; often this matrix) dotted with the input.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Dot4(int r0, int r1, in WeightMatrix other, int r2, int r3, in RowInput x,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        switch (Precision)
+        {
+            case DecodePrecision.Float32:
+                RowDot.Four(FloatRow(r0), FloatRow(r1), other.FloatRow(r2), other.FloatRow(r3), x.Values, Cols, out s0, out s1, out s2, out s3);
+                break;
+            case DecodePrecision.BFloat16:
+                RowDot.Four(HalfRow(r0), HalfRow(r1), other.HalfRow(r2), other.HalfRow(r3), x.Values, x.Paired, x.PairedLength, Cols,
+                    out s0, out s1, out s2, out s3);
+                break;
+            default:
+                RowDot.Four(ByteRow(r0), ByteRow(r1), other.ByteRow(r2), other.ByteRow(r3),
+                    ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3), x.Values, Cols, out s0, out s1, out s2, out s3);
+                break;
+        }
+    }
+
+    /// <summary>Row <paramref name="row"/> dotted with the input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Dot(int row, in RowInput x) => Precision switch
+    {
+        DecodePrecision.Float32 => RowDot.One(FloatRow(row), x.Values, Cols),
+        DecodePrecision.BFloat16 => RowDot.One(HalfRow(row), x.Values, x.Paired, x.PairedLength, Cols),
+        _ => RowDot.One(ByteRow(row), ScaleRow(row), x.Values, Cols),
+    };
+
+    private float* FloatRow(int row) => (float*)_data + ((nint)row * Cols);
+
+    private ushort* HalfRow(int row) => (ushort*)_data + ((nint)row * Cols);
+
+    private sbyte* ByteRow(int row) => (sbyte*)_data + ((nint)row * Cols);
+
+    private float* ScaleRow(int row) => _scales + ((nint)row * (Cols / Int8Matrix.BlockSize));
+}
+
+/// <summary>
+/// The input vector of a matrix-vector product as the rows read it: x itself, and for bfloat16 rows with Vector512
+/// the paired layout of <see cref="RowDot.PairInput"/>, which the caller builds in its own stack space.
+/// </summary>
+internal readonly unsafe struct RowInput
+{
+    // Widest input paired on the stack (32 KiB); wider inputs (no LLaMA-family width so far) read x directly.
+    private const int MaxPairedColumns = 8192;
+
+    public RowInput(float* values, float* paired, int pairedLength)
+    {
+        Values = values;
+        Paired = paired;
+        PairedLength = pairedLength;
+    }
+
+    public float* Values { get; }
+
+    public float* Paired { get; }
+
+    public int PairedLength { get; }
+
+    /// <summary>Floats of paired input rows of <paramref name="matrix"/> read: zero unless they are bfloat16 and Vector512 runs.</summary>
+    public static int PairedLengthFor(in WeightMatrix matrix) =>
+        matrix.Precision == DecodePrecision.BFloat16 && Vector512.IsHardwareAccelerated && matrix.Cols <= MaxPairedColumns
+            ? matrix.Cols / RowDot.PairedBlock * RowDot.PairedBlock
+            : 0;
+}
