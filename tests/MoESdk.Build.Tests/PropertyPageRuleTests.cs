@@ -1,3 +1,6 @@
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
@@ -7,7 +10,8 @@ namespace MoESdk.Build.Tests;
 /// Visual Studio's property page rule for MoEModel items (build/MoEModel.xaml) against what the package documents and
 /// accepts: every metadata of the README's MoEModel table and of the props' ItemDefinitionGroup has an editable
 /// property with the same default, nothing undocumented is offered, the choices are exactly the values the
-/// ConvertMoEModel task accepts, and MoESdk.props registers the rule and the item type.
+/// ConvertMoEModel task accepts, MoESdk.props registers the rule and the item type, and every element and attribute is
+/// one Visual Studio can read (a type and property of the schema it deserializes the file into).
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed partial class PropertyPageRuleTests
@@ -19,6 +23,30 @@ public sealed partial class PropertyPageRuleTests
     private static string PropsPath => Path.Combine(BuildFolder, "build", "MoESdk.props");
 
     private static string RulePath => Path.Combine(BuildFolder, "build", "MoEModel.xaml");
+
+    [Fact]
+    public void RuleUsesOnlyTypesAndPropertiesOfThePropertyPageSchema()
+    {
+        Dictionary<string, HashSet<string>> schema = SchemaTypes();
+        foreach (XElement element in XDocument.Load(RulePath).Root!.DescendantsAndSelf())
+        {
+            string name = element.Name.LocalName;
+            Assert.Equal(Schema, element.Name.Namespace);
+            // Property elements (<Rule.DataSource>) set a property of their parent's type.
+            string[] parts = name.Split('.');
+            if (parts.Length == 2)
+            {
+                Assert.True(schema.TryGetValue(parts[0], out HashSet<string>? owner) && owner.Contains(parts[1]), $"<{name}>: {parts[0]} has no property {parts[1]}");
+                Assert.Equal(parts[0], element.Parent!.Name.LocalName);
+                continue;
+            }
+            Assert.True(schema.TryGetValue(name, out HashSet<string>? properties), $"<{name}> is not a property page schema type");
+            foreach (XAttribute attribute in element.Attributes().Where(a => !a.IsNamespaceDeclaration))
+            {
+                Assert.True(properties.Contains(attribute.Name.LocalName), $"<{name} {attribute.Name.LocalName}=...>: {name} has no property {attribute.Name.LocalName}");
+            }
+        }
+    }
 
     [Fact]
     public void RuleOffersEveryDocumentedMetadataAndNothingElse()
@@ -137,6 +165,35 @@ public sealed partial class PropertyPageRuleTests
         Match declaration = Regex.Match(source, $@"\bstring\[\]\s+{Regex.Escape(field)}\s*=\s*(?:new\s*(?:string)?\s*\[\s*\]\s*)?\{{(?<values>[^}}]*)\}}");
         Assert.True(declaration.Success, $"ConvertMoEModel.cs declares no string[] {field} = {{ ... }}: update this test to read the accepted values");
         return QuotedString().Matches(declaration.Groups["values"].Value).Select(m => m.Groups[1].Value).ToArray();
+    }
+
+    /// <summary>
+    /// The types of Microsoft.Build.Framework.XamlTypes, each with the names of its properties and its base types', read
+    /// from the metadata of the .NET Framework reference assembly (the only one that has them; it is never loaded).
+    /// </summary>
+    private static Dictionary<string, HashSet<string>> SchemaTypes()
+    {
+        string path = typeof(PropertyPageRuleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "PropertyPageSchemaAssembly").Value!;
+        using var pe = new PEReader(File.OpenRead(path));
+        MetadataReader metadata = pe.GetMetadataReader();
+        Dictionary<TypeDefinitionHandle, TypeDefinition> types = metadata.TypeDefinitions
+            .Select(h => (Handle: h, Type: metadata.GetTypeDefinition(h)))
+            .Where(t => metadata.GetString(t.Type.Namespace) == "Microsoft.Build.Framework.XamlTypes")
+            .ToDictionary(t => t.Handle, t => t.Type);
+
+        HashSet<string> PropertiesOf(TypeDefinition type)
+        {
+            var names = type.GetProperties().Select(p => metadata.GetString(metadata.GetPropertyDefinition(p).Name)).ToHashSet(StringComparer.Ordinal);
+            if (type.BaseType.Kind == HandleKind.TypeDefinition && types.TryGetValue((TypeDefinitionHandle)type.BaseType, out TypeDefinition baseType))
+            {
+                names.UnionWith(PropertiesOf(baseType));
+            }
+            return names;
+        }
+
+        Dictionary<string, HashSet<string>> schema = types.Values.ToDictionary(t => metadata.GetString(t.Name), PropertiesOf, StringComparer.Ordinal);
+        Assert.Contains("Rule", schema.Keys);
+        return schema;
     }
 
     [GeneratedRegex(@"^\|\s*`(?<name>[A-Za-z]+)`\s*\|")]
