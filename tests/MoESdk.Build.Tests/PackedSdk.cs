@@ -15,6 +15,12 @@ public sealed class PackedSdk : IDisposable
 
     public string Version => _feed.Version;
 
+    /// <summary>The packed MoESdk.VERSION.nupkg.</summary>
+    public string PackagePath => _feed.PackagePath("MoESdk");
+
+    /// <summary>Its symbols package, MoESdk.VERSION.snupkg, packed beside it.</summary>
+    public string SymbolsPackagePath => Path.ChangeExtension(PackagePath, ".snupkg");
+
     /// <summary>Removes the consumers, the feed and this run's copy of the package in the global package folder.</summary>
     public void Dispose() => _feed.Dispose();
 }
