@@ -30,7 +30,20 @@ public class BenchCommandTests
         Assert.Equal("kernels", result.RootElement.GetProperty("backend").GetString());
     }
 
+    [Fact]
+    public void EachDTypeMeasuresEveryModelInThatPrecision()
+    {
+        var (exit, stdout, stderr) = MoeProcess.Run("bench", "--model", Checkpoint("rand-gqa-shared.bin"),
+            "--prompt-tokens", "8", "--decode-tokens", "8", "--repetitions", "1", "--dtype", "f32", "bf16", "int8", "--json");
+
+        Assert.True(exit == 0, stderr);
+        using JsonDocument result = JsonDocument.Parse(stdout);
+        string[] models = result.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("model").GetString()!).ToArray();
+        Assert.Equal(["rand-gqa-shared.bin f32", "rand-gqa-shared.bin bf16", "rand-gqa-shared.bin int8"], models);
+    }
+
     [Theory]
+    [InlineData("--dtype 'q4' is not a decode precision: use f32, bf16 or int8", "--shape", "110m", "--dtype", "q4")]
     [InlineData("Give either --model")]
     [InlineData("Unknown shape 'huge'", "--shape", "huge")]
     [InlineData("must be at least 1", "--shape", "110m", "--repetitions", "0")]

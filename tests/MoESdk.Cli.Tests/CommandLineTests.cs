@@ -23,6 +23,22 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void EvalDecodesInEachPrecisionFloat32AsTorchScoresAndInt8WithinOnePercent()
+    {
+        var (exit, stdout, stderr) = MoeProcess.Run("eval", "--model", MoeProcess.Data("models", "kjv-llama"),
+            "--text", MoeProcess.Data("models", "kjv-llama", "data", "heldout.txt"), "--max-windows", "3", "--dtype", "f32", "int8", "--json");
+
+        Assert.True(exit == 0, stderr);
+        using JsonDocument result = JsonDocument.Parse(stdout);
+        double torchPath = result.RootElement.GetProperty("perplexity").GetDouble();
+        JsonElement[] precisions = result.RootElement.GetProperty("precisions").EnumerateArray().ToArray();
+        Assert.Equal(["f32", "int8"], precisions.Select(p => p.GetProperty("precision").GetString()));
+        // The same float32 weights through the kernels token by token and through TorchSharp window by window.
+        Assert.Equal(1.0, precisions[0].GetProperty("perplexity").GetDouble() / torchPath, 3);
+        Assert.InRange(precisions[1].GetProperty("perplexityRatio").GetDouble(), 0.99, 1.01);
+    }
+
+    [Fact]
     public void InspectJsonReportsArchitectureAndParameterCounts()
     {
         var (exit, stdout, stderr) = MoeProcess.Run("inspect", "--model", Checkpoint("rand-mha-unshared.bin"), "--json");

@@ -24,9 +24,15 @@ public static class BenchCommand
         var decode = new Option<int>("--decode-tokens") { Description = "Tokens generated per decode measurement.", DefaultValueFactory = _ => 64 };
         var repetitions = new Option<int>("--repetitions") { Description = "Measured repetitions after one warm-up; medians are reported.", DefaultValueFactory = _ => 5 };
         var backend = new Option<DecodeBackend>("--backend") { Description = "Decode with the SDK's kernels or TorchSharp operators.", DefaultValueFactory = _ => DecodeBackend.Kernels };
+        var dtypes = new Option<string[]>("--dtype")
+        {
+            Description = DecodePrecisionNames.Description + " Several values (e.g. --dtype f32 bf16 int8) measure every model in each, ratios over the first.",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => ["f32"],
+        };
         var command = new Command("bench", "Prefill and decode tokens/s of models measured side by side, their ratios and the ideal ratio for the active fraction.")
         {
-            model, compare, shape, experts, topK, prompt, decode, repetitions, backend,
+            model, compare, shape, experts, topK, prompt, decode, repetitions, backend, dtypes,
         };
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
@@ -42,7 +48,7 @@ public static class BenchCommand
                 throw new ArgumentException("--prompt-tokens, --decode-tokens and --repetitions must be at least 1.");
             }
 
-            var subjects = new List<(string Name, LlamaModel Model)>();
+            var subjects = new List<(string Name, LlamaModel Model, DecodePrecision Precision)>();
             var owned = new List<IDisposable>();
             try
             {
@@ -51,12 +57,12 @@ public static class BenchCommand
                     CommandRunner.Status.MarkupLine($"[grey]building synthetic {Markup.Escape(shapeName)} weights...[/]");
                     LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shapeName));
                     owned.Add(dense);
-                    subjects.Add(($"{shapeName} dense", dense));
+                    subjects.Add(($"{shapeName} dense", dense, DecodePrecision.Float32));
                     foreach (int k in result.GetValue(topK)!)
                     {
                         LlamaModel moe = BenchmarkShape.Mixture(dense, result.GetValue(experts), k);
                         owned.Insert(0, moe);
-                        subjects.Add(($"{shapeName} MoE {result.GetValue(experts)}e top-{k}", moe));
+                        subjects.Add(($"{shapeName} MoE {result.GetValue(experts)}e top-{k}", moe, DecodePrecision.Float32));
                     }
                 }
                 else
@@ -65,8 +71,17 @@ public static class BenchCommand
                     {
                         LanguageModel opened = LanguageModel.Open(path, CommonOptions.LoadOptions(result));
                         owned.Add(opened);
-                        subjects.Add((Path.GetFileName(path.TrimEnd('/', '\\')), opened.Model));
+                        subjects.Add((Path.GetFileName(path.TrimEnd('/', '\\')), opened.Model, DecodePrecision.Float32));
                     }
+                }
+                DecodePrecision[] precisions = result.GetValue(dtypes)!.Select(DecodePrecisionNames.Parse).Distinct().ToArray();
+                if (precisions.Length > 1)
+                {
+                    subjects = precisions.SelectMany(p => subjects.Select(s => ($"{s.Name} {DecodePrecisionNames.Name(p)}", s.Model, p))).ToList();
+                }
+                else
+                {
+                    subjects = subjects.Select(s => (s.Name, s.Model, precisions[0])).ToList();
                 }
                 if (subjects.Any(s => s.Model.Config.MaxPositions < promptTokens + decodeTokens + 1))
                 {
@@ -77,7 +92,8 @@ public static class BenchCommand
                 {
                     ProgressTask task = context.AddTask("measuring", maxValue: reps + 1);
                     return SpeedBenchmark.Measure(subjects.Select(s => s.Model).ToArray(), promptTokens, decodeTokens, reps,
-                        new SynchronousProgress<int>(r => task.Value = r + 1), cancellationToken, result.GetValue(backend));
+                        new SynchronousProgress<int>(r => task.Value = r + 1), cancellationToken, result.GetValue(backend),
+                        subjects.Select(s => s.Precision).ToArray());
                 });
                 LlamaModel reference = subjects[0].Model;
                 var report = new BenchReport(result.GetValue(backend).ToString().ToLowerInvariant(), Environment.ProcessorCount, promptTokens, decodeTokens, reps,

@@ -18,9 +18,10 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample from the k most likely tokens (0 = all).", DefaultValueFactory = _ => 40 };
         var topP = new Option<float>("--top-p") { Description = "Sample from the smallest set reaching this probability.", DefaultValueFactory = _ => 0.95f };
         var seed = new Option<int>("--seed") { Description = "Sampler seed: same seed, same text.", DefaultValueFactory = _ => 42 };
+        var dtype = new Option<string>("--dtype") { Description = DecodePrecisionNames.Description, DefaultValueFactory = _ => "f32" };
         var command = new Command("generate", "Continue a prompt with a model, printing tokens as they are generated.")
         {
-            CommonOptions.Model, prompt, tokens, maxTokens, temperature, topK, topP, seed,
+            CommonOptions.Model, prompt, tokens, maxTokens, temperature, topK, topP, seed, dtype,
         };
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
@@ -42,6 +43,7 @@ public static class GenerateCommand
                 },
             };
             options.Validate();
+            DecodePrecision precision = DecodePrecisionNames.Parse(result.GetValue(dtype)!);
             bool json = result.GetValue(CommonOptions.Json);
 
             using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!, CommonOptions.LoadOptions(result));
@@ -52,7 +54,7 @@ public static class GenerateCommand
                 options = options with { StopTokens = tokenizer.EosIds };
             }
 
-            using var session = new InferenceSession(model.Model);
+            using var session = new InferenceSession(model.Model, precision: precision);
             var decoder = tokenizer is null ? null : new StreamingDecoder(tokenizer, input);
             var generated = new List<int>();
             var text = new System.Text.StringBuilder();

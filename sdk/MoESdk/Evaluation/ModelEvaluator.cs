@@ -45,6 +45,49 @@ public static class ModelEvaluator
         return new ComparisonResult(Result(referenceNll, referenceCorrect, windows), Result(candidateNll, candidateCorrect, windows), kl / windows.PredictedTokens);
     }
 
+    /// <summary>
+    /// Perplexity as generation computes it: every window decoded one token at a time through the session's decode path
+    /// (the kernels, reading the weights in <paramref name="precision"/>), so lower-precision weights are scored exactly
+    /// as they serve. Slower than <see cref="Perplexity"/>, which runs whole windows through TorchSharp in float32.
+    /// </summary>
+    internal static PerplexityResult DecodePerplexity(LlamaModel model, TokenWindows windows, Inference.DecodePrecision precision,
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        double nll = 0;
+        long correct = 0;
+        using var session = new Inference.InferenceSession(model, windows.Length, precision: precision);
+        for (int w = 0; w < windows.Count; w++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            (long[] inputs, long[] targets) = windows.Batch(w, 1);
+            session.Reset();
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                ReadOnlySpan<float> logits = session.Feed([(int)inputs[i]]);
+                nll += NegativeLogLikelihood(logits, (int)targets[i]);
+                correct += Inference.TokenSampler.ArgMax(logits) == targets[i] ? 1 : 0;
+            }
+            progress?.Report(w + 1);
+        }
+        return Result(nll, correct, windows);
+    }
+
+    // -log softmax(logits)[target], in double: log-sum-exp around the largest logit.
+    private static double NegativeLogLikelihood(ReadOnlySpan<float> logits, int target)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float l in logits)
+        {
+            max = MathF.Max(max, l);
+        }
+        double sum = 0;
+        foreach (float l in logits)
+        {
+            sum += Math.Exp(l - max);
+        }
+        return max + Math.Log(sum) - logits[target];
+    }
+
     private static PerplexityResult Result(double nll, long correct, TokenWindows windows) =>
         new(nll / windows.PredictedTokens, windows.PredictedTokens, windows.Count, windows.Length)
         {

@@ -15,14 +15,17 @@ internal sealed record SpeedResult(double PrefillTokensPerSecond, double DecodeT
 /// </summary>
 internal static class SpeedBenchmark
 {
+    // precisions: each model's decode precision (null: float32 for all); a model may appear once per precision.
     public static IReadOnlyList<SpeedResult> Measure(IReadOnlyList<LlamaModel> models, int promptTokens = 64, int decodeTokens = 64, int repetitions = 5,
-        IProgress<int>? progress = null, CancellationToken cancellationToken = default, DecodeBackend backend = DecodeBackend.Kernels)
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default, DecodeBackend backend = DecodeBackend.Kernels,
+        IReadOnlyList<DecodePrecision>? precisions = null)
     {
         int vocab = models[0].Config.VocabSize;
         int[] prompt = Enumerable.Range(0, promptTokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
         var prefill = models.Select(_ => new List<double>()).ToArray();
         var decode = models.Select(_ => new List<double>()).ToArray();
-        var sessions = models.Select(m => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), backend)).ToArray();
+        var sessions = models.Select((m, i) => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), backend,
+            precision: precisions?[i] ?? DecodePrecision.Float32)).ToArray();
         try
         {
             // Repetition 0 is warm-up and not counted.
