@@ -15,6 +15,12 @@ public sealed class MoEModelOptions
     /// <summary>"cpu", or "cuda" when a CUDA TorchSharp package is referenced and a GPU is present.</summary>
     public string Device { get; set; } = "cpu";
 
+    /// <summary>
+    /// The precision decode reads the weight matrices in: Float32 (default), BFloat16 or Int8 (about a quarter of the
+    /// bytes per token, perplexity within 1 % on the reference model). The copy is made at warm-up.
+    /// </summary>
+    public Inference.DecodePrecision Precision { get; set; } = Inference.DecodePrecision.Float32;
+
     /// <summary>Generations running at once; more than 1 forbids per-request experts per token (shared model state).</summary>
     public int MaxConcurrentRequests { get; set; } = 1;
 

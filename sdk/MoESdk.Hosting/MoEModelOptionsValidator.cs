@@ -40,6 +40,10 @@ internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<M
         {
             failures.Add($"{key}:Device: {e.Message}");
         }
+        if (!Enum.IsDefined(options.Precision))
+        {
+            failures.Add($"{key}:Precision must be Float32, BFloat16 or Int8, was {options.Precision}.");
+        }
         if (options.MaxConcurrentRequests < 1)
         {
             failures.Add($"{key}:MaxConcurrentRequests must be 1 or more, was {options.MaxConcurrentRequests}.");

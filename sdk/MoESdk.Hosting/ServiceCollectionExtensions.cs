@@ -80,6 +80,7 @@ public static class ServiceCollectionExtensions
             Name = name,
             ExpertsPerToken = options.TopK,
             Device = options.Device,
+            Precision = options.Precision,
             MaxConcurrentRequests = options.MaxConcurrentRequests,
             QueueCapacity = options.QueueCapacity,
             MeterFactory = provider.GetService<IMeterFactory>(),

@@ -51,6 +51,22 @@ public sealed class HostingTests(TestModels models)
     }
 
     [Fact]
+    public async Task PrecisionFromConfigurationServesInt8()
+    {
+        using IHost host = BuildHost(
+            new Dictionary<string, string?> { ["MoE:Models:tiny:Path"] = models.ArtifactPath, ["MoE:Models:tiny:Precision"] = "Int8" },
+            services => services.AddMoEModel("tiny"));
+        await host.StartAsync();
+
+        IMoEModel tiny = host.Services.GetRequiredKeyedService<IMoEModel>("tiny");
+        ChatResponse response = await host.Services.GetRequiredService<IChatClient>().GetResponseAsync("In the beginning", new ChatOptions { MaxOutputTokens = 4 });
+        await host.StopAsync();
+
+        Assert.Equal(MoESdk.Inference.DecodePrecision.Int8, tiny.Info.DecodePrecision);
+        Assert.Equal(4, response.Usage?.OutputTokenCount);
+    }
+
+    [Fact]
     public void CodeConfigurationOverridesTheConfigurationSection()
     {
         using IHost host = BuildHost(

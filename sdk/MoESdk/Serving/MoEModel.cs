@@ -29,6 +29,7 @@ public sealed partial class MoEModel : IMoEModel
     private readonly RoutingStatistics _routing;
     private readonly MoEMetrics _metrics;
     private readonly int[] _stopTokens;
+    private readonly DecodePrecision _precision;
     private int _disposed;
 
     /// <param name="model">The model to serve; it must have a tokenizer.</param>
@@ -49,11 +50,12 @@ public sealed partial class MoEModel : IMoEModel
         {
             CheckExpertsPerToken(name, k, MoEModelInfo.Describe(model));
         }
-        Info = MoEModelInfo.Describe(model, name, options.ExpertsPerToken);
+        Info = MoEModelInfo.Describe(model, name, options.ExpertsPerToken) with { DecodePrecision = options.Precision };
         ChatTemplate = ChatTemplate.Load(model.Source);
         GenerationDefaults = GenerationDefaults.Load(model.Source);
         _stopTokens = StopTokens(_tokenizer, ChatTemplate, GenerationDefaults, Info.VocabSize);
         _queue = new RequestQueue(name, options.MaxConcurrentRequests, options.QueueCapacity);
+        _precision = options.Precision;
         _routing = new RoutingStatistics(Info.ExpertsPerLayer);
         _metrics = new MoEMetrics(name, () => _queue.Waiting, _routing.Snapshot, options.MeterFactory);
     }
@@ -308,7 +310,8 @@ public sealed partial class MoEModel : IMoEModel
         TimeSpan firstToken = TimeSpan.Zero;
         try
         {
-            using var session = new InferenceSession(_model.Model, capacity, routing: Routing(request.ExpertsPerToken, request.RoutingPolicy, recorder));
+            using var session = new InferenceSession(_model.Model, capacity, routing: Routing(request.ExpertsPerToken, request.RoutingPolicy, recorder),
+                precision: _precision);
             foreach (int id in session.Generate(request.Prompt, request.Generation, cancellationToken))
             {
                 if (count++ == 0)

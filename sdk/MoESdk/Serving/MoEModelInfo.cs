@@ -20,6 +20,9 @@ public sealed record MoEModelInfo(string Name, string Source, string Architectur
 {
     public bool IsMixtureOfExperts => ExpertsPerLayer.Count > 0;
 
+    /// <summary>The precision decode reads the weight matrices in (<see cref="MoEServingOptions.Precision"/>).</summary>
+    public Inference.DecodePrecision DecodePrecision { get; init; }
+
     /// <summary>The largest experts-per-token every layer accepts: the fewest experts of any layer.</summary>
     public int MaxExpertsPerToken => IsMixtureOfExperts ? ExpertsPerLayer.Min() : 0;
 

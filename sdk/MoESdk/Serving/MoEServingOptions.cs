@@ -23,6 +23,13 @@ public sealed record MoEServingOptions
     /// <summary>Torch device: "cpu", or "cuda" with a CUDA TorchSharp package referenced.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>
+    /// The precision decode steps read the weight matrices in: float32 (default), bfloat16 or int8 (blocks of 32 with a
+    /// scale each). Lower precision decodes faster (fewer bytes per token) and costs a copy of the matrices, made once
+    /// when the first request (or the warm-up) runs.
+    /// </summary>
+    public Inference.DecodePrecision Precision { get; init; } = Inference.DecodePrecision.Float32;
+
     /// <summary>Creates the "MoESdk" meter (dependency injection passes the host's); null creates a plain one.</summary>
     public IMeterFactory? MeterFactory { get; init; }
 }
