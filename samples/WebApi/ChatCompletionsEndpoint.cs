@@ -38,7 +38,7 @@ public static class ChatCompletionsEndpoint
         catch (JsonException e)
         {
             string? param = e.Path is { Length: > 2 } path ? path[2..] : null;
-            await OpenAiErrors.BadRequest($"The request body is not valid JSON for a chat completion: {e.Message}", param, "invalid_json").ExecuteAsync(context);
+            await OpenAiErrors.BadRequest($"The request body is not valid JSON for a chat completion: {Describe(e, param)}", param, "invalid_json").ExecuteAsync(context);
             return;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -95,6 +95,15 @@ public static class ChatCompletionsEndpoint
             await OpenAiErrors.BadRequest(WithoutParameterName(e), param).ExecuteAsync(context);
         }
     }
+
+    /// <summary>
+    /// The serializer's "could not be converted to T" names .NET types the client never sees: say which field holds a
+    /// value of the wrong type instead.
+    /// </summary>
+    private static string Describe(JsonException e, string? param) =>
+        !e.Message.StartsWith("The JSON value could not be converted to ", StringComparison.Ordinal) ? e.Message
+        : param is null ? "the body must be a JSON object with 'messages'."
+        : $"'{param}' holds a value of the wrong type, or a number out of its range.";
 
     /// <summary>
     /// Reads the body as a request, refusing it (413) when its Content-Length is over the limit, before reading, or
@@ -177,13 +186,15 @@ public static class ChatCompletionsEndpoint
             RequestMessage message = request.Messages[i];
             if (message is null || message.Role is null || !Roles.Contains(message.Role))
             {
-                return OpenAiErrors.BadRequest($"Each message needs a 'role' of {string.Join(", ", Roles)}; got '{message?.Role}'.", "messages");
+                return OpenAiErrors.BadRequest($"Each message needs a 'role' of {string.Join(", ", Roles)}; got '{OpenAiErrors.Echo(message?.Role)}'.", "messages");
             }
             int other = message.Content?.ToList().FindIndex(p => p is null || p.Type != "text" || p.Text is null) ?? -1;
             if (other >= 0)
             {
-                return OpenAiErrors.BadRequest(
-                    $"messages[{i}].content[{other}] is a '{message.Content![other]?.Type}' part; this model reads text only: send parts of type 'text' with a 'text'.",
+                ContentPart? part = message.Content![other];
+                return OpenAiErrors.BadRequest(part?.Type == "text"
+                    ? $"messages[{i}].content[{other}] is a text part without a 'text' string."
+                    : $"messages[{i}].content[{other}] is a '{OpenAiErrors.Echo(part?.Type)}' part; this model reads text only: send parts of type 'text' with a 'text'.",
                     $"messages[{i}].content[{other}]");
             }
         }

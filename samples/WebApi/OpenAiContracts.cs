@@ -61,11 +61,13 @@ public sealed record ErrorDetail(string Message, string Type, string? Param, str
 /// <summary><c>content</c>: a string (one text part) or an array of parts.</summary>
 public sealed class ContentConverter : JsonConverter<IReadOnlyList<ContentPart>>
 {
+    private const string Problem = "'content' must be a string or an array of content parts ({\"type\":\"text\",\"text\":\"...\"}).";
+
     public override IReadOnlyList<ContentPart>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
     {
         JsonTokenType.String => [new ContentPart("text", reader.GetString())],
-        JsonTokenType.StartArray => JsonSerializer.Deserialize<List<ContentPart>>(ref reader, options),
-        _ => throw new JsonException("'content' must be a string or an array of content parts."),
+        JsonTokenType.StartArray => NestedArray.Read<ContentPart>(ref reader, options, Problem),
+        _ => throw new JsonException(Problem),
     };
 
     public override void Write(Utf8JsonWriter writer, IReadOnlyList<ContentPart> value, JsonSerializerOptions options) =>
@@ -75,13 +77,36 @@ public sealed class ContentConverter : JsonConverter<IReadOnlyList<ContentPart>>
 /// <summary><c>stop</c>: a string or an array of strings.</summary>
 public sealed class StopConverter : JsonConverter<IReadOnlyList<string>>
 {
+    private const string Problem = "'stop' must be a string or an array of strings.";
+
     public override IReadOnlyList<string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
     {
         JsonTokenType.String => [reader.GetString()!],
-        JsonTokenType.StartArray => JsonSerializer.Deserialize<List<string>>(ref reader, options),
-        _ => throw new JsonException("'stop' must be a string or an array of strings."),
+        JsonTokenType.StartArray => NestedArray.Read<string>(ref reader, options, Problem),
+        _ => throw new JsonException(Problem),
     };
 
     public override void Write(Utf8JsonWriter writer, IReadOnlyList<string> value, JsonSerializerOptions options) =>
         JsonSerializer.Serialize(writer, value, options);
+}
+
+/// <summary>
+/// An array a converter reads with a nested deserialization. The nested call reports paths from its own root
+/// (<c>$[0].text</c>), which would name no field of the request: its error is thrown again without a path, so the
+/// request's deserialization names the field from the request's root (<c>messages[0].content</c>).
+/// </summary>
+internal static class NestedArray
+{
+    public static List<T>? Read<T>(ref Utf8JsonReader reader, JsonSerializerOptions options, string problem)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<List<T>>(ref reader, options);
+        }
+        catch (JsonException e)
+        {
+            string where = e.Path is { Length: > 1 } path ? $" (at {path[1..]})" : "";
+            throw new JsonException(problem.TrimEnd('.') + where + ".", e);
+        }
+    }
 }

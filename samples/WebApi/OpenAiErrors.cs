@@ -7,10 +7,14 @@ public static class OpenAiErrors
         Result(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
 
     public static IResult ModelNotFound(string model) =>
-        Result(StatusCodes.Status404NotFound, $"The model '{model}' does not exist; GET /v1/models lists the models served.", "invalid_request_error", "model", "model_not_found");
+        Result(StatusCodes.Status404NotFound, $"The model '{Echo(model)}' does not exist; GET /v1/models lists the models served.", "invalid_request_error", "model", "model_not_found");
 
     public static IResult Overloaded(string message) =>
         Result(StatusCodes.Status503ServiceUnavailable, message, "server_error", null, "server_overloaded");
+
+    /// <summary>A value from the request as an error message quotes it: at most 64 characters, so a huge value is not sent back whole.</summary>
+    public static string? Echo(string? value) =>
+        value is { Length: > 64 } ? value[..(char.IsHighSurrogate(value[63]) ? 63 : 64)] + "…" : value;
 
     public static IResult Result(int status, string message, string type, string? param, string? code) =>
         Results.Json(new ErrorBody(new ErrorDetail(message, type, param, code)), ChatApp.Json, statusCode: status);

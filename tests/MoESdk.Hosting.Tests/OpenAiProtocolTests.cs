@@ -50,6 +50,40 @@ public sealed class OpenAiProtocolTests(TestModels models)
     }
 
     [Fact]
+    public async Task BadValuesFoundByFuzzingNameTheirFieldFromTheRequestRootInPlainWords()
+    {
+        await using SampleServer server = await SampleServer.StartAsync(models);
+        async Task<JsonElement> Refused(string body) => await ErrorOf(await server.Http.PostAsync("v1/chat/completions", Json(body)), HttpStatusCode.BadRequest);
+        string hugeRole = new('a', 100_000);
+
+        // Errors inside content parts and stop arrays named "0]" and "0].text": paths of a nested read, not of the request.
+        JsonElement part = await Refused("""{"messages":[{"role":"user","content":[{"type":"text","text":5}]}],"max_tokens":1}""");
+        JsonElement stop = await Refused(Chat(""","stop":["a",5]"""));
+        // .NET type names instead of the field's problem.
+        JsonElement type = await Refused(Chat(""","max_tokens":"two" """));
+        JsonElement array = await Refused("[]");
+        // A text part without text was "a 'text' part; this model reads text only".
+        JsonElement noText = await Refused("""{"messages":[{"role":"user","content":[{"type":"text"}]}],"max_tokens":1}""");
+        // A huge value was sent back whole in the message.
+        JsonElement role = await Refused($$"""{"messages":[{"role":"{{hugeRole}}","content":"a"}],"max_tokens":1}""");
+
+        Assert.Equal("messages[0].content", part.GetProperty("param").GetString());
+        Assert.Contains("(at [0].text)", part.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("stop", stop.GetProperty("param").GetString());
+        Assert.Contains("'stop' must be a string or an array of strings (at [1])", stop.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("max_tokens", type.GetProperty("param").GetString());
+        Assert.EndsWith("'max_tokens' holds a value of the wrong type, or a number out of its range.", type.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("the body must be a JSON object with 'messages'.", array.GetProperty("message").GetString(), StringComparison.Ordinal);
+        foreach (JsonElement error in new[] { part, stop, type, array })
+        {
+            Assert.DoesNotContain("MoESdk.", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("System.", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal("messages[0].content[0] is a text part without a 'text' string.", noText.GetProperty("message").GetString());
+        Assert.InRange(role.GetProperty("message").GetString()!.Length, 64, 200);
+    }
+
+    [Fact]
     public async Task APromptLongerThanTheContextIsContextLengthExceeded()
     {
         await using SampleServer server = await SampleServer.StartAsync(models);
