@@ -13,6 +13,12 @@ if (args is ["export", .. var exportArgs])
     return;
 }
 
+if (args is ["peer", .. var peerArgs])
+{
+    PeerBenchmark.Run(peerArgs);
+    return;
+}
+
 if (args is ["tokenize", .. var tokenizeArgs])
 {
     TokenizeBenchmark.Run(tokenizeArgs);

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using MoESdk;
+using MoESdk.Evaluation;
+using MoESdk.Export;
+using MoESdk.Inference;
+using MoESdk.Modules;
+
+/// <summary>
+/// MoESdk against llama.cpp (LLamaSharp, in this process) on the same weights: synthetic weights of a shape (as
+/// <c>moe bench --shape</c>), dense and converted to 8 experts top-2, each exported to GGUF in the precision llama.cpp
+/// runs (f32, bf16, q8_0) and decoded by MoESdk's kernels in the matching one (f32, bf16, int8). Prefill of 64 tokens,
+/// then 64 tokens decoded one at a time (argmax fed back), medians of the repetitions, both engines on the same threads.
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- peer [shape=110m] [repetitions=5] [threads=2]
+/// </summary>
+internal static class PeerBenchmark
+{
+    private const int PromptTokens = 64;
+    private const int DecodeTokens = 64;
+
+    private static readonly (string Name, DecodePrecision Ours, GgufTensorType Theirs)[] Precisions =
+    [
+        ("f32", DecodePrecision.Float32, GgufTensorType.F32),
+        ("bf16", DecodePrecision.BFloat16, GgufTensorType.BF16),
+        ("int8/q8_0", DecodePrecision.Int8, GgufTensorType.Q8_0),
+    ];
+
+    public static void Run(string[] args)
+    {
+        string shape = args.Length > 0 ? args[0] : "110m";
+        int repetitions = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+        int threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2;
+        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+        string folder = Directory.CreateTempSubdirectory("moe-peer-bench-").FullName;
+        try
+        {
+            using LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape));
+            using LlamaModel moe = BenchmarkShape.Mixture(dense, experts: 8, topK: 2);
+            Console.WriteLine($"shape {shape}, {threads} threads (MoESdk compute pool: {Environment.ProcessorCount} processors), prompt {PromptTokens}, decode {DecodeTokens}, median of {repetitions}");
+            Console.WriteLine($"{"model",-10}{"precision",-11}{"engine",-11}{"decode tok/s",14}{"prefill tok/s",15}{"decode ×peer",14}{"prefill ×peer",15}");
+            foreach ((string name, DecodePrecision ours, GgufTensorType theirs) in Precisions)
+            {
+                foreach ((string modelName, LlamaModel model) in new[] { ("dense", dense), ("moe 8/2", moe) })
+                {
+                    string gguf = Path.Combine(folder, $"{modelName.Replace(' ', '-').Replace('/', '-')}-{theirs}.gguf");
+                    GgufExporter.Export(new LanguageModel(model, null, folder), gguf, theirs);
+                    (double peerDecode, double peerPrefill) = LlamaCpp(gguf, threads, repetitions, model.Config.VocabSize);
+                    File.Delete(gguf);
+                    SpeedResult mine = SpeedBenchmark.Measure([model], PromptTokens, DecodeTokens, repetitions, precisions: [ours])[0];
+                    Console.WriteLine($"{modelName,-10}{name,-11}{"llama.cpp",-11}{peerDecode,14:F1}{peerPrefill,15:F0}");
+                    Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk",-11}{mine.DecodeTokensPerSecond,14:F1}{mine.PrefillTokensPerSecond,15:F0}" +
+                        $"{mine.DecodeTokensPerSecond / peerDecode,14:F2}{mine.PrefillTokensPerSecond / peerPrefill,15:F2}");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static (double Decode, double Prefill) LlamaCpp(string path, int threads, int repetitions, int vocab)
+    {
+        var parameters = new ModelParams(path)
+        {
+            ContextSize = PromptTokens + DecodeTokens + 8,
+            BatchSize = PromptTokens,
+            GpuLayerCount = 0,
+            Threads = threads,
+            BatchThreads = threads,
+        };
+        using LLamaWeights weights = LLamaWeights.LoadFromFile(parameters);
+        int[] prompt = Enumerable.Range(0, PromptTokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
+        var decode = new List<double>();
+        var prefill = new List<double>();
+        // Repetition 0 is warm-up and not counted, as in SpeedBenchmark.
+        for (int rep = 0; rep <= repetitions; rep++)
+        {
+            using LLamaContext context = weights.CreateContext(parameters);
+            var clock = Stopwatch.StartNew();
+            int next = ArgMax(Feed(context, prompt, 0));
+            double prefillSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            for (int t = 0; t < DecodeTokens; t++)
+            {
+                next = ArgMax(Feed(context, [next], PromptTokens + t));
+            }
+            double decodeSeconds = clock.Elapsed.TotalSeconds;
+            if (rep > 0)
+            {
+                prefill.Add(PromptTokens / prefillSeconds);
+                decode.Add(DecodeTokens / decodeSeconds);
+            }
+        }
+        return (Median(decode), Median(prefill));
+    }
+
+    private static ReadOnlySpan<float> Feed(LLamaContext context, IReadOnlyList<int> tokens, int start)
+    {
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            batch.Add(tokens[i], start + i, LLamaSeqId.Zero, i == tokens.Count - 1);
+        }
+        DecodeResult result = context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok)
+        {
+            throw new InvalidOperationException($"llama.cpp decode failed: {result}");
+        }
+        return context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        int n = values.Count;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    }
+}
