@@ -15,10 +15,11 @@ internal static unsafe class MatVec
     public static void Multiply(ComputePool pool, WeightMatrix weight, ReadOnlySpan<float> x, Span<float> y)
     {
         CheckShape(weight.Rows, weight.Cols, x, y);
+        float* paired = stackalloc float[RowInput.PairedLengthFor(weight)];
         fixed (float* xp = x)
         fixed (float* yp = y)
         {
-            pool.Run(new WeightRows(weight, xp, yp, scale: 0, accumulate: false), weight.Rows, RowBlock);
+            pool.Run(new WeightRows(weight, RowInput.For(weight, xp, paired), yp, scale: 0, accumulate: false), weight.Rows, RowBlock);
         }
     }
 
@@ -26,10 +27,11 @@ internal static unsafe class MatVec
     public static void MultiplyAdd(ComputePool pool, WeightMatrix weight, ReadOnlySpan<float> x, float scale, Span<float> y)
     {
         CheckShape(weight.Rows, weight.Cols, x, y);
+        float* paired = stackalloc float[RowInput.PairedLengthFor(weight)];
         fixed (float* xp = x)
         fixed (float* yp = y)
         {
-            pool.Run(new WeightRows(weight, xp, yp, scale, accumulate: true), weight.Rows, RowBlock);
+            pool.Run(new WeightRows(weight, RowInput.For(weight, xp, paired), yp, scale, accumulate: true), weight.Rows, RowBlock);
         }
     }
 
@@ -42,7 +44,8 @@ internal static unsafe class MatVec
 
     /// <summary>
     /// y0 = W0·x, y1 = W1·x and y2 = W2·x in one dispatch, for projections that share their input
-    /// (query, key and value): one pool round-trip instead of three.
+    /// (query, key and value): one pool round-trip instead of three. The three are in one precision, so x is laid out
+    /// once for all of them.
     /// </summary>
     public static void Multiply(ComputePool pool, ReadOnlySpan<float> x,
         WeightMatrix w0, Span<float> y0, WeightMatrix w1, Span<float> y1, WeightMatrix w2, Span<float> y2)
@@ -50,15 +53,17 @@ internal static unsafe class MatVec
         CheckShape(w0.Rows, w0.Cols, x, y0);
         CheckShape(w1.Rows, w1.Cols, x, y1);
         CheckShape(w2.Rows, w2.Cols, x, y2);
+        float* paired = stackalloc float[RowInput.PairedLengthFor(w0)];
         fixed (float* xp = x)
         fixed (float* p0 = y0)
         fixed (float* p1 = y1)
         fixed (float* p2 = y2)
         {
+            RowInput input = RowInput.For(w0, xp, paired);
             var job = new SharedInputRows(
-                new WeightRows(w0, xp, p0, 0, false), w0.Rows,
-                new WeightRows(w1, xp, p1, 0, false), w1.Rows,
-                new WeightRows(w2, xp, p2, 0, false));
+                new WeightRows(w0, input, p0, 0, false), w0.Rows,
+                new WeightRows(w1, input, p1, 0, false), w1.Rows,
+                new WeightRows(w2, input, p2, 0, false));
             pool.Run(job, w0.Rows + w1.Rows + w2.Rows, RowBlock);
         }
     }
@@ -79,12 +84,12 @@ internal static unsafe class MatVec
     internal readonly struct WeightRows : IRangeJob
     {
         private readonly WeightMatrix _w;
-        private readonly float* _x;
+        private readonly RowInput _x;
         private readonly float* _y;
         private readonly float _scale;
         private readonly bool _accumulate;
 
-        public WeightRows(WeightMatrix weight, float* x, float* y, float scale, bool accumulate)
+        public WeightRows(WeightMatrix weight, RowInput x, float* y, float scale, bool accumulate)
         {
             _w = weight;
             _x = x;
@@ -95,13 +100,7 @@ internal static unsafe class MatVec
 
         public void Execute(int start, int end)
         {
-            // Each range lays out its own paired input where bfloat16 reads one: a few hundred nanoseconds, against tens
-            // of microseconds of rows.
-            int paired = RowInput.PairedLengthFor(_w);
-            float* pairedX = stackalloc float[paired];
-            RowDot.PairInput(_x, paired, pairedX);
-            var input = new RowInput(_x, pairedX, paired);
-
+            RowInput input = _x;
             int r = start;
             for (; r <= end - RowBlock; r += RowBlock)
             {

@@ -13,13 +13,15 @@ internal static unsafe class SwiGluFeedForward
     {
         MatVec.CheckShape(weights.Hidden, weights.Dim, x, hidden);
         MatVec.CheckShape(weights.Dim, weights.Hidden, hidden, y);
+        float* pairedX = stackalloc float[RowInput.PairedLengthFor(weights.Gate)];
+        float* pairedHidden = stackalloc float[RowInput.PairedLengthFor(weights.Down)];
         fixed (float* xp = x)
         fixed (float* hp = hidden)
         fixed (float* yp = y)
         {
             // Two dispatches: every output row of the down projection needs all of h.
-            pool.Run(new GatedRows(weights.Gate, weights.Up, xp, hp), weights.Hidden, MatVec.RowBlock / 2);
-            pool.Run(new MatVec.WeightRows(weights.Down, hp, yp, scale, accumulate: true), weights.Dim, MatVec.RowBlock);
+            pool.Run(new GatedRows(weights.Gate, weights.Up, RowInput.For(weights.Gate, xp, pairedX), hp), weights.Hidden, MatVec.RowBlock / 2);
+            pool.Run(new MatVec.WeightRows(weights.Down, RowInput.For(weights.Down, hp, pairedHidden), yp, scale, accumulate: true), weights.Dim, MatVec.RowBlock);
         }
     }
 
@@ -28,10 +30,10 @@ internal static unsafe class SwiGluFeedForward
     {
         private readonly WeightMatrix _gate;
         private readonly WeightMatrix _up;
-        private readonly float* _x;
+        private readonly RowInput _x;
         private readonly float* _h;
 
-        public GatedRows(WeightMatrix gate, WeightMatrix up, float* x, float* h)
+        public GatedRows(WeightMatrix gate, WeightMatrix up, RowInput x, float* h)
         {
             _gate = gate;
             _up = up;
@@ -41,11 +43,7 @@ internal static unsafe class SwiGluFeedForward
 
         public void Execute(int start, int end)
         {
-            int paired = RowInput.PairedLengthFor(_gate);
-            float* pairedX = stackalloc float[paired];
-            RowDot.PairInput(_x, paired, pairedX);
-            var input = new RowInput(_x, pairedX, paired);
-
+            RowInput input = _x;
             int r = start;
             for (; r <= end - 2; r += 2)
             {

@@ -86,7 +86,9 @@ internal readonly unsafe struct WeightMatrix
 
 /// <summary>
 /// The input vector of a matrix-vector product as the rows read it: x itself, and for bfloat16 rows with Vector512
-/// the paired layout of <see cref="RowDot.PairInput"/>, which the caller builds in its own stack space.
+/// the paired layout of <see cref="RowDot.PairInput"/>. Built once per product, before it is split across threads,
+/// in the caller's stack space (<see cref="PairedLengthFor"/> floats): many small products (the experts of a layer)
+/// would otherwise pay for the layout once per range.
 /// </summary>
 internal readonly unsafe struct RowInput
 {
@@ -105,6 +107,17 @@ internal readonly unsafe struct RowInput
     public float* Paired { get; }
 
     public int PairedLength { get; }
+
+    /// <summary>
+    /// x as the rows of <paramref name="matrix"/> read it, pairing it into <paramref name="buffer"/>
+    /// (<see cref="PairedLengthFor"/> floats) where they need it.
+    /// </summary>
+    public static RowInput For(in WeightMatrix matrix, float* x, float* buffer)
+    {
+        int paired = PairedLengthFor(matrix);
+        RowDot.PairInput(x, paired, buffer);
+        return new RowInput(x, buffer, paired);
+    }
 
     /// <summary>Floats of paired input rows of <paramref name="matrix"/> read: zero unless they are bfloat16 and Vector512 runs.</summary>
     public static int PairedLengthFor(in WeightMatrix matrix) =>
