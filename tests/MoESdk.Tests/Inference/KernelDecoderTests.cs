@@ -83,6 +83,7 @@ public class KernelDecoderTests
     [InlineData(ExpertOutputRule.FixedScale, 0, 2)]
     [InlineData(ExpertOutputRule.RouterWeighted, 0, 3)]
     [InlineData(ExpertOutputRule.FixedScale, 1, 2)]
+    [InlineData(ExpertOutputRule.RouterWeighted, 2, 6)]
     public void MixtureDecodeMatchesTorch(ExpertOutputRule rule, int shared, int topK)
     {
         using LlamaModel dense = Dense(Config(), seed: 22);

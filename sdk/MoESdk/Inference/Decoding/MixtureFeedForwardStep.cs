@@ -21,6 +21,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly int[] _chosen;
     private readonly float[] _weights;
     private readonly long[] _observed;
+    private readonly ExpertBatch _batch;
 
     public MixtureFeedForwardStep(MixtureOfExpertsFeedForward block, int layer, RoutingContext routing, DecodeWeights weights)
     {
@@ -35,10 +36,11 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         _chosen = new int[_experts.Length];
         _weights = new float[_experts.Length];
         _observed = new long[_experts.Length];
-        ScratchWidth = _experts.Concat(_shared).Max(e => e.Hidden);
+        _batch = new ExpertBatch(_experts.Length + _shared.Length, _experts.Concat(_shared).Sum(e => e.Hidden));
     }
 
-    public int ScratchWidth { get; }
+    /// <summary>None: the expert batch holds the hidden activations of all the layer's experts.</summary>
+    public int ScratchWidth => 0;
 
     public void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual)
     {
@@ -46,15 +48,17 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         MatVec.Multiply(pool, _router, x, _logits);
         _route.Select(_logits, _chosen);
         Weigh(k);
+        // The shared and chosen experts in two dispatches for the whole layer, however many there are.
+        _batch.Clear();
         foreach (SwiGluWeights shared in _shared)
         {
-            SwiGluFeedForward.Accumulate(pool, shared, x, scratch[..shared.Hidden], 1f, residual);
+            _batch.Add(shared, 1f);
         }
         for (int i = 0; i < k; i++)
         {
-            SwiGluWeights expert = _experts[_chosen[i]];
-            SwiGluFeedForward.Accumulate(pool, expert, x, scratch[..expert.Hidden], _weights[i], residual);
+            _batch.Add(_experts[_chosen[i]], _weights[i]);
         }
+        _batch.Accumulate(pool, x, residual);
         if (_observer is not null)
         {
             for (int i = 0; i < k; i++)
