@@ -24,6 +24,9 @@ namespace MoESdk.Build
         /// <summary>What the converter measures after converting: a build wants the artifact alone unless the item asks.</summary>
         internal static readonly string[] ReportLevels = { "none", "quality", "full" };
 
+        /// <summary>Weight types the artifact can be stored in.</summary>
+        internal static readonly string[] StorageTypes = { "f32", "bf16" };
+
         private const string ConfigFileName = "config.json";
         private const int ErrorLinesKept = 8;
 
@@ -66,6 +69,9 @@ namespace MoESdk.Build
         /// benchmark, no timing in moe.json), quality or full.
         /// </summary>
         public string Report { get; set; } = "";
+
+        /// <summary>The artifact's stored weight type (metadata <c>DType</c>): f32 (default) or bf16, half the bytes on disk.</summary>
+        public string DType { get; set; } = "";
 
         /// <summary>Full path of the calibration text; empty when neither the item nor the model folder names one.</summary>
         public string Calibration { get; set; } = "";
@@ -111,7 +117,7 @@ namespace MoESdk.Build
                 return false;
             }
             string manifest = Path.Combine(ArtifactPath, "moe.json");
-            string settings = string.Join(";", "experts=" + Experts, "topK=" + TopK, "method=" + Method, "report=" + Report, "device=" + Device,
+            string settings = string.Join(";", "experts=" + Experts, "topK=" + TopK, "method=" + Method, "report=" + Report, "dtype=" + DType, "device=" + Device,
                 "arguments=" + ConverterArguments.Trim(), "artifact=" + ArtifactName);
             ArtifactKey inputs = ArtifactKey.Of(ModelPath, Calibration, ConverterPath, settings);
             string stamp = inputs.Stamp();
@@ -258,6 +264,10 @@ namespace MoESdk.Build
             {
                 Error(BuildErrors.InvalidSettings, $"Method='{Method}' is not valid: use one of {string.Join(", ", Methods)}.");
             }
+            if (DType.Length > 0 && Array.IndexOf(StorageTypes, DType) < 0)
+            {
+                Error(BuildErrors.InvalidSettings, $"DType='{DType}' is not valid: use one of {string.Join(", ", StorageTypes)} (the stored weight type; f32 is the default).");
+            }
             if (Report.Length > 0 && Array.IndexOf(ReportLevels, Report) < 0)
             {
                 Error(BuildErrors.InvalidSettings, $"Report='{Report}' is not valid: use one of {string.Join(", ", ReportLevels)} (none, the default, converts without measuring).");
@@ -297,6 +307,7 @@ namespace MoESdk.Build
             command.AppendSwitchIfNotNull("--method ", Method);
             command.AppendSwitchIfNotNull("--calibration ", Calibration);
             command.AppendSwitchIfNotNull("--report ", Report.Length > 0 ? Report : "none");
+            command.AppendSwitchIfNotNull("--dtype ", DType.Length > 0 ? DType : "f32");
             command.AppendSwitch("--msbuild");
             if (!string.IsNullOrWhiteSpace(ConverterArguments))
             {

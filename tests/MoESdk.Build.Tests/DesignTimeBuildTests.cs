@@ -13,8 +13,8 @@ public sealed class DesignTimeBuildTests(PackedSdk sdk)
     [Fact]
     public void DesignTimeCompileWarnsBeforeTheFirstConversionAndCompilesTheGeneratedApiAfterIt()
     {
-        // Include names the model's config.json, as users often do: it means the model's folder.
-        Consumer app = Consumer.Create(sdk, "design-time", """<MoEModel Include="models/tiny/config.json" Experts="4" TopK="2" Method="cluster" />""");
+        // Include names the model's config.json, as users often do: it means the model's folder. DType stores the artifact in bfloat16.
+        Consumer app = Consumer.Create(sdk, "design-time", """<MoEModel Include="models/tiny/config.json" Experts="4" TopK="2" Method="cluster" DType="bf16" />""");
         TinyModel.Write(app.PathOf("models/tiny"));
         Assert.Equal(0, DotNet.Run(app.Folder, "restore").ExitCode);
 
@@ -26,6 +26,7 @@ public sealed class DesignTimeBuildTests(PackedSdk sdk)
         DotNetResult build = app.Build();
         Assert.True(build.ExitCode == 0, build.Output);
         Assert.True(File.Exists(app.PathOf(Manifest)));
+        Assert.Contains("\"dtype\":\"BF16\"", SafetensorsHeader(app.PathOf("obj/Debug/net10.0/moe/tiny.moe/model.safetensors")));
 
         DotNetResult arguments = DotNet.Run(app.Folder, [.. DesignTimeProperties, "-p:SkipCompilerExecution=true", "-p:ProvideCommandLineArgs=true", "-getItem:CscCommandLineArgs"]);
         Assert.True(arguments.ExitCode == 0, arguments.Output);
@@ -44,4 +45,15 @@ public sealed class DesignTimeBuildTests(PackedSdk sdk)
 
     /// <summary>The design-time compile with the compiler running, so that its errors (or their absence) show.</summary>
     private static DotNetResult DesignTimeCompile(Consumer app) => DotNet.Run(app.Folder, [.. DesignTimeProperties, "-v:n"]);
+
+    /// <summary>The JSON header of a safetensors file: an 8-byte little-endian length, then the header.</summary>
+    private static string SafetensorsHeader(string path)
+    {
+        using FileStream file = File.OpenRead(path);
+        var length = new byte[8];
+        file.ReadExactly(length);
+        var header = new byte[BitConverter.ToInt64(length)];
+        file.ReadExactly(header);
+        return System.Text.Encoding.UTF8.GetString(header);
+    }
 }

@@ -10,6 +10,7 @@ public sealed class ErrorTests(PackedSdk sdk)
         { "MOE1002", "folder without config.json" },
         { "MOE1003", "TopK above Experts" },
         { "MOE1003", "FFN width not divisible by Experts" },
+        { "MOE1003", "DType not a stored weight type" },
         { "MOE1004", "truncated weights" },
         { "MOE1005", "missing calibration text" },
         { "MOE1003", "converter rejects its arguments" },
@@ -46,6 +47,11 @@ public sealed class ErrorTests(PackedSdk sdk)
                 TinyModel.Write(app.PathOf("models/tiny"));
                 metadata = """Experts="3" TopK="1" """;
                 detail = "does not divide into 3 equal experts";
+                break;
+            case "DType not a stored weight type":
+                TinyModel.Write(app.PathOf("models/tiny"));
+                metadata = """DType="int4" """;
+                detail = "DType='int4' is not valid: use one of f32, bf16";
                 break;
             case "truncated weights":
                 TinyModel.Write(app.PathOf("models/tiny"));

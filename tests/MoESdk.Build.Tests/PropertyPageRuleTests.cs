@@ -82,6 +82,7 @@ public sealed partial class PropertyPageRuleTests
     [Theory]
     [InlineData("Method", "Methods")]
     [InlineData("Report", "ReportLevels")]
+    [InlineData("DType", "StorageTypes")]
     public void EnumChoicesAreTheValuesTheTaskAccepts(string metadata, string taskField)
     {
         XElement property = EditableProperties().Single(p => Name(p) == metadata);
