@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MoESdk.Inference.Kernels;
 
@@ -89,11 +90,17 @@ internal sealed unsafe class ExpertBatch
         fixed (float* yp = y)
         {
             pool.Run(new GatedRows(_experts, _offsets, _count, RowInput.For(_experts[0].Gate, xp, pairedX), _hidden), _offsets[_count], MatVec.RowBlock / 2);
+            // Each expert's weight goes into its activations, so the down products of all experts add up in one sum per row.
             for (int e = 0; e < _count; e++)
             {
+                float* h = _hidden + _offsets[e];
+                for (int j = 0; j < _experts[e].Hidden; j++)
+                {
+                    h[j] *= _scales[e];
+                }
                 _inputs[e] = RowInput.For(_experts[e].Down, _hidden + _offsets[e], _paired + _offsets[e]);
             }
-            pool.Run(new DownRows(_experts, _scales, _inputs, _count, yp), _experts[0].Dim, MatVec.RowBlock);
+            pool.Run(new DownRows(_experts, _inputs, _count, yp), _experts[0].Dim, MatVec.RowBlock);
         }
     }
 
@@ -145,19 +152,20 @@ internal sealed unsafe class ExpertBatch
         private static float Silu(float v) => v / (1f + MathF.Exp(-v));
     }
 
-    /// <summary>y[r] += Σ_e scale_e · down_e[r]·h_e, four output rows at a time across all experts.</summary>
+    /// <summary>
+    /// y[r] += Σ_e down_e[r]·h_e (h_e already scaled), four output rows at a time across all experts; with Vector512 the
+    /// lanes add up across the experts and reduce once per row.
+    /// </summary>
     private readonly struct DownRows : IRangeJob
     {
         private readonly SwiGluWeights* _experts;
-        private readonly float* _scales;
         private readonly RowInput* _inputs;
         private readonly int _count;
         private readonly float* _y;
 
-        public DownRows(SwiGluWeights* experts, float* scales, RowInput* inputs, int count, float* y)
+        public DownRows(SwiGluWeights* experts, RowInput* inputs, int count, float* y)
         {
             _experts = experts;
-            _scales = scales;
             _inputs = inputs;
             _count = count;
             _y = y;
@@ -169,15 +177,29 @@ internal sealed unsafe class ExpertBatch
             for (; r <= end - MatVec.RowBlock; r += MatVec.RowBlock)
             {
                 float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-                for (int e = 0; e < _count; e++)
+                if (WeightMatrix.CanAccumulateLanes)
                 {
-                    WeightMatrix down = _experts[e].Down;
-                    down.Dot4(r, r + 1, down, r + 2, r + 3, _inputs[e], out float s0, out float s1, out float s2, out float s3);
-                    float scale = _scales[e];
-                    y0 += scale * s0;
-                    y1 += scale * s1;
-                    y2 += scale * s2;
-                    y3 += scale * s3;
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    for (int e = 0; e < _count; e++)
+                    {
+                        _experts[e].Down.Dot4Into(r, _inputs[e], ref a0, ref a1, ref a2, ref a3);
+                    }
+                    y0 = Vector512.Sum(a0);
+                    y1 = Vector512.Sum(a1);
+                    y2 = Vector512.Sum(a2);
+                    y3 = Vector512.Sum(a3);
+                }
+                else
+                {
+                    for (int e = 0; e < _count; e++)
+                    {
+                        WeightMatrix down = _experts[e].Down;
+                        down.Dot4(r, r + 1, down, r + 2, r + 3, _inputs[e], out float s0, out float s1, out float s2, out float s3);
+                        y0 += s0;
+                        y1 += s1;
+                        y2 += s2;
+                        y3 += s3;
+                    }
                 }
                 _y[r] += y0;
                 _y[r + 1] += y1;
@@ -189,7 +211,7 @@ internal sealed unsafe class ExpertBatch
                 float sum = 0;
                 for (int e = 0; e < _count; e++)
                 {
-                    sum += _scales[e] * _experts[e].Down.Dot(r, _inputs[e]);
+                    sum += _experts[e].Down.Dot(r, _inputs[e]);
                 }
                 _y[r] += sum;
             }

@@ -323,6 +323,95 @@ internal static unsafe class RowDot
         return total;
     }
 
+    /// <summary>
+    /// Four float32 rows dotted with x, added lane-wise into the accumulators instead of summed: products that continue
+    /// across several short rows (one output row over many small experts) reduce once at the end, not once per row.
+    /// Vector512 only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourInto(float* r0, float* r1, float* r2, float* r3, float* x, int cols,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        int c = 0;
+        for (; c <= cols - 16; c += 16)
+        {
+            Vector512<float> xc = Vector512.Load(x + c);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), xc, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), xc, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + c), xc, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + c), xc, a3);
+        }
+        if (c < cols)
+        {
+            float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+            for (; c < cols; c++)
+            {
+                t0 += r0[c] * x[c];
+                t1 += r1[c] * x[c];
+                t2 += r2[c] * x[c];
+                t3 += r3[c] * x[c];
+            }
+            a0 += Vector512.CreateScalar(t0);
+            a1 += Vector512.CreateScalar(t1);
+            a2 += Vector512.CreateScalar(t2);
+            a3 += Vector512.CreateScalar(t3);
+        }
+    }
+
+    /// <summary>The bfloat16 form of <see cref="FourInto(float*, float*, float*, float*, float*, int, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>, reading the paired input as <see cref="Four(ushort*, ushort*, ushort*, ushort*, float*, float*, int, int, out float, out float, out float, out float)"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourInto(ushort* r0, ushort* r1, ushort* r2, ushort* r3, float* x, float* pairedX, int paired, int cols,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        Vector512<uint> high = Vector512.Create(0xFFFF0000u);
+        int c = 0;
+        for (; c < paired; c += PairedBlock)
+        {
+            Vector512<float> even = Vector512.Load(pairedX + c);
+            Vector512<float> odd = Vector512.Load(pairedX + c + 16);
+            Vector512<uint> w0 = Vector512.Load(r0 + c).AsUInt32();
+            Vector512<uint> w1 = Vector512.Load(r1 + c).AsUInt32();
+            Vector512<uint> w2 = Vector512.Load(r2 + c).AsUInt32();
+            Vector512<uint> w3 = Vector512.Load(r3 + c).AsUInt32();
+            a0 = Vector512.FusedMultiplyAdd((w0 & high).AsSingle(), odd, Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w0, 16).AsSingle(), even, a0));
+            a1 = Vector512.FusedMultiplyAdd((w1 & high).AsSingle(), odd, Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w1, 16).AsSingle(), even, a1));
+            a2 = Vector512.FusedMultiplyAdd((w2 & high).AsSingle(), odd, Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w2, 16).AsSingle(), even, a2));
+            a3 = Vector512.FusedMultiplyAdd((w3 & high).AsSingle(), odd, Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w3, 16).AsSingle(), even, a3));
+        }
+        if (c < cols)
+        {
+            float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+            for (; c < cols; c++)
+            {
+                t0 += ToSingle(r0[c]) * x[c];
+                t1 += ToSingle(r1[c]) * x[c];
+                t2 += ToSingle(r2[c]) * x[c];
+                t3 += ToSingle(r3[c]) * x[c];
+            }
+            a0 += Vector512.CreateScalar(t0);
+            a1 += Vector512.CreateScalar(t1);
+            a2 += Vector512.CreateScalar(t2);
+            a3 += Vector512.CreateScalar(t3);
+        }
+    }
+
+    /// <summary>The int8 form (whole blocks, as <see cref="Four(sbyte*, sbyte*, sbyte*, sbyte*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float)"/>); needs AVX-512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourInto(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        int blocks = cols / Int8Matrix.BlockSize;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            Vector512<float> x0 = Vector512.Load(x + c);
+            Vector512<float> x1 = Vector512.Load(x + c + 16);
+            a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
+            a1 = Vector512.FusedMultiplyAdd(Block512(r1 + c, x0, x1), Vector512.Create(d1[b]), a1);
+            a2 = Vector512.FusedMultiplyAdd(Block512(r2 + c, x0, x1), Vector512.Create(d2[b]), a2);
+            a3 = Vector512.FusedMultiplyAdd(Block512(r3 + c, x0, x1), Vector512.Create(d3[b]), a3);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Low(Vector256<ushort> w) => Vector256.ShiftLeft(Vector256.WidenLower(w), 16).AsSingle();
 

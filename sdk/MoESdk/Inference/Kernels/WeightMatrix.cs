@@ -66,6 +66,32 @@ internal readonly unsafe struct WeightMatrix
         }
     }
 
+    /// <summary>Whether <see cref="Dot4Into"/> runs here: Vector512 (and AVX-512 for int8).</summary>
+    public static bool CanAccumulateLanes => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+
+    /// <summary>
+    /// Rows <paramref name="r"/>..r+3 dotted with the input, added lane-wise into the accumulators (reduced by the
+    /// caller once, after every term); needs <see cref="CanAccumulateLanes"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Dot4Into(int r, in RowInput x, ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        switch (Precision)
+        {
+            case DecodePrecision.Float32:
+                RowDot.FourInto(FloatRow(r), FloatRow(r + 1), FloatRow(r + 2), FloatRow(r + 3), x.Values, Cols, ref a0, ref a1, ref a2, ref a3);
+                break;
+            case DecodePrecision.BFloat16:
+                RowDot.FourInto(HalfRow(r), HalfRow(r + 1), HalfRow(r + 2), HalfRow(r + 3), x.Values, x.Paired, x.PairedLength, Cols,
+                    ref a0, ref a1, ref a2, ref a3);
+                break;
+            default:
+                RowDot.FourInto(ByteRow(r), ByteRow(r + 1), ByteRow(r + 2), ByteRow(r + 3),
+                    ScaleRow(r), ScaleRow(r + 1), ScaleRow(r + 2), ScaleRow(r + 3), x.Values, Cols, ref a0, ref a1, ref a2, ref a3);
+                break;
+        }
+    }
+
     /// <summary>Row <paramref name="row"/> dotted with the input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Dot(int row, in RowInput x) => Precision switch
