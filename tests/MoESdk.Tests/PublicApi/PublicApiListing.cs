@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 
 namespace MoESdk.Tests.PublicApi;
 
@@ -19,12 +18,15 @@ public static class PublicApiListing
         [.. assembly.GetExportedTypes().OrderBy(t => t.FullName, StringComparer.Ordinal).SelectMany(Lines)];
 
     /// <summary>
-    /// Compares the assembly's surface with the baseline next to the calling test's source file and fails
-    /// naming what was added and removed; with <see cref="UpdateVariable"/>=1 it rewrites the baseline instead.
+    /// Compares the assembly's surface with the baseline in the test project's PublicApi folder and fails naming what
+    /// was added and removed; with <see cref="UpdateVariable"/>=1 it rewrites the baseline instead. The folder comes from
+    /// the test assembly's metadata, not from the source file's compiled path: a CI build maps those to /_/.
     /// </summary>
-    public static void MatchesBaseline(Assembly assembly, string baselineName, [CallerFilePath] string callerFile = "")
+    public static void MatchesBaseline(Assembly assembly, string baselineName)
     {
-        var baseline = Path.Combine(Path.GetDirectoryName(callerFile)!, baselineName);
+        string folder = typeof(PublicApiListing).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "PublicApiBaselines").Value!;
+        var baseline = Path.Combine(folder, baselineName);
         var actual = Of(assembly);
         if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
         {
