@@ -303,6 +303,18 @@ public sealed class MoEModelTests(TestModels models)
                 selections += value;
             }
         });
+        var latencies = new List<(string Instrument, object? Operation, object? Provider)>();
+        listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) =>
+        {
+            KeyValuePair<string, object?>[] all = tags.ToArray();
+            if (all.Contains(new KeyValuePair<string, object?>("gen_ai.request.model", "metered")))
+            {
+                lock (latencies)
+                {
+                    latencies.Add((instrument.Name, all.Single(t => t.Key == "gen_ai.operation.name").Value, all.Single(t => t.Key == "gen_ai.provider.name").Value));
+                }
+            }
+        });
         listener.Start();
         var spans = new List<Activity>();
         using var tracer = new ActivityListener
@@ -324,6 +336,15 @@ public sealed class MoEModelTests(TestModels models)
         Activity span = Assert.Single(spans);
         Assert.Equal("moe.generate", span.OperationName);
         Assert.Equal(result.Tokens.Count, span.GetTagItem("moe.generated_tokens"));
+        // The OpenTelemetry GenAI conventions: span name and attributes, and the three server latency histograms.
+        Assert.Equal("text_completion metered", span.DisplayName);
+        Assert.Equal("moesdk", span.GetTagItem("gen_ai.provider.name"));
+        Assert.Equal(result.Tokens.Count, span.GetTagItem("gen_ai.usage.output_tokens"));
+        Assert.Equal(["length"], (string[])span.GetTagItem("gen_ai.response.finish_reasons")!);
+        Assert.Equal(
+            ["gen_ai.server.request.duration", "gen_ai.server.time_per_output_token", "gen_ai.server.time_to_first_token"],
+            latencies.Select(l => l.Instrument).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(latencies, l => Assert.Equal(("text_completion", "moesdk"), ((string?)l.Operation, (string?)l.Provider)));
         Assert.Equal(result.Tokens.Count, tokens);
         Assert.Equal(model.GetRoutingStatistics().Layers.Sum(l => l.Selections.Sum()), selections);
     }

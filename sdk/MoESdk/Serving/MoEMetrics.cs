@@ -4,8 +4,10 @@ using System.Diagnostics.Metrics;
 namespace MoESdk.Serving;
 
 /// <summary>
-/// The SDK's telemetry: the "MoESdk" meter (tokens, latency, throughput, queue length, expert selections, load
-/// imbalance) and the "MoESdk" activity source (one span per request). Every measurement is tagged with the model name.
+/// The SDK's telemetry: the "MoESdk" meter and activity source (one span per request). Request latencies follow the
+/// OpenTelemetry GenAI semantic conventions (gen_ai.server.* histograms with gen_ai.operation.name,
+/// gen_ai.provider.name and gen_ai.request.model); what only a Mixture-of-Experts server has (expert selections, load
+/// imbalance), its queue and its token count are moesdk.* instruments tagged moe.model.
 /// </summary>
 internal sealed class MoEMetrics : IDisposable
 {
@@ -14,20 +16,27 @@ internal sealed class MoEMetrics : IDisposable
 
     public static ActivitySource ActivitySource { get; } = new(Name);
 
+    /// <summary>gen_ai.provider.name of this engine.</summary>
+    public const string ProviderName = "moesdk";
+
     private readonly Meter _meter;
     private readonly KeyValuePair<string, object?> _model;
+    private readonly string _modelName;
     private readonly Counter<long> _tokens;
     private readonly Histogram<double> _timeToFirstToken;
-    private readonly Histogram<double> _tokensPerSecond;
+    private readonly Histogram<double> _timePerOutputToken;
+    private readonly Histogram<double> _requestDuration;
     private readonly Counter<long> _expertSelections;
 
     public MoEMetrics(string model, Func<int> queueLength, Func<RoutingSnapshot> routing, IMeterFactory? meterFactory)
     {
         _meter = meterFactory?.Create(Name) ?? new Meter(Name);
         _model = new("moe.model", model);
+        _modelName = model;
         _tokens = _meter.CreateCounter<long>("moesdk.tokens.generated", "{token}", "Tokens generated.");
-        _timeToFirstToken = _meter.CreateHistogram<double>("moesdk.time_to_first_token", "s", "Time from a request's start (queueing included) to its first token.");
-        _tokensPerSecond = _meter.CreateHistogram<double>("moesdk.tokens_per_second", "{token}/s", "Decode speed of a request after its first token.");
+        _timeToFirstToken = _meter.CreateHistogram<double>("gen_ai.server.time_to_first_token", "s", "Time from a request's start (queueing included) to its first token.");
+        _timePerOutputToken = _meter.CreateHistogram<double>("gen_ai.server.time_per_output_token", "s", "Time per output token after the first, per request.");
+        _requestDuration = _meter.CreateHistogram<double>("gen_ai.server.request.duration", "s", "Time from a request's start (queueing included) to its end.");
         _expertSelections = _meter.CreateCounter<long>("moesdk.expert.selections", "{selection}", "Times an expert was chosen for a token, by layer and expert.");
         _meter.CreateObservableGauge("moesdk.queue.length", () => new Measurement<int>(queueLength(), _model), "{request}", "Requests waiting for a generation slot.");
         _meter.CreateObservableGauge("moesdk.expert.load_imbalance", () => routing().Layers.Select(l =>
@@ -36,15 +45,31 @@ internal sealed class MoEMetrics : IDisposable
 
     public void TokensGenerated(int count) => _tokens.Add(count, _model);
 
-    public void FirstToken(TimeSpan sinceStart) => _timeToFirstToken.Record(sinceStart.TotalSeconds, _model);
+    public void FirstToken(string operation, TimeSpan sinceStart) => _timeToFirstToken.Record(sinceStart.TotalSeconds, GenAITags(operation));
 
-    public void DecodeSpeed(int tokensAfterFirst, TimeSpan duration)
+    public void TimePerOutputToken(string operation, int tokensAfterFirst, TimeSpan duration)
     {
         if (tokensAfterFirst > 0 && duration > TimeSpan.Zero)
         {
-            _tokensPerSecond.Record(tokensAfterFirst / duration.TotalSeconds, _model);
+            _timePerOutputToken.Record(duration.TotalSeconds / tokensAfterFirst, GenAITags(operation));
         }
     }
+
+    public void RequestDuration(string operation, TimeSpan duration) => _requestDuration.Record(duration.TotalSeconds, GenAITags(operation));
+
+    /// <summary>The finish reason the GenAI conventions record, in OpenAI's words.</summary>
+    public static string FinishReasonName(Inference.FinishReason reason) => reason switch
+    {
+        Inference.FinishReason.MaxTokens or Inference.FinishReason.ContextFull => "length",
+        _ => "stop",
+    };
+
+    private TagList GenAITags(string operation) => new()
+    {
+        { "gen_ai.operation.name", operation },
+        { "gen_ai.provider.name", ProviderName },
+        { "gen_ai.request.model", _modelName },
+    };
 
     public void ExpertSelections(long[][] counts)
     {

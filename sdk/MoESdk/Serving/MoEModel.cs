@@ -86,24 +86,24 @@ public sealed partial class MoEModel : IMoEModel
     public RoutingSnapshot GetRoutingStatistics() => _routing.Snapshot();
 
     public MoEGenerationStream GenerateStreamingAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
-        Stream(Prepare(prompt, options ?? new MoEGenerationOptions()), cancellationToken);
+        Stream(Prepare(prompt, options ?? new MoEGenerationOptions(), GenAIOperation.TextCompletion), cancellationToken);
 
     public MoEGenerationStream GenerateStreamingAsync(IEnumerable<ChatMessage> messages, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new MoEGenerationOptions();
-        return Stream(Prepare(FormatChatPrompt(messages, options.Chat).Ids, options), cancellationToken);
+        return Stream(Prepare(FormatChatPrompt(messages, options.Chat).Ids, options, GenAIOperation.Chat), cancellationToken);
     }
 
     private MoEGenerationStream Stream(GenerationRequest request, CancellationToken cancellationToken) =>
         new((stream, enumeratorToken) => StreamAsync(stream, request, cancellationToken, enumeratorToken));
 
     public Task<MoEGenerationResult> GenerateAsync(string prompt, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
-        GenerateAsync(Prepare(prompt, options ?? new MoEGenerationOptions()), cancellationToken);
+        GenerateAsync(Prepare(prompt, options ?? new MoEGenerationOptions(), GenAIOperation.TextCompletion), cancellationToken);
 
     public Task<MoEGenerationResult> GenerateAsync(IEnumerable<ChatMessage> messages, MoEGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new MoEGenerationOptions();
-        return GenerateAsync(Prepare(FormatChatPrompt(messages, options.Chat).Ids, options), cancellationToken);
+        return GenerateAsync(Prepare(FormatChatPrompt(messages, options.Chat).Ids, options, GenAIOperation.Chat), cancellationToken);
     }
 
     public ChatPrompt FormatChatPrompt(IEnumerable<ChatMessage> messages, ChatTemplateOptions? options = null)
@@ -149,7 +149,7 @@ public sealed partial class MoEModel : IMoEModel
 
     public async Task WarmUpAsync(CancellationToken cancellationToken = default)
     {
-        GenerationRequest request = Prepare("\n", new MoEGenerationOptions { MaxTokens = 1, IncludeExperts = false });
+        GenerationRequest request = Prepare("\n", new MoEGenerationOptions { MaxTokens = 1, IncludeExperts = false }, GenAIOperation.TextCompletion);
         await foreach (TokenStep _ in RunAsync(request, new GenerationRun(), cancellationToken).ConfigureAwait(false))
         {
         }
@@ -251,6 +251,17 @@ public sealed partial class MoEModel : IMoEModel
     private async IAsyncEnumerable<TokenStep> RunAsync(GenerationRequest request, GenerationRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using Activity? activity = MoEMetrics.ActivitySource.StartActivity("moe.generate");
+        // OpenTelemetry GenAI conventions: the span shows as "{operation} {model}" with the gen_ai.* attributes; the
+        // moe.* tags add what only a Mixture-of-Experts model has.
+        if (activity is not null)
+        {
+            activity.DisplayName = $"{request.Operation} {Info.Name}";
+            activity.SetTag("gen_ai.operation.name", request.Operation);
+            activity.SetTag("gen_ai.provider.name", MoEMetrics.ProviderName);
+            activity.SetTag("gen_ai.request.model", Info.Name);
+            activity.SetTag("gen_ai.request.max_tokens", request.Generation.MaxTokens);
+            activity.SetTag("gen_ai.usage.input_tokens", request.Prompt.Count);
+        }
         activity?.SetTag("moe.model", Info.Name);
         activity?.SetTag("moe.prompt_tokens", request.Prompt.Count);
         activity?.SetTag("moe.experts_per_token", request.ExpertsPerToken);
@@ -294,6 +305,9 @@ public sealed partial class MoEModel : IMoEModel
             await producer.ConfigureAwait(false);
             activity?.SetTag("moe.generated_tokens", produced);
             activity?.SetTag("moe.finish_reason", run.FinishReason.ToString());
+            activity?.SetTag("gen_ai.usage.output_tokens", produced);
+            activity?.SetTag("gen_ai.response.finish_reasons", new[] { MoEMetrics.FinishReasonName(run.FinishReason) });
+            _metrics.RequestDuration(request.Operation, clock.Elapsed);
         }
     }
 
@@ -317,7 +331,7 @@ public sealed partial class MoEModel : IMoEModel
                 if (count++ == 0)
                 {
                     firstToken = clock.Elapsed;
-                    _metrics.FirstToken(firstToken);
+                    _metrics.FirstToken(request.Operation, firstToken);
                 }
                 var step = new TokenStep(id, request.IncludeExperts ? recorder.LastChoices() : []);
                 // The generation runs on its own thread, so waiting here for the reader blocks no pool thread.
@@ -333,7 +347,7 @@ public sealed partial class MoEModel : IMoEModel
             _routing.Add(recorder.Counts, recorder.Tokens);
             _metrics.ExpertSelections(recorder.Counts);
             _metrics.TokensGenerated(count);
-            _metrics.DecodeSpeed(count - 1, clock.Elapsed - firstToken);
+            _metrics.TimePerOutputToken(request.Operation, count - 1, clock.Elapsed - firstToken);
         }
     }
 
@@ -371,13 +385,13 @@ public sealed partial class MoEModel : IMoEModel
         return new PerplexityResult(nll / (tokens.Count - 1), tokens.Count - 1, windows, length);
     }
 
-    private GenerationRequest Prepare(string prompt, MoEGenerationOptions options)
+    private GenerationRequest Prepare(string prompt, MoEGenerationOptions options, string operation)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        return Prepare(_tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null), options);
+        return Prepare(_tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null), options, operation);
     }
 
-    private GenerationRequest Prepare(IReadOnlyList<int> ids, MoEGenerationOptions options)
+    private GenerationRequest Prepare(IReadOnlyList<int> ids, MoEGenerationOptions options, string operation)
     {
         if (options.MaxTokens < 0)
         {
@@ -399,7 +413,7 @@ public sealed partial class MoEModel : IMoEModel
             throw new ArgumentException("A stop sequence is empty: give stop sequences of at least one character.", nameof(MoEGenerationOptions.StopSequences));
         }
         var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _stopTokens };
-        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _hasExperts, options.StopSequences);
+        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _hasExperts, options.StopSequences, operation);
     }
 
     /// <summary>
@@ -485,8 +499,16 @@ public sealed partial class MoEModel : IMoEModel
         }
     }
 
+    // Operation: the GenAI operation name telemetry reports (chat or text_completion).
     private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, ExpertRoutingPolicy? RoutingPolicy, bool IncludeExperts,
-        IReadOnlyList<string> StopSequences);
+        IReadOnlyList<string> StopSequences, string Operation);
+
+    /// <summary>The OpenTelemetry GenAI operation names of this model's requests.</summary>
+    private static class GenAIOperation
+    {
+        public const string Chat = "chat";
+        public const string TextCompletion = "text_completion";
+    }
 
     private readonly record struct TokenStep(int Id, IReadOnlyList<IReadOnlyList<int>> Experts);
 
