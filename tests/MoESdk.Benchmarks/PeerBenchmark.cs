@@ -80,12 +80,12 @@ internal static class PeerBenchmark
         {
             using LLamaContext context = weights.CreateContext(parameters);
             var clock = Stopwatch.StartNew();
-            int next = ArgMax(Feed(context, prompt, 0));
+            int next = TokenSampler.ArgMax(Feed(context, prompt, 0));
             double prefillSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
             for (int t = 0; t < DecodeTokens; t++)
             {
-                next = ArgMax(Feed(context, [next], PromptTokens + t));
+                next = TokenSampler.ArgMax(Feed(context, [next], PromptTokens + t));
             }
             double decodeSeconds = clock.Elapsed.TotalSeconds;
             if (rep > 0)
@@ -94,7 +94,7 @@ internal static class PeerBenchmark
                 decode.Add(DecodeTokens / decodeSeconds);
             }
         }
-        return (Median(decode), Median(prefill));
+        return (SpeedBenchmark.Median(decode), SpeedBenchmark.Median(prefill));
     }
 
     private static ReadOnlySpan<float> Feed(LLamaContext context, IReadOnlyList<int> tokens, int start)
@@ -110,25 +110,5 @@ internal static class PeerBenchmark
             throw new InvalidOperationException($"llama.cpp decode failed: {result}");
         }
         return context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        int n = values.Count;
-        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     }
 }

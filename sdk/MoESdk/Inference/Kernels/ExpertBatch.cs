@@ -66,6 +66,10 @@ internal sealed unsafe class ExpertBatch
         {
             throw new InvalidOperationException($"The expert batch holds {Capacity} experts of {_maxHidden} hidden units in all.");
         }
+        if (_count > 0 && expert.Dim != _experts[0].Dim)
+        {
+            throw new ArgumentException($"An expert of width {expert.Dim} joins experts of width {_experts[0].Dim}.", nameof(expert));
+        }
         _experts[_count] = expert;
         _scales[_count] = scale;
         _offsets[_count + 1] = _offsets[_count] + expert.Hidden;
@@ -79,43 +83,39 @@ internal sealed unsafe class ExpertBatch
         {
             return;
         }
-        for (int e = 0; e < _count; e++)
-        {
-            MatVec.CheckShape(_experts[e].Hidden, _experts[e].Dim, x, new ReadOnlySpan<float>(_hidden + _offsets[e], _experts[e].Hidden));
-            MatVec.CheckShape(_experts[e].Dim, _experts[e].Hidden, new ReadOnlySpan<float>(_hidden + _offsets[e], _experts[e].Hidden), y);
-        }
+        // Every expert maps the same width to itself (checked in Add), and the activations are this batch's own.
+        MatVec.CheckShape(_experts[0].Dim, _experts[0].Dim, x, y);
         // Experts share x, and all are in one precision: one layout of x for every gate and up row.
         float* pairedX = stackalloc float[RowInput.PairedLengthFor(_experts[0].Gate)];
         fixed (float* xp = x)
         fixed (float* yp = y)
         {
-            pool.Run(new GatedRows(_experts, _offsets, _count, RowInput.For(_experts[0].Gate, xp, pairedX), _hidden), _offsets[_count], MatVec.RowBlock / 2);
-            // Each expert's weight goes into its activations, so the down products of all experts add up in one sum per row.
+            pool.Run(new GatedRows(_experts, _scales, _offsets, _count, RowInput.For(_experts[0].Gate, xp, pairedX), _hidden), _offsets[_count], MatVec.RowBlock / 2);
             for (int e = 0; e < _count; e++)
             {
-                float* h = _hidden + _offsets[e];
-                for (int j = 0; j < _experts[e].Hidden; j++)
-                {
-                    h[j] *= _scales[e];
-                }
                 _inputs[e] = RowInput.For(_experts[e].Down, _hidden + _offsets[e], _paired + _offsets[e]);
             }
             pool.Run(new DownRows(_experts, _inputs, _count, yp), _experts[0].Dim, MatVec.RowBlock);
         }
     }
 
-    /// <summary>h = silu(gate·x) ⊙ (up·x) for the experts' rows numbered one after the other (expert e from offsets[e]).</summary>
+    /// <summary>
+    /// h = scale · silu(gate·x) ⊙ (up·x) for the experts' rows numbered one after the other (expert e from offsets[e]).
+    /// Each expert's weight goes into its activations here, so the down products of all experts add up in one sum per row.
+    /// </summary>
     private readonly struct GatedRows : IRangeJob
     {
         private readonly SwiGluWeights* _experts;
+        private readonly float* _scales;
         private readonly int* _offsets;
         private readonly int _count;
         private readonly RowInput _x;
         private readonly float* _hidden;
 
-        public GatedRows(SwiGluWeights* experts, int* offsets, int count, RowInput x, float* hidden)
+        public GatedRows(SwiGluWeights* experts, float* scales, int* offsets, int count, RowInput x, float* hidden)
         {
             _experts = experts;
+            _scales = scales;
             _offsets = offsets;
             _count = count;
             _x = x;
@@ -132,18 +132,19 @@ internal sealed unsafe class ExpertBatch
             for (int row = start; row < end && e < _count; e++)
             {
                 SwiGluWeights expert = _experts[e];
+                float scale = _scales[e];
                 int first = _offsets[e];
                 int local = row - first, localEnd = Math.Min(end, _offsets[e + 1]) - first;
                 float* h = _hidden + first;
                 for (; local <= localEnd - 2; local += 2)
                 {
                     expert.Gate.Dot4(local, local + 1, expert.Up, local, local + 1, _x, out float g0, out float g1, out float u0, out float u1);
-                    h[local] = Silu(g0) * u0;
-                    h[local + 1] = Silu(g1) * u1;
+                    h[local] = scale * Silu(g0) * u0;
+                    h[local + 1] = scale * Silu(g1) * u1;
                 }
                 if (local < localEnd)
                 {
-                    h[local] = Silu(expert.Gate.Dot(local, _x)) * expert.Up.Dot(local, _x);
+                    h[local] = scale * Silu(expert.Gate.Dot(local, _x)) * expert.Up.Dot(local, _x);
                 }
                 row = first + localEnd;
             }
