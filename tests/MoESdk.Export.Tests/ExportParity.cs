@@ -82,7 +82,8 @@ internal static class ExportParity
         }
     }
 
-    private static float Margin(float[] logits)
+    /// <summary>How far the best logit leads the runner-up.</summary>
+    public static float Margin(float[] logits)
     {
         float[] top = logits.OrderDescending().Take(2).ToArray();
         return top[0] - top[1];
