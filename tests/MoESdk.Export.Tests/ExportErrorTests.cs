@@ -142,6 +142,66 @@ public sealed class ExportErrorTests
         }
     }
 
+    [Fact]
+    public void HuggingFaceExportRefusesAnExistingOutputAndLeavesNothingWhenCancelled()
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-export-err-").FullName;
+        try
+        {
+            using LanguageModel model = Dense(folder);
+            string existing = Path.Combine(folder, "existing");
+            Directory.CreateDirectory(existing);
+            IOException error = Assert.Throws<IOException>(() => HuggingFaceExporter.Export(model, existing));
+            Assert.Contains("already exists", error.Message);
+
+            using var cancelled = new CancellationTokenSource();
+            cancelled.Cancel();
+            Assert.Throws<OperationCanceledException>(() => HuggingFaceExporter.Export(model, Path.Combine(folder, "hf"), cancellationToken: cancelled.Token));
+            Assert.Equal([existing], Directory.GetFileSystemEntries(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RouterProbabilitiesWithoutSharedExpertsAreRefusedInBothFormats()
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-export-err-").FullName;
+        try
+        {
+            using LanguageModel dense = Dense(folder);
+            using var moe = new LlamaModel(dense.Model, _ => Block(experts: 4, ExpertOutputRule.RouterProbability, shared: 0));
+            using var model = new LanguageModel(moe, null, folder);
+            Assert.Contains("renormalizes", Assert.Throws<NotSupportedException>(() => GgufExporter.Describe(model, GgufTensorType.F32)).Message);
+            Assert.Contains("renormalizes", Assert.Throws<NotSupportedException>(() => HuggingFaceExporter.Export(model, Path.Combine(folder, "hf"))).Message);
+            Assert.False(Directory.Exists(Path.Combine(folder, "hf")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void FixedScaleRoutersAreRefusedAsFloat16()
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-export-err-").FullName;
+        try
+        {
+            using LanguageModel dense = Dense(folder);
+            using var moe = new LlamaModel(dense.Model, _ => Block(experts: 4, ExpertOutputRule.FixedScale, shared: 0));
+            using var model = new LanguageModel(moe, null, folder);
+            NotSupportedException error = Assert.Throws<NotSupportedException>(() => HuggingFaceExporter.Export(model, Path.Combine(folder, "hf"), ScalarType.Float16));
+            Assert.Contains("bf16", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static LanguageModel Dense(string folder)
     {
         using ModelWeights weights = WeightLayout.Random(Config, 1);

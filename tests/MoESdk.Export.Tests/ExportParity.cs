@@ -22,7 +22,7 @@ internal static class ExportParity
     /// </summary>
     /// <remarks>
     /// A fixed-scale (FactorLLM-style) MoE model folds its uniform expert weights into router logits scaled by
-    /// 2⁻¹⁴ (<c>GgufMoELayout.UniformRouterScale</c>): each chosen expert's weight is then off by about 2⁻¹⁴ times its
+    /// 2⁻¹⁴ (<c>MoEExportLayout.UniformRouterScale</c>): each chosen expert's weight is then off by about 2⁻¹⁴ times its
     /// logit's distance from the others' mean, ~10⁻³ relative for logit spreads of ten, so float32 gets 5e-3.
     /// </remarks>
     public static float Tolerance(GgufTensorType type, bool uniformRouter = false) => type switch

@@ -4,30 +4,31 @@ using MoESdk.Export;
 
 namespace MoESdk.Cli.Commands;
 
-/// <summary><c>moe export</c>: write a dense model or a .moe artifact in a format other engines load (GGUF for llama.cpp, Ollama, LM Studio).</summary>
+/// <summary><c>moe export</c>: write a dense model or a .moe artifact in a format other engines load (a Hugging Face folder for
+/// transformers and vLLM, GGUF for llama.cpp, Ollama, LM Studio).</summary>
 public static class ExportCommand
 {
     private static readonly Option<string> Format = new("--format")
     {
-        Description = "Output format: gguf (llama.cpp, Ollama, LM Studio).",
+        Description = "Output format: hf (a Hugging Face folder for transformers, vLLM, SGLang) or gguf (llama.cpp, Ollama, LM Studio).",
         Required = true,
     };
 
     private static readonly Option<string> Out = new("--out", "-o")
     {
-        Description = "Output file; it must not exist yet. Written to a temporary file and renamed when complete.",
+        Description = "Output file (gguf) or folder (hf); it must not exist yet. Written under a temporary name and renamed when complete.",
         Required = true,
     };
 
     private static readonly Option<string> DType = new("--dtype")
     {
-        Description = "Type of the weight matrices: f32, f16, bf16 or q8_0 (norms, biases and routers stay f32).",
+        Description = "Type of the weights: f32, f16, bf16, or q8_0 (gguf only). In GGUF, norms, biases and routers stay f32.",
         DefaultValueFactory = _ => "f32",
     };
 
     public static Command Create()
     {
-        var command = new Command("export", "Export a model or .moe artifact as GGUF, with MoESdk's routing semantics folded into llama.cpp's MoE tensors.")
+        var command = new Command("export", "Export a model or .moe artifact as a Hugging Face folder (Mixtral / Qwen2-MoE for MoE) or GGUF, with MoESdk's routing semantics folded into the weights.")
         {
             CommonOptions.Model,
             Format,
@@ -39,16 +40,17 @@ public static class ExportCommand
             string model = result.GetValue(CommonOptions.Model)!;
             string format = result.GetValue(Format)!;
             string output = result.GetValue(Out)!;
-            if (format != "gguf")
+            if (format is not ("gguf" or "hf"))
             {
-                throw new ArgumentException($"--format '{format}' is not supported; use gguf.");
+                throw new ArgumentException($"--format '{format}' is not supported; use hf or gguf.");
             }
             GgufTensorType type = result.GetValue(DType) switch
             {
                 "f32" => GgufTensorType.F32,
                 "f16" => GgufTensorType.F16,
                 "bf16" => GgufTensorType.BF16,
-                "q8_0" => GgufTensorType.Q8_0,
+                "q8_0" when format == "gguf" => GgufTensorType.Q8_0,
+                "q8_0" => throw new ArgumentException("--dtype q8_0 is a GGUF type; a Hugging Face folder takes f32, f16 or bf16."),
                 var other => throw new ArgumentException($"--dtype '{other}' is not supported; use f32, f16, bf16 or q8_0."),
             };
             if (File.Exists(output) || Directory.Exists(output))
@@ -57,8 +59,23 @@ public static class ExportCommand
             }
             var clock = Stopwatch.StartNew();
             using LanguageModel loaded = LanguageModel.Open(model);
-            GgufExporter.Export(loaded, output, type, cancellationToken);
-            var report = new ExportReport(model, Path.GetFullPath(output), format, result.GetValue(DType)!, new FileInfo(output).Length, clock.Elapsed.TotalSeconds);
+            long bytes;
+            if (format == "hf")
+            {
+                HuggingFaceExporter.Export(loaded, output, type switch
+                {
+                    GgufTensorType.F16 => TorchSharp.torch.ScalarType.Float16,
+                    GgufTensorType.BF16 => TorchSharp.torch.ScalarType.BFloat16,
+                    _ => TorchSharp.torch.ScalarType.Float32,
+                }, cancellationToken);
+                bytes = Directory.EnumerateFiles(output).Sum(file => new FileInfo(file).Length);
+            }
+            else
+            {
+                GgufExporter.Export(loaded, output, type, cancellationToken);
+                bytes = new FileInfo(output).Length;
+            }
+            var report = new ExportReport(model, Path.GetFullPath(output), format, result.GetValue(DType)!, bytes, clock.Elapsed.TotalSeconds);
             if (result.GetValue(CommonOptions.Json))
             {
                 CommandRunner.WriteJson(report);

@@ -10,7 +10,7 @@ namespace MoESdk.Export;
 /// adjacent pairs, so query and key rows go back to the interleaved order (as llama.cpp's own converter does);
 /// Qwen2 (and any dense model with q/k/v biases) uses <c>qwen2</c> and Qwen3 <c>qwen3</c> (halves rotated, no reordering; Qwen3's per-head q/k norms as
 /// <c>attn_q_norm</c>/<c>attn_k_norm</c>). MoE models use <c>llama</c> with stacked expert tensors,
-/// or <c>qwen2moe</c> when they have shared experts; see <see cref="GgufMoELayout"/> for how the semantics are folded.
+/// or <c>qwen2moe</c> when they have shared experts; see <see cref="MoEExportLayout"/> for how the semantics are folded.
 /// Tensors are produced one at a time while writing: no second copy of the model is made.
 /// </summary>
 public static class GgufExporter
@@ -39,7 +39,7 @@ public static class GgufExporter
     {
         LlamaModel llama = model.Model;
         ModelConfig config = llama.Config;
-        GgufMoELayout? moe = GgufMoELayout.Of(llama);
+        MoEExportLayout? moe = MoEExportLayout.Of(llama);
         if (config.QueryKeyNorm && (moe is not null || config.AttentionBias))
         {
             throw new NotSupportedException("a model with q/k norms is exported only as dense Qwen3 (no attention biases, no experts)");
@@ -143,7 +143,7 @@ public static class GgufExporter
             if (moe.HasSharedExperts)
             {
                 long shared = moe.SharedWidth;
-                Vector($"{blk}.ffn_gate_inp_shexp.weight", [hidden], () => full(hidden, GgufMoELayout.SharedGateWeight));
+                Vector($"{blk}.ffn_gate_inp_shexp.weight", [hidden], () => moe.SharedGate(i, hidden));
                 Weight($"{blk}.ffn_gate_shexp.weight", [shared, hidden], () => moe.Shared(i, e => e.Gate.Weight));
                 Weight($"{blk}.ffn_up_shexp.weight", [shared, hidden], () => moe.Shared(i, e => e.Up.Weight));
                 Weight($"{blk}.ffn_down_shexp.weight", [hidden, shared], () => moe.SharedDown(i));

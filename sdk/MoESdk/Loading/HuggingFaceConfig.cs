@@ -12,7 +12,13 @@ public static class HuggingFaceConfig
     /// <summary>The file name of a Hugging Face model configuration.</summary>
     public const string FileName = "config.json";
 
-    private sealed record Family(string Architecture, string ModelType, int DefaultMaxPositions, bool AttentionBias, bool QueryKeyNorm = false);
+    private sealed record Family(string Architecture, string ModelType, int DefaultMaxPositions, bool AttentionBias, bool QueryKeyNorm = false, bool Mixture = false);
+
+    /// <summary>The Hugging Face class of Mixture-of-Experts models without a shared expert.</summary>
+    public const string Mixtral = "MixtralForCausalLM";
+
+    /// <summary>The Hugging Face class of Mixture-of-Experts models with a gated shared expert.</summary>
+    public const string Qwen2Moe = "Qwen2MoeForCausalLM";
 
     // Qwen2 is LLaMA with biases on q/k/v; Qwen3 is LLaMA with per-head q/k RMSNorm and its own head_dim; Mistral is
     // LLaMA (its sliding window is not applied: it only matters past 4096 tokens).
@@ -22,6 +28,8 @@ public static class HuggingFaceConfig
         new("MistralForCausalLM", "mistral", 32768, AttentionBias: false),
         new("Qwen2ForCausalLM", "qwen2", 32768, AttentionBias: true),
         new("Qwen3ForCausalLM", "qwen3", 40960, AttentionBias: false, QueryKeyNorm: true),
+        new(Mixtral, "mixtral", 131072, AttentionBias: false, Mixture: true),
+        new(Qwen2Moe, "qwen2_moe", 8192, AttentionBias: true, Mixture: true),
     ];
 
     /// <summary>Architectures that <see cref="Read"/> accepts.</summary>
@@ -86,7 +94,8 @@ public static class HuggingFaceConfig
         {
             Architecture = family.Architecture,
             HiddenSize = hidden,
-            IntermediateSize = keys.RequiredInt("intermediate_size"),
+            // Qwen2-MoE's intermediate_size is the width of dense layers, which a model of only MoE layers does not have.
+            IntermediateSize = family.Architecture == Qwen2Moe ? keys.Int("intermediate_size") ?? 5632 : keys.RequiredInt("intermediate_size"),
             NumLayers = keys.RequiredInt("num_hidden_layers"),
             NumHeads = heads,
             NumKeyValueHeads = keys.Int("num_key_value_heads") ?? heads,
@@ -100,9 +109,32 @@ public static class HuggingFaceConfig
             BosTokenId = keys.Int("bos_token_id"),
             EosTokenIds = keys.IntOrIntList("eos_token_id"),
             QueryKeyNorm = family.QueryKeyNorm,
+            Mixture = family.Mixture ? ParseMixture(keys, family) : null,
         };
         // An explicit head_dim that hidden_size / heads would give anyway changes nothing.
         return headDim is { } explicitWidth && explicitWidth * heads != hidden ? config with { HeadDim = explicitWidth } : config;
+    }
+
+    /// <summary>The MoE keys, with the defaults of transformers' MixtralConfig and Qwen2MoeConfig.</summary>
+    private static MixtureConfig ParseMixture(Keys keys, Family family)
+    {
+        if (family.Architecture == Mixtral)
+        {
+            return new MixtureConfig(keys.Int("num_local_experts") ?? 8, keys.Int("num_experts_per_tok") ?? 2,
+                keys.RequiredInt("intermediate_size"), SharedWidth: 0, NormalizeTopK: true);
+        }
+        if ((keys.Int("decoder_sparse_step") ?? 1) != 1
+            || keys.Element("mlp_only_layers") is { ValueKind: JsonValueKind.Array } dense && dense.GetArrayLength() > 0)
+        {
+            throw keys.Error("has dense layers among its MoE layers (decoder_sparse_step other than 1 or a non-empty mlp_only_layers), which is not supported");
+        }
+        int shared = keys.Int("shared_expert_intermediate_size") ?? 5632;
+        if (shared < 1)
+        {
+            throw keys.Error($"shared_expert_intermediate_size is {shared}; a Qwen2-MoE model has a shared expert of positive width");
+        }
+        return new MixtureConfig(keys.Int("num_experts") ?? 60, keys.Int("num_experts_per_tok") ?? 4,
+            keys.Int("moe_intermediate_size") ?? 1408, shared, keys.Bool("norm_topk_prob") ?? false);
     }
 
     private static Family FamilyOf(Keys keys)
@@ -158,7 +190,9 @@ public static class HuggingFaceConfig
         AtomicFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(config))));
 
     /// <summary>The <c>config.json</c> text for <paramref name="config"/>, under its own architecture.</summary>
-    public static string ToJson(ModelConfig config)
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="torchDtype">The weights' type as transformers names it (torch_dtype).</param>
+    public static string ToJson(ModelConfig config, string torchDtype = "float32")
     {
         ArgumentNullException.ThrowIfNull(config);
         Family family = Families.FirstOrDefault(family => family.Architecture == config.Architecture)
@@ -170,6 +204,11 @@ public static class HuggingFaceConfig
         if (family.QueryKeyNorm != config.QueryKeyNorm)
         {
             throw new ArgumentException($"{family.Architecture} cannot express QueryKeyNorm = {config.QueryKeyNorm}.", nameof(config));
+        }
+        if (family.Mixture != config.Mixture is not null
+            || config.Mixture is { } m && (family.Architecture == Mixtral ? m.SharedWidth != 0 || !m.NormalizeTopK : m.SharedWidth == 0))
+        {
+            throw new ArgumentException($"{family.Architecture} cannot express the feed-forward blocks {(object?)config.Mixture ?? "dense"}.", nameof(config));
         }
 
         using var buffer = new MemoryStream();
@@ -202,10 +241,42 @@ public static class HuggingFaceConfig
                 json.WriteNumber("bos_token_id", bos);
             }
             WriteEos(json, config.EosTokenIds);
-            json.WriteString("torch_dtype", "float32");
+            if (config.Mixture is { } mixture)
+            {
+                WriteMixture(json, family, mixture);
+            }
+            json.WriteString("torch_dtype", torchDtype);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>The MoE keys of MixtralConfig / Qwen2MoeConfig, with transformers' defaults for the training-only ones.</summary>
+    private static void WriteMixture(Utf8JsonWriter json, Family family, MixtureConfig mixture)
+    {
+        json.WriteNumber("num_experts_per_tok", mixture.ExpertsPerToken);
+        if (family.Architecture == Mixtral)
+        {
+            json.WriteNumber("num_local_experts", mixture.Experts);
+            json.WriteNull("sliding_window");
+            json.WriteNumber("router_jitter_noise", 0.0);
+        }
+        else
+        {
+            json.WriteNumber("num_experts", mixture.Experts);
+            json.WriteNumber("moe_intermediate_size", mixture.ExpertWidth);
+            json.WriteNumber("shared_expert_intermediate_size", mixture.SharedWidth);
+            json.WriteBoolean("norm_topk_prob", mixture.NormalizeTopK);
+            json.WriteNumber("decoder_sparse_step", 1);
+            json.WriteStartArray("mlp_only_layers");
+            json.WriteEndArray();
+            json.WriteBoolean("use_sliding_window", false);
+        }
+        json.WriteBoolean("output_router_logits", false);
+        json.WriteNumber("router_aux_loss_coef", 0.001);
+        json.WriteNumber("attention_dropout", 0.0);
+        json.WriteNumber("initializer_range", 0.02);
+        json.WriteBoolean("use_cache", true);
     }
 
     private static void WriteRopeScaling(Utf8JsonWriter json, RopeScaling? scaling)

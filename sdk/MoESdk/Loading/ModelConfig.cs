@@ -54,6 +54,9 @@ public sealed record ModelConfig
     /// <summary>Queries and keys are RMS-normalized per head before the rotary embedding (Qwen3).</summary>
     public bool QueryKeyNorm { get; init; }
 
+    /// <summary>Every layer's feed-forward block is a Mixture of Experts (Mixtral, Qwen2-MoE); null for a dense model.</summary>
+    public MixtureConfig? Mixture { get; init; }
+
     /// <summary>Throws <see cref="ModelFormatException"/> when the numbers cannot describe a valid model.</summary>
     public void Validate(string source)
     {
@@ -81,6 +84,7 @@ public sealed record ModelConfig
             Require(scaling.Type != "llama3" || (scaling.LowFrequencyFactor > 0 && scaling.HighFrequencyFactor > scaling.LowFrequencyFactor && double.IsFinite(scaling.HighFrequencyFactor)),
                 "rope_scaling low_freq_factor and high_freq_factor must be positive numbers with high_freq_factor above low_freq_factor");
         }
+        Mixture?.Validate(source);
     }
 }
 

@@ -5,7 +5,8 @@ namespace MoESdk.Loading;
 /// <summary>
 /// The one entry point that reads a dense model from disk, whatever its format:
 /// <list type="bullet">
-/// <item>a folder with <c>config.json</c> and <c>model.safetensors</c> or <c>model.safetensors.index.json</c>;</item>
+/// <item>a folder with <c>config.json</c> and <c>model.safetensors</c> or <c>model.safetensors.index.json</c>
+/// (dense, or Mixtral / Qwen2-MoE, whose expert tensors are renamed to <see cref="MoEWeightNames"/>);</item>
 /// <item>a <c>.safetensors</c> file or a <c>.safetensors.index.json</c> beside a <c>config.json</c>;</item>
 /// <item>a llama2.c legacy <c>.bin</c> checkpoint.</item>
 /// </list>
@@ -86,15 +87,16 @@ public static class ModelLoader
             // duplicated, and buffers such as rotary_emb.inv_freq are left in the file.
             foreach ((string name, long[] _) in WeightLayout.Expected(config))
             {
-                if (!checkpoint.Contains(name))
+                string stored = MoEWeightNames.InCheckpoint(config.Architecture, name);
+                if (!checkpoint.Contains(stored))
                 {
-                    throw new ModelFormatException(weightsPath, MissingTensorProblem(name, config));
+                    throw new ModelFormatException(weightsPath, MissingTensorProblem(stored, config));
                 }
-                Tensor tensor = checkpoint.Read(name).DetachFromDisposeScope();
+                Tensor tensor = checkpoint.Read(stored).DetachFromDisposeScope();
                 tensors.Add(name, tensor);
                 if (!options.TrustWeights)
                 {
-                    FiniteWeights.Check(tensor, checkpoint.FileOf(name), name);
+                    FiniteWeights.Check(tensor, checkpoint.FileOf(stored), stored);
                 }
             }
             WeightLayout.Validate(weights, config);

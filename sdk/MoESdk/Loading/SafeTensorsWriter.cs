@@ -22,26 +22,45 @@ internal static class SafeTensorsWriter
         IReadOnlyDictionary<string, string>? metadata = null, ScalarType? storeAs = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        string[] names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
-        byte[] header = BuildHeader(names, tensors, metadata, storeAs);
+        Write(path, tensors.Keys.Order(StringComparer.Ordinal)
+            .Select(name => new Output(name, tensors[name].shape, storeAs ?? tensors[name].dtype, () => tensors[name]))
+            .ToArray(), metadata);
+    }
 
+    /// <summary>One tensor to write: its shape and stored type up front (for the header), its values produced when written.</summary>
+    public sealed record Output(string Name, long[] Shape, ScalarType StoreAs, Func<Tensor> Produce);
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> in the given order, producing each only when its turn comes and releasing it
+    /// before the next, so a model derived on the fly is never held twice. The file appears at <paramref name="path"/>
+    /// only once complete; <paramref name="cancellationToken"/> stops between tensors, leaving no file.
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<Output> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        byte[] header = BuildHeader(tensors, metadata);
         AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteInt64LittleEndian(length, header.Length);
             stream.Write(length);
             stream.Write(header);
-            foreach (string name in names)
+            foreach (Output output in tensors)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                Tensor tensor = tensors[name];
-                TensorBytes.Write(stream, storeAs is { } type ? tensor.to(type) : tensor);
+                Tensor tensor = output.Produce();
+                if (!tensor.shape.SequenceEqual(output.Shape))
+                {
+                    throw new InvalidOperationException($"Tensor '{output.Name}' was produced as [{string.Join(",", tensor.shape)}], declared [{string.Join(",", output.Shape)}].");
+                }
+                TensorBytes.Write(stream, tensor.to(output.StoreAs));
             }
         });
     }
 
-    private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, Tensor> tensors,
-        IReadOnlyDictionary<string, string>? metadata, ScalarType? storeAs)
+    private static byte[] BuildHeader(IReadOnlyList<Output> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -57,17 +76,15 @@ internal static class SafeTensorsWriter
                 json.WriteEndObject();
             }
             long offset = 0;
-            foreach (string name in names)
+            foreach (Output output in tensors)
             {
-                Tensor tensor = tensors[name];
-                ScalarType type = storeAs ?? tensor.dtype;
-                string dtype = SafeTensorsDTypes.FromScalarType(type)
-                    ?? throw new ArgumentException($"Tensor '{name}' would be stored as {type}; only Float32, Float16 and BFloat16 are written.", nameof(tensors));
-                long bytes = tensor.numel() * SafeTensorsDTypes.ElementSize(dtype)!.Value;
-                json.WriteStartObject(name);
+                string dtype = SafeTensorsDTypes.FromScalarType(output.StoreAs)
+                    ?? throw new ArgumentException($"Tensor '{output.Name}' would be stored as {output.StoreAs}; only Float32, Float16 and BFloat16 are written.", nameof(tensors));
+                long bytes = output.Shape.Aggregate(1L, (a, b) => a * b) * SafeTensorsDTypes.ElementSize(dtype)!.Value;
+                json.WriteStartObject(output.Name);
                 json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
-                foreach (long dimension in tensor.shape)
+                foreach (long dimension in output.Shape)
                 {
                     json.WriteNumberValue(dimension);
                 }

@@ -37,6 +37,11 @@ internal static class WeightLayout
             }
             expected.Add((WeightNames.Output(layer), [hidden, queries]));
             expected.Add((WeightNames.FfnNorm(layer), [hidden]));
+            if (config.Mixture is { } mixture)
+            {
+                AddMixture(expected, layer, hidden, mixture);
+                continue;
+            }
             expected.Add((WeightNames.Gate(layer), [inner, hidden]));
             expected.Add((WeightNames.Up(layer), [inner, hidden]));
             expected.Add((WeightNames.Down(layer), [hidden, inner]));
@@ -47,6 +52,26 @@ internal static class WeightLayout
             expected.Add((WeightNames.Head, [config.VocabSize, hidden]));
         }
         return expected;
+    }
+
+    /// <summary>A Hugging Face MoE layer's router, experts and (Qwen2-MoE) gated shared expert, in <see cref="MoEWeightNames"/>.</summary>
+    private static void AddMixture(List<(string, long[])> expected, int layer, long hidden, MixtureConfig mixture)
+    {
+        long width = mixture.ExpertWidth, shared = mixture.SharedWidth;
+        expected.Add((MoEWeightNames.Router(layer), [mixture.Experts, hidden]));
+        for (int e = 0; e < mixture.Experts; e++)
+        {
+            expected.Add((MoEWeightNames.ExpertGate(layer, e), [width, hidden]));
+            expected.Add((MoEWeightNames.ExpertUp(layer, e), [width, hidden]));
+            expected.Add((MoEWeightNames.ExpertDown(layer, e), [hidden, width]));
+        }
+        if (shared > 0)
+        {
+            expected.Add((MoEWeightNames.SharedGate(layer, 0), [shared, hidden]));
+            expected.Add((MoEWeightNames.SharedUp(layer, 0), [shared, hidden]));
+            expected.Add((MoEWeightNames.SharedDown(layer, 0), [hidden, shared]));
+            expected.Add((MoEWeightNames.SharedExpertGate(layer), [1, hidden]));
+        }
     }
 
     /// <summary>

@@ -11,4 +11,10 @@ public enum ExpertOutputRule
 
     /// <summary>Mixtral / Qwen2-MoE: y = Σ softmax(router logits over the chosen k) · expert.</summary>
     RouterWeighted,
+
+    /// <summary>
+    /// Qwen2-MoE without norm_topk_prob: y = Σ softmax(router logits over all N)[chosen] · expert, the chosen
+    /// experts' probabilities not renormalized.
+    /// </summary>
+    RouterProbability,
 }

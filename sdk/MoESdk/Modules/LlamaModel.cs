@@ -16,7 +16,8 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     /// <param name="config">Shape of the model.</param>
     /// <param name="weights">Checkpoint tensors in the Hugging Face layout; the model keeps them.</param>
-    /// <param name="feedForward">Builds layer i's feed-forward block; null builds the dense SwiGLU block from the weights.</param>
+    /// <param name="feedForward">Builds layer i's feed-forward block; null builds it from the weights: the dense SwiGLU block, or
+    /// the Mixture-of-Experts block that <see cref="ModelConfig.Mixture"/> describes.</param>
     internal LlamaModel(ModelConfig config, ModelWeights weights, Func<int, FeedForward>? feedForward = null) : base(nameof(LlamaModel))
     {
         config.Validate(weights.Source);
@@ -24,7 +25,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         Rotary = new RotaryEmbedding(config);
         _embedding = OwnedParameter.From(weights.Get(WeightNames.Embedding, config.VocabSize, config.HiddenSize));
         register_parameter("embed_tokens", _embedding);
-        feedForward ??= layer => new DenseFeedForward(
+        feedForward ??= config.Mixture is { } mixture ? layer => MixtureOfExpertsFeedForward.FromWeights(weights, config, mixture, layer) : layer => new DenseFeedForward(
             weights.Get(WeightNames.Gate(layer), config.IntermediateSize, config.HiddenSize),
             weights.Get(WeightNames.Up(layer), config.IntermediateSize, config.HiddenSize),
             weights.Get(WeightNames.Down(layer), config.HiddenSize, config.IntermediateSize));

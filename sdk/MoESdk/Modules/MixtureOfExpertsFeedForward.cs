@@ -5,7 +5,8 @@ namespace MoESdk.Modules;
 
 /// <summary>
 /// A Mixture-of-Experts feed-forward block: a linear router scores N experts per token, the top k run, and
-/// their outputs are combined by <see cref="OutputRule"/>; optional shared experts run for every token.
+/// their outputs are combined by <see cref="OutputRule"/>; optional shared experts run for every token, scaled by
+/// sigmoid(w·x) when the block has a <see cref="SharedExpertGate"/> (Qwen2-MoE).
 /// Work is really skipped: tokens are grouped by expert (gather → expert → scatter-add), so each expert
 /// computes only its own tokens.
 /// </summary>
@@ -14,9 +15,13 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
     private readonly Expert[] _experts;
     private readonly Expert[] _shared;
 
-    public MixtureOfExpertsFeedForward(IReadOnlyList<Expert> experts, IReadOnlyList<Expert> shared, Tensor router, int topK, ExpertOutputRule outputRule)
+    public MixtureOfExpertsFeedForward(IReadOnlyList<Expert> experts, IReadOnlyList<Expert> shared, Tensor router, int topK, ExpertOutputRule outputRule, Tensor? sharedExpertGate = null)
         : base(nameof(MixtureOfExpertsFeedForward))
     {
+        if (sharedExpertGate is not null && (shared.Count == 0 || !sharedExpertGate.shape.SequenceEqual([1, router.shape[1]])))
+        {
+            throw new ArgumentException($"A shared expert gate [{string.Join(",", sharedExpertGate.shape)}] needs shared experts and the shape [1, {router.shape[1]}].", nameof(sharedExpertGate));
+        }
         if (experts.Count == 0)
         {
             throw new ArgumentException("A Mixture-of-Experts block needs at least one routed expert.", nameof(experts));
@@ -38,6 +43,31 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
         register_module("experts", nn.ModuleList(_experts));
         register_module("shared_experts", nn.ModuleList(_shared));
         register_module("router", Router);
+        if (sharedExpertGate is not null)
+        {
+            SharedExpertGate = new Projection(sharedExpertGate);
+            register_module("shared_expert_gate", SharedExpertGate);
+        }
+    }
+
+    /// <summary>
+    /// The block of a Hugging Face MoE checkpoint's layer <paramref name="layer"/> (<see cref="ModelConfig.Mixture"/>):
+    /// Mixtral renormalizes the chosen probabilities, Qwen2-MoE does so only with norm_topk_prob and gates its shared expert.
+    /// </summary>
+    public static MixtureOfExpertsFeedForward FromWeights(ModelWeights weights, ModelConfig config, MixtureConfig mixture, int layer)
+    {
+        long hidden = config.HiddenSize;
+        Expert Load(string gate, string up, string down, long width) =>
+            new(weights.Get(gate, width, hidden), weights.Get(up, width, hidden), weights.Get(down, hidden, width));
+        Expert[] experts = Enumerable.Range(0, mixture.Experts)
+            .Select(e => Load(MoEWeightNames.ExpertGate(layer, e), MoEWeightNames.ExpertUp(layer, e), MoEWeightNames.ExpertDown(layer, e), mixture.ExpertWidth))
+            .ToArray();
+        Expert[] shared = mixture.SharedWidth > 0
+            ? [Load(MoEWeightNames.SharedGate(layer, 0), MoEWeightNames.SharedUp(layer, 0), MoEWeightNames.SharedDown(layer, 0), mixture.SharedWidth)]
+            : [];
+        return new MixtureOfExpertsFeedForward(experts, shared, weights.Get(MoEWeightNames.Router(layer), mixture.Experts, hidden), mixture.ExpertsPerToken,
+            mixture.NormalizeTopK ? ExpertOutputRule.RouterWeighted : ExpertOutputRule.RouterProbability,
+            mixture.SharedWidth > 0 ? weights.Get(MoEWeightNames.SharedExpertGate(layer), 1, hidden) : null);
     }
 
     public IReadOnlyList<Expert> Experts => _experts;
@@ -49,6 +79,9 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
 
     public ExpertOutputRule OutputRule { get; }
 
+    /// <summary>Weight [1, hidden] of the shared experts' sigmoid gate (Qwen2-MoE); null when they always count fully.</summary>
+    public Projection? SharedExpertGate { get; }
+
     /// <summary>Experts run per token as the block was built; a run's <see cref="RoutingContext"/> may choose another.</summary>
     public int TopK { get; }
 
@@ -58,10 +91,12 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
     /// <summary>FactorLLM's N/k scale of the <see cref="ExpertOutputRule.FixedScale"/> rule at the block's own top-k.</summary>
     public float FixedScale => DefaultRoute.FixedScale;
 
-    public override long TotalParameters => _experts.Sum(e => e.Parameters) + _shared.Sum(e => e.Parameters) + Router.Weight.numel();
+    public override long TotalParameters => _experts.Sum(e => e.Parameters) + SharedParameters + Router.Weight.numel();
 
     public override long ActiveParameters =>
-        _shared.Sum(e => e.Parameters) + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * TopK);
+        SharedParameters + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * TopK);
+
+    private long SharedParameters => _shared.Sum(e => e.Parameters) + (SharedExpertGate?.Weight.numel() ?? 0);
 
     /// <summary>Chosen experts [tokens, k] and their combination weights [tokens, k] at the block's own top-k.</summary>
     public (Tensor Indices, Tensor Weights) Route(Tensor logits) => Route(logits, DefaultRoute);
@@ -76,11 +111,14 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
         using var scope = NewDisposeScope();
         Tensor indices = route.Select(logits);
         Tensor values = logits.gather(-1, indices);
-        Tensor weights = OutputRule == ExpertOutputRule.RouterWeighted
-            ? values.softmax(-1)
+        Tensor weights = OutputRule switch
+        {
+            ExpertOutputRule.RouterWeighted => values.softmax(-1),
+            ExpertOutputRule.RouterProbability => logits.softmax(-1).gather(-1, indices),
             // Forward value N/k exactly; the gradient reaches the router through the chosen experts'
             // probabilities (straight-through), which the published FactorLLM code forgot.
-            : StraightThrough(logits.softmax(-1).gather(-1, indices)) * route.FixedScale;
+            _ => StraightThrough(logits.softmax(-1).gather(-1, indices)) * route.FixedScale,
+        };
         return (indices.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 
@@ -101,6 +139,10 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
         foreach (Expert shared in _shared)
         {
             output = output + shared.forward(tokens);
+        }
+        if (SharedExpertGate is not null)
+        {
+            output = output * SharedExpertGate.forward(tokens).sigmoid();
         }
         // Group the tokens by expert: each expert runs once, on exactly the tokens routed to it.
         Tensor flatExperts = indices.flatten();
@@ -142,6 +184,10 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
             yield return new(MoEWeightNames.SharedGate(layer, s), _shared[s].Gate.Weight);
             yield return new(MoEWeightNames.SharedUp(layer, s), _shared[s].Up.Weight);
             yield return new(MoEWeightNames.SharedDown(layer, s), _shared[s].Down.Weight);
+        }
+        if (SharedExpertGate is not null)
+        {
+            yield return new(MoEWeightNames.SharedExpertGate(layer), SharedExpertGate.Weight);
         }
     }
 

@@ -17,6 +17,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly FloatMatrix _router;
     private readonly SwiGluWeights[] _experts;
     private readonly SwiGluWeights[] _shared;
+    private readonly float[]? _sharedGate;
     private readonly float[] _logits;
     private readonly int[] _chosen;
     private readonly float[] _weights;
@@ -32,6 +33,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         _router = WeightView.Matrix(block.Router.Weight);
         _experts = block.Experts.Select(e => SwiGlu(e, weights)).ToArray();
         _shared = block.SharedExperts.Select(e => SwiGlu(e, weights)).ToArray();
+        _sharedGate = block.SharedExpertGate?.Weight.data<float>().ToArray();
         _logits = new float[_experts.Length];
         _chosen = new int[_experts.Length];
         _weights = new float[_experts.Length];
@@ -50,9 +52,10 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         Weigh(k);
         // The shared and chosen experts in two dispatches for the whole layer, however many there are.
         _batch.Clear();
+        float sharedWeight = _sharedGate is null ? 1f : 1f / (1f + MathF.Exp(-Dot(_sharedGate, x)));
         foreach (SwiGluWeights shared in _shared)
         {
-            _batch.Add(shared, 1f);
+            _batch.Add(shared, sharedWeight);
         }
         for (int i = 0; i < k; i++)
         {
@@ -72,6 +75,16 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private static SwiGluWeights SwiGlu(Expert expert, DecodeWeights weights) =>
         new(weights.Matrix(expert.Gate.Weight), weights.Matrix(expert.Up.Weight), weights.Matrix(expert.Down.Weight));
 
+    private static float Dot(float[] w, ReadOnlySpan<float> x)
+    {
+        float sum = 0;
+        for (int i = 0; i < w.Length; i++)
+        {
+            sum += w[i] * x[i];
+        }
+        return sum;
+    }
+
     // Each chosen expert's output weight, from the unmasked logits as on the torch path.
     private void Weigh(int k)
     {
@@ -80,16 +93,25 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
             _weights.AsSpan(0, k).Fill(_route.FixedScale);
             return;
         }
-        // Router-weighted: softmax over the chosen experts' logits.
+        // Router-weighted: softmax over the chosen experts' logits; router probability: over all experts' logits.
+        bool overAll = _rule == ExpertOutputRule.RouterProbability;
         float max = float.NegativeInfinity, sum = 0;
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < (overAll ? _logits.Length : k); i++)
         {
-            max = MathF.Max(max, _logits[_chosen[i]]);
+            max = MathF.Max(max, _logits[overAll ? i : _chosen[i]]);
         }
         for (int i = 0; i < k; i++)
         {
             _weights[i] = MathF.Exp(_logits[_chosen[i]] - max);
             sum += _weights[i];
+        }
+        if (overAll)
+        {
+            sum = 0;
+            foreach (float logit in _logits)
+            {
+                sum += MathF.Exp(logit - max);
+            }
         }
         for (int i = 0; i < k; i++)
         {

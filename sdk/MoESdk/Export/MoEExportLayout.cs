@@ -1,0 +1,166 @@
+using MoESdk.Loading;
+using MoESdk.Modules;
+using static TorchSharp.torch;
+
+namespace MoESdk.Export;
+
+/// <summary>
+/// How a model's Mixture-of-Experts blocks map onto the standard MoE architectures — llama.cpp's <c>llama</c> (with
+/// experts) and <c>qwen2moe</c>, which are Hugging Face's <c>MixtralForCausalLM</c> and <c>Qwen2MoeForCausalLM</c> —
+/// with MoESdk's semantics folded into the weights. The GGUF and the Hugging Face exports both take their MoE tensors
+/// from here, so the two files hold the same numbers:
+/// <list type="bullet">
+/// <item>Both engines choose the top k of softmax(router logits) — the same experts as the top k of the logits.</item>
+/// <item>Mixtral renormalizes the chosen probabilities to sum 1, which is
+/// <see cref="ExpertOutputRule.RouterWeighted"/> exactly; Qwen2-MoE keeps them unnormalized (norm_topk_prob false, the
+/// only choice llama.cpp's <c>qwen2moe</c> has), which is <see cref="ExpertOutputRule.RouterProbability"/> exactly.</item>
+/// <item><see cref="ExpertOutputRule.FixedScale"/> (every chosen expert weighs N/k): the router is multiplied by
+/// <see cref="UniformRouterScale"/>, a power of two that keeps the logits' order (hence the choice) while making
+/// their softmax uniform to within that factor, and the down projections carry N/k divided by the resulting
+/// uniform weight (1/k renormalized, 1/N not).</item>
+/// <item>Shared experts become one shared expert of all their neurons; Qwen2-MoE gates it by sigmoid(w·x). A block
+/// with such a gate (read from a Qwen2-MoE checkpoint) keeps it; otherwise, as llama.cpp computes the gate as
+/// silu(z)/z — NaN at z = 0 — w is the constant <see cref="SharedGateWeight"/>: z is then ~10⁻²⁴, whose sigmoid is ½
+/// exactly in float32, and the down projection is doubled.</item>
+/// <item>Layers whose experts differ in width are padded with zero neurons (silu(0)·0 = 0: exact).</item>
+/// </list>
+/// What cannot be expressed (counts or top-k that differ between layers, router-weighted experts beside shared
+/// experts, router probabilities without them) is refused with the reason.
+/// </summary>
+internal sealed class MoEExportLayout
+{
+    /// <summary>2⁻¹⁴: router logits 0.01 apart still differ by 6·10⁻⁷ after it (ten float32 steps near 1, so the
+    /// choice is kept), while the weights differ from uniform by 6·10⁻⁵ per unit of logit spread.</summary>
+    public const float UniformRouterScale = 1f / 16384;
+
+    /// <summary>2⁻⁸⁰ in every component of the shared expert's gate: a gate input far below float32's resolution
+    /// around 0 (sigmoid = ½ exactly), yet a normal number for any hidden state that does not sum to exactly 0.</summary>
+    public static readonly float SharedGateWeight = MathF.ScaleB(1f, -80);
+
+    private readonly MixtureOfExpertsFeedForward[] _blocks;
+
+    private MoEExportLayout(MixtureOfExpertsFeedForward[] blocks, bool shared)
+    {
+        _blocks = blocks;
+        HasSharedExperts = shared;
+        Experts = blocks[0].Experts.Count;
+        ExpertsPerToken = blocks[0].TopK;
+        ExpertWidth = blocks.Max(b => b.Experts.Max(e => e.Width));
+        SharedWidth = shared ? blocks.Max(b => b.SharedExperts.Sum(e => e.Width)) : 0;
+    }
+
+    public int Experts { get; }
+
+    public int ExpertsPerToken { get; }
+
+    /// <summary>Width of every expert in the file (the widest of the model; narrower ones padded).</summary>
+    public long ExpertWidth { get; }
+
+    public bool HasSharedExperts { get; }
+
+    /// <summary>Width of the one shared expert per layer in the file (the shared experts' neurons concatenated).</summary>
+    public long SharedWidth { get; }
+
+    /// <summary>The Hugging Face class of this layout: Qwen2-MoE with a shared expert, Mixtral without.</summary>
+    public string HuggingFaceArchitecture => HasSharedExperts ? HuggingFaceConfig.Qwen2Moe : HuggingFaceConfig.Mixtral;
+
+    /// <summary>The blocks as Mixtral / Qwen2-MoE configure them (Mixtral renormalizes the top-k weights, Qwen2-MoE here does not).</summary>
+    public MixtureConfig HuggingFaceMixture => new(Experts, ExpertsPerToken, checked((int)ExpertWidth), checked((int)SharedWidth), NormalizeTopK: Renormalizes);
+
+    /// <summary>Whether a block's routing is made uniform by <see cref="UniformRouterScale"/> (the fixed-scale rule).</summary>
+    public bool UniformRouter => _blocks[0].OutputRule == ExpertOutputRule.FixedScale;
+
+    /// <summary>The layout of <paramref name="model"/>'s blocks, or null for a dense model.</summary>
+    /// <exception cref="NotSupportedException">The blocks cannot be expressed in llama.cpp's MoE layout; the message says why.</exception>
+    public static MoEExportLayout? Of(LlamaModel model)
+    {
+        var blocks = model.Layers.Select(l => l.FeedForward as MixtureOfExpertsFeedForward).ToArray();
+        if (blocks.All(b => b is null))
+        {
+            return null;
+        }
+        if (blocks.Any(b => b is null))
+        {
+            throw new NotSupportedException("the model mixes dense and Mixture-of-Experts layers, which Mixtral and Qwen2-MoE (llama.cpp's llama and qwen2moe) cannot express");
+        }
+        MixtureOfExpertsFeedForward[] moe = blocks!;
+        MixtureOfExpertsFeedForward first = moe[0];
+        for (int i = 0; i < moe.Length; i++)
+        {
+            MixtureOfExpertsFeedForward b = moe[i];
+            if (b.Experts.Count != first.Experts.Count || b.TopK != first.TopK)
+            {
+                throw new NotSupportedException($"layer {i} has {b.Experts.Count} experts with top-{b.TopK}, layer 0 {first.Experts.Count} with top-{first.TopK}; Mixtral, Qwen2-MoE and GGUF have one expert count and top-k for all layers");
+            }
+            if ((b.SharedExperts.Count > 0) != (first.SharedExperts.Count > 0))
+            {
+                throw new NotSupportedException($"layer {i} {(b.SharedExperts.Count > 0 ? "has" : "lacks")} shared experts unlike layer 0; Mixtral, Qwen2-MoE and GGUF need the same block layout in every layer");
+            }
+            if (b.OutputRule != first.OutputRule || (b.SharedExpertGate is null) != (first.SharedExpertGate is null))
+            {
+                throw new NotSupportedException($"layer {i} combines experts by {b.OutputRule}{(b.SharedExpertGate is null ? "" : " with a shared expert gate")}, layer 0 by {first.OutputRule}{(first.SharedExpertGate is null ? "" : " with a shared expert gate")}");
+            }
+        }
+        bool shared = first.SharedExperts.Count > 0;
+        if (shared && first.OutputRule == ExpertOutputRule.RouterWeighted)
+        {
+            throw new NotSupportedException("router-weighted experts beside shared experts cannot be expressed exactly: llama.cpp's qwen2moe (the architecture with a shared expert) does not renormalize the top-k weights");
+        }
+        if (!shared && first.OutputRule == ExpertOutputRule.RouterProbability)
+        {
+            throw new NotSupportedException("unnormalized router probabilities without a shared expert cannot be expressed exactly: Mixtral (llama.cpp's MoE llama, the architecture without a shared expert) renormalizes the top-k weights");
+        }
+        return new MoEExportLayout(moe, shared);
+    }
+
+    /// <summary>Whether the file's architecture renormalizes the chosen experts' weights (llama yes, qwen2moe no).</summary>
+    private bool Renormalizes => !HasSharedExperts;
+
+    /// <summary>Router [experts, hidden], scaled for the fixed-scale rule.</summary>
+    public Tensor Router(int layer)
+    {
+        MixtureOfExpertsFeedForward b = _blocks[layer];
+        return b.OutputRule == ExpertOutputRule.FixedScale ? b.Router.Weight * UniformRouterScale : b.Router.Weight;
+    }
+
+    /// <summary>Gate or up projection of one expert, padded to [width, hidden].</summary>
+    public Tensor Expert(int layer, int expert, Func<Expert, Tensor> part) => PadRows(part(_blocks[layer].Experts[expert]), ExpertWidth);
+
+    /// <summary>Down projection of one expert with the output rule folded in, padded to [hidden, width].</summary>
+    public Tensor ExpertDown(int layer, int expert)
+    {
+        MixtureOfExpertsFeedForward b = _blocks[layer];
+        float fold = b.OutputRule == ExpertOutputRule.FixedScale
+            ? (float)(b.FixedScale * (Renormalizes ? b.TopK : b.Experts.Count))
+            : 1f;
+        return PadColumns(b.Experts[expert].Down.Weight * fold, ExpertWidth);
+    }
+
+    /// <summary>Gate or up projections of all experts, [experts, width, hidden] (GGUF's stacked tensors).</summary>
+    public Tensor Stacked(int layer, Func<Expert, Tensor> part) =>
+        stack(Enumerable.Range(0, Experts).Select(e => Expert(layer, e, part)).ToArray());
+
+    /// <summary>Down projections of all experts, [experts, hidden, width].</summary>
+    public Tensor StackedDown(int layer) => stack(Enumerable.Range(0, Experts).Select(e => ExpertDown(layer, e)).ToArray());
+
+    /// <summary>The shared experts' gate or up projections as one, [sharedWidth, hidden].</summary>
+    public Tensor Shared(int layer, Func<Expert, Tensor> part) =>
+        PadRows(cat(_blocks[layer].SharedExperts.Select(part).ToArray(), 0), SharedWidth);
+
+    /// <summary>The shared experts' down projections as one, doubled for the ½ of a constant gate, [hidden, sharedWidth].</summary>
+    public Tensor SharedDown(int layer)
+    {
+        float fold = _blocks[layer].SharedExpertGate is null ? 2f : 1f;
+        return PadColumns(cat(_blocks[layer].SharedExperts.Select(e => e.Down.Weight * fold).ToArray(), 1), SharedWidth);
+    }
+
+    /// <summary>The shared expert's gate weight w of sigmoid(w·x), [hidden]: the block's own, or the constant of ½.</summary>
+    public Tensor SharedGate(int layer, long hidden) =>
+        _blocks[layer].SharedExpertGate is { } gate ? gate.Weight.reshape(hidden) : full(hidden, SharedGateWeight);
+
+    private static Tensor PadRows(Tensor weight, long rows) =>
+        weight.shape[0] == rows ? weight : cat([weight, zeros(rows - weight.shape[0], weight.shape[1])], 0);
+
+    private static Tensor PadColumns(Tensor weight, long columns) =>
+        weight.shape[1] == columns ? weight : cat([weight, zeros(weight.shape[0], columns - weight.shape[1])], 1);
+}
