@@ -190,9 +190,12 @@ public static class HuggingFaceConfig
         AtomicFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(config))));
 
     /// <summary>The <c>config.json</c> text for <paramref name="config"/>, under its own architecture.</summary>
+    public static string ToJson(ModelConfig config) => ToJson(config, "float32");
+
+    /// <summary>The <c>config.json</c> text for <paramref name="config"/> whose weights are stored as <paramref name="torchDtype"/>.</summary>
     /// <param name="config">The model's configuration.</param>
-    /// <param name="torchDtype">The weights' type as transformers names it (torch_dtype).</param>
-    public static string ToJson(ModelConfig config, string torchDtype = "float32")
+    /// <param name="torchDtype">The weights' type as transformers names it (torch_dtype): float32, float16 or bfloat16.</param>
+    public static string ToJson(ModelConfig config, string torchDtype)
     {
         ArgumentNullException.ThrowIfNull(config);
         Family family = Families.FirstOrDefault(family => family.Architecture == config.Architecture)
