@@ -17,7 +17,7 @@ public static class ModelEvaluator
     {
         double nll = 0;
         long correct = 0;
-        ForEachBatch(windows, progress, cancellationToken, (inputs, targets) =>
+        ForEachBatch(windows, model.Device, progress, cancellationToken, (inputs, targets) =>
         {
             Tensor logProbabilities = model.forward(inputs).log_softmax(-1);
             nll += -logProbabilities.gather(-1, targets.unsqueeze(-1)).sum().item<float>();
@@ -31,7 +31,7 @@ public static class ModelEvaluator
     {
         double referenceNll = 0, candidateNll = 0, kl = 0;
         long referenceCorrect = 0, candidateCorrect = 0;
-        ForEachBatch(windows, progress, cancellationToken, (inputs, targets) =>
+        ForEachBatch(windows, reference.Device, progress, cancellationToken, (inputs, targets) =>
         {
             Tensor p = reference.forward(inputs).log_softmax(-1);
             Tensor q = candidate.forward(inputs).log_softmax(-1);
@@ -98,7 +98,7 @@ public static class ModelEvaluator
     private static long CountTopOne(Tensor logProbabilities, Tensor targets) =>
         logProbabilities.argmax(-1).eq(targets).sum().item<long>();
 
-    private static void ForEachBatch(TokenWindows windows, IProgress<int>? progress, CancellationToken cancellationToken, Action<Tensor, Tensor> score)
+    private static void ForEachBatch(TokenWindows windows, Device device, IProgress<int>? progress, CancellationToken cancellationToken, Action<Tensor, Tensor> score)
     {
         using var inference = inference_mode();
         for (int first = 0; first < windows.Count; first += BatchWindows)
@@ -107,7 +107,7 @@ public static class ModelEvaluator
             int count = Math.Min(BatchWindows, windows.Count - first);
             using var scope = NewDisposeScope();
             (long[] inputs, long[] targets) = windows.Batch(first, count);
-            score(tensor(inputs, [count, windows.Length]), tensor(targets, [count, windows.Length]));
+            score(tensor(inputs, [count, windows.Length], device: device), tensor(targets, [count, windows.Length], device: device));
             progress?.Report(first + count);
         }
     }

@@ -94,7 +94,7 @@ public sealed class RoutingProfile
                 int count = Math.Min(BatchWindows, windows.Count - first);
                 using var scope = NewDisposeScope();
                 (long[] inputs, _) = windows.Batch(first, count);
-                model.Forward(tensor(inputs, [count, windows.Length]), 0, null, lastTokenOnly: false, routing);
+                model.Forward(tensor(inputs, [count, windows.Length], device: model.Device), 0, null, lastTokenOnly: false, routing);
                 progress?.Report(first + count);
             }
         }

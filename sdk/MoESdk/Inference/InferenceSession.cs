@@ -37,7 +37,7 @@ public sealed class InferenceSession : IDisposable
                 Routing.ForLayer(layer.Index, block);
             }
         }
-        _cache = new KvCache(model.Config, contextLength);
+        _cache = new KvCache(model.Config, contextLength, model.Device, model.DType);
         _logits = new float[model.Config.VocabSize];
         _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model, Routing, precision: precision) : null;
         Precision = _decoder is null ? DecodePrecision.Float32 : precision;
@@ -94,9 +94,9 @@ public sealed class InferenceSession : IDisposable
         using (inference_mode())
         using (NewDisposeScope())
         {
-            Tensor ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count]);
+            Tensor ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count], device: _model.Device);
             Tensor logits = _model.Forward(ids, _cache.Length, _cache, lastTokenOnly: true, Routing);
-            logits.data<float>().CopyTo(_logits.AsSpan(), 0, 0);
+            logits.to_type(ScalarType.Float32).cpu().data<float>().CopyTo(_logits.AsSpan(), 0, 0);
         }
         _cache.Length += tokens.Count;
         return _logits;

@@ -39,6 +39,21 @@ public sealed class ModelWeights : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Moves every tensor to <paramref name="device"/>, one at a time (the CPU copy of each is freed as it goes).
+    /// Weights move before a model is built from them: modules keep their parameters in fields, which a
+    /// module-level move would leave pointing at the freed CPU tensors.
+    /// </summary>
+    internal void MoveTo(Device device)
+    {
+        foreach (string name in _tensors.Keys.ToList())
+        {
+            Tensor moved = _tensors[name].to(device);
+            _tensors[name].Dispose();
+            _tensors[name] = moved;
+        }
+    }
+
     public void Dispose()
     {
         foreach (Tensor tensor in _tensors.Values)

@@ -92,7 +92,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
             ? nn.functional.scaled_dot_product_attention(q, k, v)
             : start == 0
                 ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
-                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: CausalMask(tokens, start));
+                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: CausalMask(tokens, start, q.device));
         Tensor merged = attended.transpose(1, 2).reshape(batch, tokens, Heads * (long)HeadDim);
         return Output.forward(merged).MoveToOuterDisposeScope();
     }
@@ -102,10 +102,10 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
 
     // Query i sits at position start + i and may see keys 0..start + i: PyTorch's is_causal aligns the
     // triangle top-left, which is wrong when a prefix is already cached.
-    private static Tensor CausalMask(long tokens, int start)
+    private static Tensor CausalMask(long tokens, int start, Device device)
     {
-        Tensor queryPositions = arange(start, start + tokens).unsqueeze(1);
-        Tensor keyPositions = arange(0, start + tokens).unsqueeze(0);
+        Tensor queryPositions = arange(start, start + tokens, device: device).unsqueeze(1);
+        Tensor keyPositions = arange(0, start + tokens, device: device).unsqueeze(0);
         return keyPositions.le(queryPositions);
     }
 }

@@ -14,12 +14,20 @@ internal sealed class KvCache : IDisposable
     private const int InitialPositions = 256;
 
     private readonly ModelConfig _config;
+    private readonly Device? _device;
+    private readonly ScalarType _dtype;
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
 
-    public KvCache(ModelConfig config, int? capacity = null)
+    /// <param name="config">Shape of the model.</param>
+    /// <param name="capacity">Positions to hold at most; the model's context by default.</param>
+    /// <param name="device">Where the model's weights are (the CPU by default).</param>
+    /// <param name="dtype">The type of the model's activations.</param>
+    public KvCache(ModelConfig config, int? capacity = null, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         _config = config;
+        _device = device;
+        _dtype = dtype;
         Capacity = capacity ?? config.MaxPositions;
         if (Capacity <= 0 || Capacity > config.MaxPositions)
         {
@@ -71,7 +79,7 @@ internal sealed class KvCache : IDisposable
 
     private Tensor Grown(Tensor? old, int positions)
     {
-        Tensor grown = zeros(positions, _config.NumKeyValueHeads, _config.HeadDim);
+        Tensor grown = zeros([positions, _config.NumKeyValueHeads, _config.HeadDim], dtype: _dtype, device: _device);
         if (old is not null)
         {
             using (old)

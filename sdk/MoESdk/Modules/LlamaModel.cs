@@ -76,6 +76,12 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     internal RotaryEmbedding Rotary { get; }
 
+    /// <summary>Where the weights are: inputs, caches and masks are made there, never on a fixed device.</summary>
+    internal Device Device => _embedding.device;
+
+    /// <summary>The type of the weights, which the activations and the KV cache share.</summary>
+    internal ScalarType DType => _embedding.dtype;
+
     internal DecoderLayer[] Layers { get; }
 
     internal RmsNorm FinalNorm { get; }

@@ -133,7 +133,7 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
         Tensor logits = Router.forward(tokens);
         routing.Capture?.Add(layer, tokens, logits);
         (Tensor indices, Tensor weights) = Route(logits, routing.ForLayer(layer, this));
-        routing.Observer?.Invoke(layer, indices.data<long>().ToArray(), (int)indices.shape[^1]);
+        routing.Observer?.Invoke(layer, indices.cpu().data<long>().ToArray(), (int)indices.shape[^1]);
 
         Tensor output = zeros_like(tokens);
         foreach (Expert shared in _shared)
@@ -146,11 +146,11 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
         }
         // Group the tokens by expert: each expert runs once, on exactly the tokens routed to it.
         Tensor flatExperts = indices.flatten();
-        Tensor flatTokens = arange(tokens.shape[0]).repeat_interleave(indices.shape[1]);
+        Tensor flatTokens = arange(tokens.shape[0], device: tokens.device).repeat_interleave(indices.shape[1]);
         Tensor flatWeights = weights.flatten();
         Tensor order = flatExperts.argsort();
         Tensor counts = flatExperts.bincount(null, _experts.Length);
-        long[] perExpert = counts.data<long>().ToArray();
+        long[] perExpert = counts.cpu().data<long>().ToArray();
         Tensor sortedTokens = flatTokens.index_select(0, order);
         Tensor sortedWeights = flatWeights.index_select(0, order);
         long offset = 0;

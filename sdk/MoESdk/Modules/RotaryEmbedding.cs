@@ -67,8 +67,8 @@ internal sealed class RotaryEmbedding
         // The rows are copied into tensors per call (tokens × headDim/2 floats, small beside the attention
         // itself), so the tables stay plain arrays that no session ever has to dispose.
         Range rows = (start * HalfDim)..((start + (int)tokens) * HalfDim);
-        Tensor cos = tensor(tables.CosValues[rows], [tokens, HalfDim]).unsqueeze(1);
-        Tensor sin = tensor(tables.SinValues[rows], [tokens, HalfDim]).unsqueeze(1);
+        Tensor cos = tensor(tables.CosValues[rows], [tokens, HalfDim], device: x.device).to_type(x.dtype).unsqueeze(1);
+        Tensor sin = tensor(tables.SinValues[rows], [tokens, HalfDim], device: x.device).to_type(x.dtype).unsqueeze(1);
         Tensor[] halves = x.chunk(2, -1);
         Tensor a = halves[0], b = halves[1];
         return cat([a * cos - b * sin, b * cos + a * sin], -1).MoveToOuterDisposeScope();

@@ -370,8 +370,8 @@ public sealed partial class MoEModel : IMoEModel
                 cancellationToken.ThrowIfCancellationRequested();
                 int n = Math.Min(length, tokens.Count - 1 - start);
                 using var scope = NewDisposeScope();
-                Tensor inputs = tensor(tokens.Skip(start).Take(n).Select(t => (long)t).ToArray(), [1, n]);
-                Tensor targets = tensor(tokens.Skip(start + 1).Take(n).Select(t => (long)t).ToArray(), [1, n]);
+                Tensor inputs = tensor(tokens.Skip(start).Take(n).Select(t => (long)t).ToArray(), [1, n], device: _model.Model.Device);
+                Tensor targets = tensor(tokens.Skip(start + 1).Take(n).Select(t => (long)t).ToArray(), [1, n], device: _model.Model.Device);
                 Tensor logProbabilities = _model.Model.Forward(inputs, 0, null, lastTokenOnly: false, routing).log_softmax(-1);
                 nll -= logProbabilities.gather(-1, targets.unsqueeze(-1)).sum().item<float>();
                 windows++;

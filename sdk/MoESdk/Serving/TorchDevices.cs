@@ -7,9 +7,10 @@ public static class TorchDevices
 {
     /// <summary>"cpu". "cuda" / "cuda:N" are recognized and refused with the reason (see remarks).</summary>
     /// <remarks>
-    /// The engine keeps its rotary tables, KV cache and routing scratch on the CPU, so a model moved to a GPU
-    /// would fail at its first request; CUDA is refused here, at start-up, instead. Where TorchSharp finds no
-    /// CUDA runtime the message says which package brings one.
+    /// The engine loads models into CPU memory and its decode kernels are CPU code. Its TorchSharp forward pass
+    /// makes every tensor on the weights' device, but it has not been run on a GPU, so CUDA is refused here, at
+    /// start-up, rather than at a first request. Where TorchSharp finds no CUDA runtime the message says which
+    /// package brings one.
     /// </remarks>
     /// <exception cref="ArgumentException">The name is unknown, or CUDA is asked for; the message says what to do.</exception>
     public static Device Parse(string name)
@@ -28,8 +29,8 @@ public static class TorchDevices
                     "(TorchSharp-cuda-linux or TorchSharp-cuda-windows) instead of TorchSharp-cpu and run on a machine with an NVIDIA GPU, or use \"cpu\".");
             }
             throw new ArgumentException(
-                $"Device '{name}': this version of the engine serves on the CPU only (its KV cache, rotary tables and routing " +
-                "run on CPU tensors); use \"cpu\".");
+                $"Device '{name}': this version of the engine serves on the CPU only (models load into CPU memory and " +
+                "serving on a GPU is not verified yet); use \"cpu\".");
         }
         throw new ArgumentException($"Unknown device '{name}': use \"cpu\" or \"cuda\" (\"cuda:N\" for the N-th GPU).");
     }
