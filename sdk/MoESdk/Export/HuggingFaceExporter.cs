@@ -86,6 +86,10 @@ public static class HuggingFaceExporter
             {
                 throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases and no shared experts cannot be expressed: Mixtral takes no attention biases");
             }
+            if (moe.HasSharedExperts && config.SlidingWindow is { } window)
+            {
+                throw new NotSupportedException($"a sliding window ({window}) beside shared experts is not exported: Qwen2-MoE's window is not mapped here");
+            }
             if (storeAs == ScalarType.Float16 && moe.UniformRouter)
             {
                 throw new NotSupportedException("a fixed-scale model's router is scaled by 2⁻¹⁴, below float16's normal range: export it as bf16 or f32");

@@ -12,7 +12,8 @@ public static class HuggingFaceConfig
     /// <summary>The file name of a Hugging Face model configuration.</summary>
     public const string FileName = "config.json";
 
-    private sealed record Family(string Architecture, string ModelType, int DefaultMaxPositions, bool AttentionBias, bool QueryKeyNorm = false, bool Mixture = false);
+    private sealed record Family(string Architecture, string ModelType, int DefaultMaxPositions, bool AttentionBias, bool QueryKeyNorm = false, bool Mixture = false,
+        bool SlidingWindow = false, int? DefaultSlidingWindow = null);
 
     /// <summary>The Hugging Face class of Mixture-of-Experts models without a shared expert.</summary>
     public const string Mixtral = "MixtralForCausalLM";
@@ -21,14 +22,14 @@ public static class HuggingFaceConfig
     public const string Qwen2Moe = "Qwen2MoeForCausalLM";
 
     // Qwen2 is LLaMA with biases on q/k/v; Qwen3 is LLaMA with per-head q/k RMSNorm and its own head_dim; Mistral is
-    // LLaMA (its sliding window is not applied: it only matters past 4096 tokens).
+    // LLaMA with a sliding window (4096 unless config.json says otherwise, null for none), as Mixtral may have.
     private static readonly Family[] Families =
     [
         new("LlamaForCausalLM", "llama", 2048, AttentionBias: false),
-        new("MistralForCausalLM", "mistral", 32768, AttentionBias: false),
+        new("MistralForCausalLM", "mistral", 32768, AttentionBias: false, SlidingWindow: true, DefaultSlidingWindow: 4096),
         new("Qwen2ForCausalLM", "qwen2", 32768, AttentionBias: true),
         new("Qwen3ForCausalLM", "qwen3", 40960, AttentionBias: false, QueryKeyNorm: true),
-        new(Mixtral, "mixtral", 131072, AttentionBias: false, Mixture: true),
+        new(Mixtral, "mixtral", 131072, AttentionBias: false, Mixture: true, SlidingWindow: true),
         new(Qwen2Moe, "qwen2_moe", 8192, AttentionBias: true, Mixture: true),
     ];
 
@@ -110,6 +111,7 @@ public static class HuggingFaceConfig
             EosTokenIds = keys.IntOrIntList("eos_token_id"),
             QueryKeyNorm = family.QueryKeyNorm,
             Mixture = family.Mixture ? ParseMixture(keys, family) : null,
+            SlidingWindow = family.SlidingWindow ? (keys.Element("sliding_window") is null ? family.DefaultSlidingWindow : keys.Int("sliding_window")) : null,
         };
         // An explicit head_dim that hidden_size / heads would give anyway changes nothing.
         return headDim is { } explicitWidth && explicitWidth * heads != hidden ? config with { HeadDim = explicitWidth } : config;
@@ -208,6 +210,10 @@ public static class HuggingFaceConfig
         {
             throw new ArgumentException($"{family.Architecture} cannot express QueryKeyNorm = {config.QueryKeyNorm}.", nameof(config));
         }
+        if (config.SlidingWindow is not null && !family.SlidingWindow)
+        {
+            throw new ArgumentException($"{family.Architecture} cannot express a sliding window of {config.SlidingWindow}.", nameof(config));
+        }
         if (family.Mixture != config.Mixture is not null
             || config.Mixture is { } m && (family.Architecture == Mixtral ? m.SharedWidth != 0 || !m.NormalizeTopK : m.SharedWidth == 0))
         {
@@ -244,6 +250,10 @@ public static class HuggingFaceConfig
                 json.WriteNumber("bos_token_id", bos);
             }
             WriteEos(json, config.EosTokenIds);
+            if (family.SlidingWindow)
+            {
+                WriteNullable(json, "sliding_window", config.SlidingWindow);
+            }
             if (config.Mixture is { } mixture)
             {
                 WriteMixture(json, family, mixture);
@@ -261,7 +271,6 @@ public static class HuggingFaceConfig
         if (family.Architecture == Mixtral)
         {
             json.WriteNumber("num_local_experts", mixture.Experts);
-            json.WriteNull("sliding_window");
             json.WriteNumber("router_jitter_noise", 0.0);
         }
         else
@@ -280,6 +289,18 @@ public static class HuggingFaceConfig
         json.WriteNumber("attention_dropout", 0.0);
         json.WriteNumber("initializer_range", 0.02);
         json.WriteBoolean("use_cache", true);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string key, int? value)
+    {
+        if (value is { } number)
+        {
+            json.WriteNumber(key, number);
+        }
+        else
+        {
+            json.WriteNull(key);
+        }
     }
 
     private static void WriteRopeScaling(Utf8JsonWriter json, RopeScaling? scaling)

@@ -54,6 +54,12 @@ public sealed record ModelConfig
     /// <summary>Queries and keys are RMS-normalized per head before the rotary embedding (Qwen3).</summary>
     public bool QueryKeyNorm { get; init; }
 
+    /// <summary>
+    /// Mistral's sliding window: each query attends to the last <c>SlidingWindow</c> positions, its own included;
+    /// null for attention over the whole prefix.
+    /// </summary>
+    public int? SlidingWindow { get; init; }
+
     /// <summary>Every layer's feed-forward block is a Mixture of Experts (Mixtral, Qwen2-MoE); null for a dense model.</summary>
     public MixtureConfig? Mixture { get; init; }
 
@@ -84,6 +90,7 @@ public sealed record ModelConfig
             Require(scaling.Type != "llama3" || (scaling.LowFrequencyFactor > 0 && scaling.HighFrequencyFactor > scaling.LowFrequencyFactor && double.IsFinite(scaling.HighFrequencyFactor)),
                 "rope_scaling low_freq_factor and high_freq_factor must be positive numbers with high_freq_factor above low_freq_factor");
         }
+        Require(SlidingWindow is null or > 0, $"sliding_window {SlidingWindow} must be positive (or null for none)");
         Mixture?.Validate(source);
     }
 }

@@ -13,6 +13,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         Heads = config.NumHeads;
         KeyValueHeads = config.NumKeyValueHeads;
         HeadDim = config.HeadDim;
+        SlidingWindow = config.SlidingWindow;
         _rotary = rotary;
         long hidden = config.HiddenSize, kvWidth = (long)KeyValueHeads * HeadDim;
         Query = new Projection(weights.Get(WeightNames.Query(layer), Heads * (long)HeadDim, hidden),
@@ -40,6 +41,9 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
     public int KeyValueHeads { get; }
 
     public int HeadDim { get; }
+
+    /// <summary>Positions each query sees, its own included (Mistral); null for the whole prefix.</summary>
+    public int? SlidingWindow { get; }
 
     public Projection Query { get; }
 
@@ -88,7 +92,10 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         q = q.transpose(1, 2);
         k = RepeatKeyValueHeads(k.transpose(1, 2));
         v = RepeatKeyValueHeads(v.transpose(1, 2));
-        Tensor attended = tokens == 1
+        bool windowed = SlidingWindow is { } window && start + tokens > window;
+        Tensor attended = windowed
+            ? nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: CausalMask(tokens, start, q.device, SlidingWindow))
+            : tokens == 1
             ? nn.functional.scaled_dot_product_attention(q, k, v)
             : start == 0
                 ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
@@ -101,11 +108,13 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         Heads == KeyValueHeads ? kv : kv.repeat_interleave(Heads / KeyValueHeads, dim: 1);
 
     // Query i sits at position start + i and may see keys 0..start + i: PyTorch's is_causal aligns the
-    // triangle top-left, which is wrong when a prefix is already cached.
-    private static Tensor CausalMask(long tokens, int start, Device device)
+    // triangle top-left, which is wrong when a prefix is already cached. A sliding window also hides keys
+    // window or more positions back.
+    private static Tensor CausalMask(long tokens, int start, Device device, int? window = null)
     {
         Tensor queryPositions = arange(start, start + tokens, device: device).unsqueeze(1);
         Tensor keyPositions = arange(0, start + tokens, device: device).unsqueeze(0);
-        return keyPositions.le(queryPositions);
+        Tensor causal = keyPositions.le(queryPositions);
+        return window is { } w ? causal.logical_and(keyPositions.gt(queryPositions - w)) : causal;
     }
 }

@@ -109,7 +109,9 @@ internal sealed unsafe class KernelDecoder
             NormalizeHeads(key, layer.KeyNorm, headDim);
             Kernels.RotaryEmbedding.Apply(_query, headDim, cos, sin);
             Kernels.RotaryEmbedding.Apply(key, headDim, cos, sin);
-            DecodeAttention.Compute(_pool, _query, keys, values, heads, kvHeads, headDim, position, _scores, _attended);
+            // A sliding window (Mistral) starts the attended positions at position - window + 1.
+            int first = _config.SlidingWindow is { } window ? Math.Max(0, position - window + 1) : 0;
+            DecodeAttention.Compute(_pool, _query, keys[(first * kvWidth)..], values[(first * kvWidth)..], heads, kvHeads, headDim, position - first, _scores, _attended);
             MatVec.MultiplyAdd(_pool, layer.Output, _attended, 1f, _x);
 
             Kernels.RmsNorm.Apply(_x, new ReadOnlySpan<float>(layer.FeedForwardNorm, hidden), _epsilon, _normed);
