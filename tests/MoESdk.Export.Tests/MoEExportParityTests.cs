@@ -15,7 +15,7 @@ namespace MoESdk.Export.Tests;
 /// </summary>
 public sealed class MoEExportParityTests(ITestOutputHelper output)
 {
-    private static readonly ModelConfig Config = new()
+    internal static readonly ModelConfig Config = new()
     {
         Architecture = "LlamaForCausalLM",
         HiddenSize = 64,
@@ -54,10 +54,10 @@ public sealed class MoEExportParityTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Converts a random dense model with <paramref name="method"/> (a few training steps) and saves the artifact.</summary>
-    internal static string MakeArtifact(string method, string folder, int seed = 3)
+    /// <summary>Converts a random dense model (of <paramref name="config"/>, LLaMA by default) with <paramref name="method"/> (a few training steps) and saves the artifact.</summary>
+    internal static string MakeArtifact(string method, string folder, int seed = 3, ModelConfig? config = null)
     {
-        using LlamaModel dense = TinyModel.Dense(seed, Config);
+        using LlamaModel dense = TinyModel.Dense(seed, config ?? Config);
         var options = new ConversionOptions
         {
             Method = method,

@@ -40,20 +40,13 @@ public static class GgufExporter
         LlamaModel llama = model.Model;
         ModelConfig config = llama.Config;
         MoEExportLayout? moe = MoEExportLayout.Of(llama);
-        if (config.QueryKeyNorm && (moe is not null || config.AttentionBias))
+        if (moe is null && config.QueryKeyNorm && config.AttentionBias)
         {
-            throw new NotSupportedException("a model with q/k norms is exported only as dense Qwen3 (no attention biases, no experts)");
+            throw new NotSupportedException("a model with q/k norms is exported only as Qwen3, which has no attention biases");
         }
-        string architecture = moe is { HasSharedExperts: true } ? "qwen2moe"
-            : config.QueryKeyNorm ? "qwen3"
-            : config.AttentionBias && moe is null ? "qwen2"
-            : "llama";
+        string architecture = moe?.GgufArchitecture
+            ?? (config.QueryKeyNorm ? "qwen3" : config.AttentionBias ? "qwen2" : "llama");
         bool interleavedRotary = architecture == "llama";
-        if (architecture == "llama" && config.AttentionBias)
-        {
-            // Dense models with biases go to qwen2; llama.cpp's MoE llama takes none.
-            throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases and no shared experts cannot be expressed: llama.cpp's MoE llama architecture takes no attention biases");
-        }
 
         var writer = new GgufWriter();
         writer.Add("general.architecture", architecture);
@@ -77,9 +70,12 @@ public static class GgufExporter
         {
             writer.Add($"{a}.expert_count", (uint)moe.Experts);
             writer.Add($"{a}.expert_used_count", (uint)moe.ExpertsPerToken);
-            if (moe.HasSharedExperts)
+            if (moe.HasSharedExperts || moe.QueryKeyNorm)
             {
                 writer.Add($"{a}.expert_feed_forward_length", (uint)moe.ExpertWidth);
+            }
+            if (moe.HasSharedExperts)
+            {
                 writer.Add($"{a}.expert_shared_feed_forward_length", (uint)moe.SharedWidth);
             }
         }

@@ -9,7 +9,8 @@ namespace MoESdk.Export;
 /// <summary>
 /// Exports a model as a Hugging Face folder (<c>config.json</c>, <c>model.safetensors</c>, the tokenizer files) that
 /// transformers and vLLM load. A dense model keeps its own architecture; a Mixture-of-Experts artifact becomes
-/// <c>MixtralForCausalLM</c>, or <c>Qwen2MoeForCausalLM</c> when it has shared experts, with its routing folded into
+/// <c>MixtralForCausalLM</c>, <c>Qwen2MoeForCausalLM</c> when it has shared experts or q/k/v biases, or
+/// <c>Qwen3MoeForCausalLM</c> when it has q/k norms, with its routing folded into
 /// the weights by <see cref="MoEExportLayout"/> — the same folding, and so the same numbers, as the GGUF export.
 /// The folder is written under a temporary name and renamed when complete; tensors are produced one at a time.
 /// </summary>
@@ -78,14 +79,6 @@ public static class HuggingFaceExporter
         }
         if (moe is not null)
         {
-            if (config.QueryKeyNorm)
-            {
-                throw new NotSupportedException("a Mixture-of-Experts model with q/k norms cannot be expressed: Mixtral and Qwen2-MoE have none");
-            }
-            if (!moe.HasSharedExperts && config.AttentionBias)
-            {
-                throw new NotSupportedException("a Mixture-of-Experts model with q/k/v biases and no shared experts cannot be expressed: Mixtral takes no attention biases");
-            }
             if (moe.HasSharedExperts && config.SlidingWindow is { } window)
             {
                 throw new NotSupportedException($"a sliding window ({window}) beside shared experts is not exported: Qwen2-MoE's window is not mapped here");
@@ -99,7 +92,7 @@ public static class HuggingFaceExporter
                 Architecture = moe.HuggingFaceArchitecture,
                 Mixture = moe.HuggingFaceMixture,
                 // Mixtral's intermediate_size is the experts' width; Qwen2-MoE always has q/k/v biases (zeros change nothing).
-                IntermediateSize = moe.HasSharedExperts ? config.IntermediateSize : checked((int)moe.ExpertWidth),
+                IntermediateSize = moe.HuggingFaceArchitecture == HuggingFaceConfig.Mixtral ? checked((int)moe.ExpertWidth) : config.IntermediateSize,
                 AttentionBias = moe.HasSharedExperts || config.AttentionBias,
             };
             AddMixture(produce, moe, config);

@@ -23,6 +23,9 @@ namespace MoESdk.Export;
 /// silu(z)/z — NaN at z = 0 — w is the constant <see cref="SharedGateWeight"/>: z is then ~10⁻²⁴, whose sigmoid is ½
 /// exactly in float32, and the down projection is doubled.</item>
 /// <item>Layers whose experts differ in width are padded with zero neurons (silu(0)·0 = 0: exact).</item>
+/// <item>A model with q/k/v biases and no shared experts (converted from Qwen2) needs Qwen2-MoE for its biases: it gets a
+/// shared expert of <see cref="ZeroSharedWidth"/> zero neurons, which adds exactly 0.</item>
+/// <item>A model with Qwen3's q/k norms becomes Qwen3-MoE (<c>qwen3moe</c>), which renormalizes like Mixtral.</item>
 /// </list>
 /// What cannot be expressed (counts or top-k that differ between layers, router-weighted experts beside shared
 /// experts, router probabilities without them) is refused with the reason.
@@ -39,14 +42,18 @@ internal sealed class MoEExportLayout
 
     private readonly MixtureOfExpertsFeedForward[] _blocks;
 
-    private MoEExportLayout(MixtureOfExpertsFeedForward[] blocks, bool shared)
+    /// <summary>Width of the all-zero shared expert that carries a Qwen2 source's MoE into Qwen2-MoE: one Q8_0 block per row.</summary>
+    public const int ZeroSharedWidth = 32;
+
+    private MoEExportLayout(MixtureOfExpertsFeedForward[] blocks, bool sharedInFile, bool queryKeyNorm)
     {
         _blocks = blocks;
-        HasSharedExperts = shared;
+        HasSharedExperts = sharedInFile;
+        QueryKeyNorm = queryKeyNorm;
         Experts = blocks[0].Experts.Count;
         ExpertsPerToken = blocks[0].TopK;
         ExpertWidth = blocks.Max(b => b.Experts.Max(e => e.Width));
-        SharedWidth = shared ? blocks.Max(b => b.SharedExperts.Sum(e => e.Width)) : 0;
+        SharedWidth = !sharedInFile ? 0 : blocks[0].SharedExperts.Count > 0 ? blocks.Max(b => b.SharedExperts.Sum(e => e.Width)) : ZeroSharedWidth;
     }
 
     public int Experts { get; }
@@ -56,15 +63,22 @@ internal sealed class MoEExportLayout
     /// <summary>Width of every expert in the file (the widest of the model; narrower ones padded).</summary>
     public long ExpertWidth { get; }
 
+    /// <summary>The file has a shared expert per layer (Qwen2-MoE): the model's shared experts, or a zero one for a model with q/k/v biases.</summary>
     public bool HasSharedExperts { get; }
+
+    /// <summary>The attention has Qwen3's per-head q/k norms: Qwen3-MoE (llama.cpp's <c>qwen3moe</c>), which renormalizes like Mixtral.</summary>
+    public bool QueryKeyNorm { get; }
+
+    /// <summary>llama.cpp's architecture of this layout.</summary>
+    public string GgufArchitecture => HasSharedExperts ? "qwen2moe" : QueryKeyNorm ? "qwen3moe" : "llama";
 
     /// <summary>Width of the one shared expert per layer in the file (the shared experts' neurons concatenated).</summary>
     public long SharedWidth { get; }
 
     /// <summary>The Hugging Face class of this layout: Qwen2-MoE with a shared expert, Mixtral without.</summary>
-    public string HuggingFaceArchitecture => HasSharedExperts ? HuggingFaceConfig.Qwen2Moe : HuggingFaceConfig.Mixtral;
+    public string HuggingFaceArchitecture => HasSharedExperts ? HuggingFaceConfig.Qwen2Moe : QueryKeyNorm ? HuggingFaceConfig.Qwen3Moe : HuggingFaceConfig.Mixtral;
 
-    /// <summary>The blocks as Mixtral / Qwen2-MoE configure them (Mixtral renormalizes the top-k weights, Qwen2-MoE here does not).</summary>
+    /// <summary>The blocks as Mixtral / Qwen2-MoE / Qwen3-MoE configure them (Mixtral and Qwen3-MoE renormalize the top-k weights, Qwen2-MoE here does not).</summary>
     public MixtureConfig HuggingFaceMixture => new(Experts, ExpertsPerToken, checked((int)ExpertWidth), checked((int)SharedWidth), NormalizeTopK: Renormalizes);
 
     /// <summary>Whether a block's routing is made uniform by <see cref="UniformRouterScale"/> (the fixed-scale rule).</summary>
@@ -102,15 +116,30 @@ internal sealed class MoEExportLayout
             }
         }
         bool shared = first.SharedExperts.Count > 0;
+        ModelConfig config = model.Config;
+        if (config.QueryKeyNorm && shared)
+        {
+            throw new NotSupportedException("shared experts beside q/k norms cannot be expressed: Qwen3-MoE (llama.cpp's qwen3moe) has no shared expert, Qwen2-MoE no q/k norms");
+        }
+        if (config.QueryKeyNorm && config.AttentionBias)
+        {
+            throw new NotSupportedException("q/k norms beside q/k/v biases cannot be expressed: Qwen3-MoE has no attention biases");
+        }
+        // Mixtral takes no attention biases: a model with them goes to Qwen2-MoE, with a zero shared expert if it has none.
+        bool zeroShared = !shared && config.AttentionBias;
+        if (zeroShared && first.OutputRule == ExpertOutputRule.RouterWeighted)
+        {
+            throw new NotSupportedException("router-weighted experts with q/k/v biases and no shared experts cannot be expressed exactly: Qwen2-MoE (llama.cpp's qwen2moe, the MoE architecture with biases) does not renormalize the top-k weights");
+        }
         if (shared && first.OutputRule == ExpertOutputRule.RouterWeighted)
         {
             throw new NotSupportedException("router-weighted experts beside shared experts cannot be expressed exactly: llama.cpp's qwen2moe (the architecture with a shared expert) does not renormalize the top-k weights");
         }
-        if (!shared && first.OutputRule == ExpertOutputRule.RouterProbability)
+        if (!shared && !zeroShared && first.OutputRule == ExpertOutputRule.RouterProbability)
         {
-            throw new NotSupportedException("unnormalized router probabilities without a shared expert cannot be expressed exactly: Mixtral (llama.cpp's MoE llama, the architecture without a shared expert) renormalizes the top-k weights");
+            throw new NotSupportedException("unnormalized router probabilities without a shared expert cannot be expressed exactly: Mixtral and Qwen3-MoE as llama.cpp runs them (the architectures without a shared expert) renormalize the top-k weights");
         }
-        return new MoEExportLayout(moe, shared);
+        return new MoEExportLayout(moe, shared || zeroShared, config.QueryKeyNorm);
     }
 
     /// <summary>Whether the file's architecture renormalizes the chosen experts' weights (llama yes, qwen2moe no).</summary>
@@ -144,13 +173,18 @@ internal sealed class MoEExportLayout
     public Tensor StackedDown(int layer) => stack(Enumerable.Range(0, Experts).Select(e => ExpertDown(layer, e)).ToArray());
 
     /// <summary>The shared experts' gate or up projections as one, [sharedWidth, hidden].</summary>
-    public Tensor Shared(int layer, Func<Expert, Tensor> part) =>
-        PadRows(cat(_blocks[layer].SharedExperts.Select(part).ToArray(), 0), SharedWidth);
+    public Tensor Shared(int layer, Func<Expert, Tensor> part) => _blocks[layer].SharedExperts.Count == 0
+        ? zeros(SharedWidth, _blocks[layer].Router.InFeatures)
+        : PadRows(cat(_blocks[layer].SharedExperts.Select(part).ToArray(), 0), SharedWidth);
 
     /// <summary>The shared experts' down projections as one, doubled for the ½ of a constant gate, [hidden, sharedWidth].</summary>
     public Tensor SharedDown(int layer)
     {
         float fold = _blocks[layer].SharedExpertGate is null ? 2f : 1f;
+        if (_blocks[layer].SharedExperts.Count == 0)
+        {
+            return zeros(_blocks[layer].Router.InFeatures, SharedWidth);
+        }
         return PadColumns(cat(_blocks[layer].SharedExperts.Select(e => e.Down.Weight * fold).ToArray(), 1), SharedWidth);
     }
 

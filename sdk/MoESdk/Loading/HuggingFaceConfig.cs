@@ -21,6 +21,9 @@ public static class HuggingFaceConfig
     /// <summary>The Hugging Face class of Mixture-of-Experts models with a gated shared expert.</summary>
     public const string Qwen2Moe = "Qwen2MoeForCausalLM";
 
+    /// <summary>The Hugging Face class of Mixture-of-Experts models with Qwen3's attention (per-head q/k norms) and no shared expert.</summary>
+    public const string Qwen3Moe = "Qwen3MoeForCausalLM";
+
     // Qwen2 is LLaMA with biases on q/k/v; Qwen3 is LLaMA with per-head q/k RMSNorm and its own head_dim; Mistral is
     // LLaMA with a sliding window (4096 unless config.json says otherwise, null for none), as Mixtral may have.
     private static readonly Family[] Families =
@@ -31,6 +34,7 @@ public static class HuggingFaceConfig
         new("Qwen3ForCausalLM", "qwen3", 40960, AttentionBias: false, QueryKeyNorm: true),
         new(Mixtral, "mixtral", 131072, AttentionBias: false, Mixture: true, SlidingWindow: true),
         new(Qwen2Moe, "qwen2_moe", 8192, AttentionBias: true, Mixture: true),
+        new(Qwen3Moe, "qwen3_moe", 32768, AttentionBias: false, QueryKeyNorm: true, Mixture: true),
     ];
 
     /// <summary>Architectures that <see cref="Read"/> accepts.</summary>
@@ -96,7 +100,12 @@ public static class HuggingFaceConfig
             Architecture = family.Architecture,
             HiddenSize = hidden,
             // Qwen2-MoE's intermediate_size is the width of dense layers, which a model of only MoE layers does not have.
-            IntermediateSize = family.Architecture == Qwen2Moe ? keys.Int("intermediate_size") ?? 5632 : keys.RequiredInt("intermediate_size"),
+            IntermediateSize = family.Architecture switch
+            {
+                Qwen2Moe => keys.Int("intermediate_size") ?? 5632,
+                Qwen3Moe => keys.Int("intermediate_size") ?? 6144,
+                _ => keys.RequiredInt("intermediate_size"),
+            },
             NumLayers = keys.RequiredInt("num_hidden_layers"),
             NumHeads = heads,
             NumKeyValueHeads = keys.Int("num_key_value_heads") ?? heads,
@@ -129,6 +138,11 @@ public static class HuggingFaceConfig
             || keys.Element("mlp_only_layers") is { ValueKind: JsonValueKind.Array } dense && dense.GetArrayLength() > 0)
         {
             throw keys.Error("has dense layers among its MoE layers (decoder_sparse_step other than 1 or a non-empty mlp_only_layers), which is not supported");
+        }
+        if (family.Architecture == Qwen3Moe)
+        {
+            return new MixtureConfig(keys.Int("num_experts") ?? 128, keys.Int("num_experts_per_tok") ?? 8,
+                keys.Int("moe_intermediate_size") ?? 768, SharedWidth: 0, keys.Bool("norm_topk_prob") ?? false);
         }
         int shared = keys.Int("shared_expert_intermediate_size") ?? 5632;
         if (shared < 1)
@@ -215,7 +229,12 @@ public static class HuggingFaceConfig
             throw new ArgumentException($"{family.Architecture} cannot express a sliding window of {config.SlidingWindow}.", nameof(config));
         }
         if (family.Mixture != config.Mixture is not null
-            || config.Mixture is { } m && (family.Architecture == Mixtral ? m.SharedWidth != 0 || !m.NormalizeTopK : m.SharedWidth == 0))
+            || config.Mixture is { } m && family.Architecture switch
+            {
+                Mixtral => m.SharedWidth != 0 || !m.NormalizeTopK,
+                Qwen3Moe => m.SharedWidth != 0,
+                _ => m.SharedWidth == 0,
+            })
         {
             throw new ArgumentException($"{family.Architecture} cannot express the feed-forward blocks {(object?)config.Mixture ?? "dense"}.", nameof(config));
         }
@@ -234,10 +253,8 @@ public static class HuggingFaceConfig
             json.WriteNumber("num_hidden_layers", config.NumLayers);
             json.WriteNumber("num_attention_heads", config.NumHeads);
             json.WriteNumber("num_key_value_heads", config.NumKeyValueHeads);
-            if (config.HeadDim * config.NumHeads != config.HiddenSize)
-            {
-                json.WriteNumber("head_dim", config.HeadDim);
-            }
+            // Always written: Qwen3's configs default head_dim to 128 rather than hidden size / heads.
+            json.WriteNumber("head_dim", config.HeadDim);
             json.WriteNumber("vocab_size", config.VocabSize);
             json.WriteNumber("max_position_embeddings", config.MaxPositions);
             json.WriteNumber("rms_norm_eps", config.RmsNormEpsilon);
@@ -277,7 +294,10 @@ public static class HuggingFaceConfig
         {
             json.WriteNumber("num_experts", mixture.Experts);
             json.WriteNumber("moe_intermediate_size", mixture.ExpertWidth);
-            json.WriteNumber("shared_expert_intermediate_size", mixture.SharedWidth);
+            if (family.Architecture == Qwen2Moe)
+            {
+                json.WriteNumber("shared_expert_intermediate_size", mixture.SharedWidth);
+            }
             json.WriteBoolean("norm_topk_prob", mixture.NormalizeTopK);
             json.WriteNumber("decoder_sparse_step", 1);
             json.WriteStartArray("mlp_only_layers");

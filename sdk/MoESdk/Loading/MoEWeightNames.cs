@@ -2,7 +2,7 @@ namespace MoESdk.Loading;
 
 /// <summary>
 /// Tensor names of Mixture-of-Experts feed-forward blocks, in the Hugging Face Mixtral / Qwen2-MoE layout
-/// (router = mlp.gate, experts under mlp.experts.{e}), so an artifact maps onto those engines' loaders;
+/// (router = mlp.gate, experts under mlp.experts.{e}; Qwen3-MoE's own names too), so an artifact maps onto those engines' loaders;
 /// <see cref="InCheckpoint"/> gives each engine's exact names.
 /// </summary>
 internal static class MoEWeightNames
