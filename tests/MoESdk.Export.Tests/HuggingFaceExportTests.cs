@@ -54,6 +54,7 @@ public sealed class HuggingFaceExportTests(ITestOutputHelper output)
     [Theory]
     [InlineData("MixtralForCausalLM")]
     [InlineData("Qwen2MoeForCausalLM")]
+    [InlineData("Qwen3MoeForCausalLM")]
     public void HuggingFaceMoEModelExportsToItself(string architecture)
     {
         string folder = Directory.CreateTempSubdirectory("moe-hf-self-").FullName;

@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace MoESdk.Export.Tests;
 
 /// <summary>
-/// Writes random-weight Mixtral and Qwen2-MoE models the way transformers saves them: the config keys of
-/// MixtralConfig / Qwen2MoeConfig and transformers' tensor names, spelled out here rather than taken from the SDK.
+/// Writes random-weight Mixtral, Qwen2-MoE and Qwen3-MoE models the way transformers saves them: the config keys of
+/// MixtralConfig / Qwen2MoeConfig / Qwen3MoeConfig and transformers' tensor names, spelled out here rather than taken from the SDK.
 /// </summary>
 internal static class HuggingFaceMoEFolder
 {
@@ -15,11 +15,13 @@ internal static class HuggingFaceMoEFolder
 
     public static void Write(string folder, string architecture, int seed)
     {
-        bool mixtral = architecture == "MixtralForCausalLM";
+        bool mixtral = architecture == "MixtralForCausalLM", qwen3 = architecture == "Qwen3MoeForCausalLM";
+        // Qwen3-MoE: heads of 32, wider than hidden size / heads, as Qwen3 has.
+        long headDim = qwen3 ? 32 : Hidden / Heads;
         var config = new Dictionary<string, object?>
         {
             ["architectures"] = new[] { architecture },
-            ["model_type"] = mixtral ? "mixtral" : "qwen2_moe",
+            ["model_type"] = mixtral ? "mixtral" : qwen3 ? "qwen3_moe" : "qwen2_moe",
             ["hidden_act"] = "silu",
             ["hidden_size"] = Hidden,
             ["intermediate_size"] = mixtral ? MixtralWidth : 160,
@@ -41,6 +43,16 @@ internal static class HuggingFaceMoEFolder
             config["num_local_experts"] = Experts;
             config["sliding_window"] = null;
         }
+        else if (qwen3)
+        {
+            config["head_dim"] = headDim;
+            config["num_experts"] = Experts;
+            config["moe_intermediate_size"] = Qwen2MoeWidth;
+            config["norm_topk_prob"] = true;
+            config["attention_bias"] = false;
+            config["decoder_sparse_step"] = 1;
+            config["mlp_only_layers"] = Array.Empty<int>();
+        }
         else
         {
             config["num_experts"] = Experts;
@@ -57,7 +69,6 @@ internal static class HuggingFaceMoEFolder
         void Add(string name, float scale, params long[] shape) => tensors[name] = randn(shape, generator: generator).mul_(scale);
         void Norm(string name) => tensors[name] = rand([Hidden], generator: generator).add_(0.5f);
         Add("model.embed_tokens.weight", 0.5f, Vocab, Hidden);
-        long headDim = Hidden / Heads;
         for (int i = 0; i < Layers; i++)
         {
             string l = $"model.layers.{i}.";
@@ -80,9 +91,17 @@ internal static class HuggingFaceMoEFolder
                 }
                 continue;
             }
-            Add(l + "self_attn.q_proj.bias", 0.5f, Heads * headDim);
-            Add(l + "self_attn.k_proj.bias", 0.5f, KeyValueHeads * headDim);
-            Add(l + "self_attn.v_proj.bias", 0.5f, KeyValueHeads * headDim);
+            if (qwen3)
+            {
+                tensors[l + "self_attn.q_norm.weight"] = rand([headDim], generator: generator).add_(0.5f);
+                tensors[l + "self_attn.k_norm.weight"] = rand([headDim], generator: generator).add_(0.5f);
+            }
+            else
+            {
+                Add(l + "self_attn.q_proj.bias", 0.5f, Heads * headDim);
+                Add(l + "self_attn.k_proj.bias", 0.5f, KeyValueHeads * headDim);
+                Add(l + "self_attn.v_proj.bias", 0.5f, KeyValueHeads * headDim);
+            }
             Add(l + "mlp.gate.weight", 0.5f, Experts, Hidden);
             for (int e = 0; e < Experts; e++)
             {
@@ -90,6 +109,10 @@ internal static class HuggingFaceMoEFolder
                 Add(x + "gate_proj.weight", 0.2f, Qwen2MoeWidth, Hidden);
                 Add(x + "up_proj.weight", 0.2f, Qwen2MoeWidth, Hidden);
                 Add(x + "down_proj.weight", 0.2f, Hidden, Qwen2MoeWidth);
+            }
+            if (qwen3)
+            {
+                continue;
             }
             Add(l + "mlp.shared_expert.gate_proj.weight", 0.2f, Qwen2MoeSharedWidth, Hidden);
             Add(l + "mlp.shared_expert.up_proj.weight", 0.2f, Qwen2MoeSharedWidth, Hidden);

@@ -7,7 +7,8 @@ namespace MoESdk.Export.Tests;
 /// <summary>
 /// Random-weight Mixtral and Qwen2-MoE models in the Hugging Face layout, opened by MoESdk as Mixture-of-Experts
 /// models, exported to GGUF and run by llama.cpp: proves the loader reads those architectures with their own
-/// semantics (Mixtral's renormalized top-k, Qwen2-MoE's unnormalized probabilities and sigmoid-gated shared expert).
+/// semantics (Mixtral's and Qwen3-MoE's renormalized top-k, Qwen2-MoE's unnormalized probabilities and sigmoid-gated
+/// shared expert, Qwen3-MoE's q/k norms).
 /// </summary>
 public sealed class MixtureSourceParityTests(ITestOutputHelper output)
 {
@@ -18,6 +19,8 @@ public sealed class MixtureSourceParityTests(ITestOutputHelper output)
     [InlineData("MixtralForCausalLM", GgufTensorType.BF16)]
     [InlineData("Qwen2MoeForCausalLM", GgufTensorType.F32)]
     [InlineData("Qwen2MoeForCausalLM", GgufTensorType.BF16)]
+    [InlineData("Qwen3MoeForCausalLM", GgufTensorType.F32)]
+    [InlineData("Qwen3MoeForCausalLM", GgufTensorType.BF16)]
     public void HuggingFaceMoEModelMatchesLlamaCpp(string architecture, GgufTensorType type)
     {
         string folder = Directory.CreateTempSubdirectory("moe-hf-mixture-").FullName;
@@ -30,6 +33,7 @@ public sealed class MixtureSourceParityTests(ITestOutputHelper output)
             Assert.Equal(HuggingFaceMoEFolder.TopK, block.TopK);
             bool qwen = architecture == "Qwen2MoeForCausalLM";
             Assert.Equal(qwen ? ExpertOutputRule.RouterProbability : ExpertOutputRule.RouterWeighted, block.OutputRule);
+            Assert.Equal(architecture == "Qwen3MoeForCausalLM", model.Model.Config.QueryKeyNorm);
             Assert.Equal(qwen, block.SharedExpertGate is not null);
             ExportParity.AssertParity(ExportParity.Measure(model, type, Prompt, architecture, output));
             if (type == GgufTensorType.F32)
