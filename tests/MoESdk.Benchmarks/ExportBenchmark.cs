@@ -5,10 +5,10 @@ using MoESdk.Export;
 using MoESdk.Modules;
 
 /// <summary>
-/// Peak memory of a GGUF export: synthetic weights of a shape (as <c>moe bench --shape</c>), then the dense model
-/// and its 8-expert conversion written to GGUF, with the process's resident set before and its peak during each
-/// export, so the extra memory the export takes (its temporaries) is measured against the model's own size.
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- export [shape=1b] [dtype=f16] [folder=/tmp]
+/// Peak memory of a GGUF or Hugging Face export: synthetic weights of a shape (as <c>moe bench --shape</c>), then the
+/// dense model and its 8-expert conversion written out, with the process's resident set before and its peak during
+/// each export, so the extra memory the export takes (its temporaries) is measured against the model's own size.
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- export [shape=1b] [dtype=f16] [folder=/tmp] [format=gguf|hf]
 /// </summary>
 internal static class ExportBenchmark
 {
@@ -23,16 +23,17 @@ internal static class ExportBenchmark
             _ => GgufTensorType.F16,
         };
         string folder = Path.Combine(args.Length > 2 ? args[2] : Path.GetTempPath(), $"moe-export-bench-{Environment.ProcessId}");
+        bool hf = args.Length > 3 && args[3] == "hf";
         Directory.CreateDirectory(folder);
         try
         {
             using LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape));
             long weightBytes = dense.parameters().Sum(p => p.numel()) * sizeof(float);
-            Console.WriteLine($"shape {shape}: {weightBytes / 1e9:F2} GB of float32 weights; export as {type}");
+            Console.WriteLine($"shape {shape}: {weightBytes / 1e9:F2} GB of float32 weights; export as {(hf ? "hf" : "gguf")} {type}");
             Console.WriteLine($"{"model",-8}{"RSS before MB",15}{"peak during MB",16}{"extra MB",10}{"file MB",9}{"seconds",9}");
-            Measure("dense", new LanguageModel(dense, null, folder), type, folder);
+            Measure("dense", new LanguageModel(dense, null, folder), type, folder, hf);
             using LlamaModel moe = BenchmarkShape.Mixture(dense, experts: 8, topK: 2);
-            Measure("moe 8/2", new LanguageModel(moe, null, folder), type, folder);
+            Measure("moe 8/2", new LanguageModel(moe, null, folder), type, folder, hf);
         }
         finally
         {
@@ -40,17 +41,33 @@ internal static class ExportBenchmark
         }
     }
 
-    private static void Measure(string name, LanguageModel model, GgufTensorType type, string folder)
+    private static void Measure(string name, LanguageModel model, GgufTensorType type, string folder, bool hf)
     {
-        string path = Path.Combine(folder, $"{name.Replace(' ', '-').Replace('/', '-')}.gguf");
+        string path = Path.Combine(folder, $"{name.Replace(' ', '-').Replace('/', '-')}{(hf ? "" : ".gguf")}");
         long before = Status("VmRSS");
         ResetPeak();
         var clock = Stopwatch.StartNew();
-        GgufExporter.Export(model, path, type);
+        if (hf)
+        {
+            HuggingFaceExporter.Export(model, path, type == GgufTensorType.BF16 ? TorchSharp.torch.ScalarType.BFloat16
+                : type == GgufTensorType.F16 ? TorchSharp.torch.ScalarType.Float16 : TorchSharp.torch.ScalarType.Float32);
+        }
+        else
+        {
+            GgufExporter.Export(model, path, type);
+        }
         double seconds = clock.Elapsed.TotalSeconds;
         long peak = Status("VmHWM");
-        Console.WriteLine($"{name,-8}{before >> 20,15}{peak >> 20,16}{(peak - before) >> 20,10}{new FileInfo(path).Length >> 20,9}{seconds,9:F1}");
-        File.Delete(path);
+        long bytes = hf ? Directory.EnumerateFiles(path).Sum(f => new FileInfo(f).Length) : new FileInfo(path).Length;
+        Console.WriteLine($"{name,-8}{before >> 20,15}{peak >> 20,16}{(peak - before) >> 20,10}{bytes >> 20,9}{seconds,9:F1}");
+        if (hf)
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        else
+        {
+            File.Delete(path);
+        }
     }
 
     // Writing 5 to clear_refs resets VmHWM to the current resident set (Linux 4.0+).
