@@ -174,8 +174,8 @@ public sealed class ExportErrorTests
             using LanguageModel dense = Dense(folder);
             using var moe = new LlamaModel(dense.Model, _ => Block(experts: 4, ExpertOutputRule.RouterProbability, shared: 0));
             using var model = new LanguageModel(moe, null, folder);
-            Assert.Contains("renormalizes", Assert.Throws<NotSupportedException>(() => GgufExporter.Describe(model, GgufTensorType.F32)).Message);
-            Assert.Contains("renormalizes", Assert.Throws<NotSupportedException>(() => HuggingFaceExporter.Export(model, Path.Combine(folder, "hf"))).Message);
+            Assert.Contains("renormalize the top-k", Assert.Throws<NotSupportedException>(() => GgufExporter.Describe(model, GgufTensorType.F32)).Message);
+            Assert.Contains("renormalize the top-k", Assert.Throws<NotSupportedException>(() => HuggingFaceExporter.Export(model, Path.Combine(folder, "hf"))).Message);
             Assert.False(Directory.Exists(Path.Combine(folder, "hf")));
         }
         finally

@@ -55,7 +55,7 @@ internal static class SafeTensorsWriter
                 {
                     throw new InvalidOperationException($"Tensor '{output.Name}' was produced as [{string.Join(",", tensor.shape)}], declared [{string.Join(",", output.Shape)}].");
                 }
-                TensorBytes.Write(stream, tensor.to(output.StoreAs));
+                TensorBytes.Write(stream, tensor, output.StoreAs);
             }
         });
     }
