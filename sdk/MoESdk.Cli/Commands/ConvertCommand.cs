@@ -102,17 +102,12 @@ public static class ConvertCommand
                 {
                     return;
                 }
-                var windows = new TokenWindows(evalTokens, 128, 32);
-                stages.Report("evaluating", 0, windows.Count);
-                quality = ModelEvaluator.Compare(dense.Model, conversion.Model, windows,
-                    new SynchronousProgress<int>(d => stages.Report("evaluating", d, windows.Count)), cancellationToken);
+                quality = ConversionMeasurement.Quality(dense.Model, conversion.Model, evalTokens, stages, cancellationToken);
                 if (measures != ReportLevel.Full)
                 {
                     return;
                 }
-                stages.Report("timing", 0, 3);
-                speed = SpeedBenchmark.Measure([dense.Model, conversion.Model], promptTokens: 64, decodeTokens: 32, repetitions: 3,
-                    new SynchronousProgress<int>(r => stages.Report("timing", r, 3)), cancellationToken);
+                speed = ConversionMeasurement.Speed(dense.Model, conversion.Model, repetitions: 3, stages, cancellationToken);
             }
             if (result.GetValue(CommonOptions.MSBuild))
             {
