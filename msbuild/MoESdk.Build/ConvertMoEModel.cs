@@ -119,6 +119,12 @@ namespace MoESdk.Build
         /// <inheritdoc/>
         public override bool Execute()
         {
+            // Here, not in ValidateParameters, which ToolTask runs a second time when the converter starts: one warning per build.
+            if (TopK.Length > 0)
+            {
+                Log.LogWarning(null, BuildErrors.DeprecatedTopK, null, DiagnosticHelp.LinkFor(BuildErrors.DeprecatedTopK), ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode,
+                    0, 0, 0, 0, "MoEModel '{0}': the TopK metadata is deprecated: rename it to ExpertsPerToken (experts run per token, unlike the sampler's top-k). TopK='{1}' is used.", ItemSpec, TopK);
+            }
             RemoveInterruptedOutput(ArtifactPath);
             if (!ValidateParameters())
             {
@@ -266,11 +272,6 @@ namespace MoESdk.Build
                 Error(BuildErrors.InvalidSettings, $"Experts='{Experts}' is not valid: use a whole number of routed experts, at least 2, that divides the model's FFN width (e.g. 8).");
             }
             (string name, string value) = ItemExpertsPerToken;
-            if (TopK.Length > 0)
-            {
-                Log.LogWarning(null, BuildErrors.DeprecatedTopK, null, DiagnosticHelp.LinkFor(BuildErrors.DeprecatedTopK), ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode,
-                    0, 0, 0, 0, "MoEModel '{0}': the TopK metadata is deprecated: rename it to ExpertsPerToken (experts run per token, unlike the sampler's top-k). TopK='{1}' is used.", ItemSpec, TopK);
-            }
             if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int perToken) || perToken < 1 || (expertsValid && perToken > experts))
             {
                 Error(BuildErrors.InvalidSettings, $"{name}='{value}' is not valid: use a whole number of experts run per token, from 1 to Experts{(expertsValid ? $" ({experts})" : "")}.");
