@@ -10,17 +10,12 @@ namespace MoESdk.Cli;
 /// </summary>
 internal static class ChoiceOptions
 {
-    public static Option<T> Create<T>(string name, T defaultValue, string purpose) where T : struct, Enum => new(name)
+    /// <summary>
+    /// The option; unset, it reads null and the caller takes the library's default (<paramref name="libraryDefault"/>, named in the help).
+    /// </summary>
+    public static Option<T?> Create<T>(string name, string purpose, T? libraryDefault = null) where T : struct, Enum => new(name)
     {
-        Description = $"{purpose}: {ConversionChoice.Described<T>()}. Default: {ConversionChoice.Name(defaultValue)}.",
-        HelpName = string.Join("|", ConversionChoice.All<T>().Select(ConversionChoice.Name)),
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = result => Parse<T>(result) ?? defaultValue,
-    };
-
-    public static Option<T?> CreateOptional<T>(string name, string purpose) where T : struct, Enum => new(name)
-    {
-        Description = $"{purpose}: {ConversionChoice.Described<T>()}.",
+        Description = $"{purpose}: {ConversionChoice.Described<T>()}.{(libraryDefault is { } value ? $" Default: {ConversionChoice.Name(value)}." : "")}",
         HelpName = string.Join("|", ConversionChoice.All<T>().Select(ConversionChoice.Name)),
         CustomParser = Parse<T>,
     };

@@ -14,13 +14,13 @@ public static class ConvertCommand
     public static Command Create()
     {
         var output = new Option<string>("--out", "-o") { Description = "Artifact folder to write, e.g. kjv-llama.moe.", Required = true };
-        var method = ChoiceOptions.Create("--method", MoEMethod.Factor, "How the experts are made");
-        var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => 8 };
+        var method = ChoiceOptions.Create<MoEMethod>("--method", "How the experts are made", Defaults.Method);
+        var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => Defaults.Experts };
         var expertsPerToken = new Option<int?>("--experts-per-token", "-k", DeprecatedTopK)
         {
-            Description = $"Experts run per token (default: 1 for tomoe, else 2). {DeprecatedTopK} is its deprecated name.",
+            Description = $"Experts run per token (default: 1 for tomoe, else {Defaults.ExpertsPerToken}). {DeprecatedTopK} is its deprecated name.",
         };
-        var router = ChoiceOptions.CreateOptional<MoERouter>("--router", "The router of factor, cluster and coact; default: par for factor, analytic for cluster and coact. tomoe trains its own");
+        var router = ChoiceOptions.Create<MoERouter>("--router", "The router of factor, cluster and coact (default: par for factor, else analytic; tomoe trains its own)");
         var shared = new Option<int?>("--shared-experts") { Description = "Always-on shared experts (default: 1 for coact, else 0)." };
         var budget = new Option<double?>("--budget") { Description = "tomoe: share of FFN parameters a token uses, in (0, 1] (default 0.25)." };
         var distill = new Option<bool>("--distill") { Description = "PAR training learns from the dense model (KL on logits + MSE to each FFN) instead of the calibration text." };
@@ -54,7 +54,7 @@ public static class ConvertCommand
             string outPath = result.GetValue(output)!.TrimEnd('/', '\\');
             string calibrationPath = result.GetValue(calibration)!;
             string evalPath = result.GetValue(evaluation) ?? calibrationPath;
-            MoEMethod methodChosen = result.GetValue(method);
+            MoEMethod methodChosen = result.GetValue(method) ?? Defaults.Method;
             if (result.GetResult(expertsPerToken)?.IdentifierToken?.Value == DeprecatedTopK)
             {
                 Console.Error.WriteLine($"warning: {DeprecatedTopK} is deprecated: use {expertsPerToken.Name} (experts run per token; the sampler's top-k of generate is another setting).");
@@ -63,7 +63,7 @@ public static class ConvertCommand
             {
                 Method = methodChosen,
                 Experts = result.GetValue(experts),
-                ExpertsPerToken = result.GetValue(expertsPerToken) ?? (methodChosen == MoEMethod.ToMoE ? 1 : 2),
+                ExpertsPerToken = result.GetValue(expertsPerToken) ?? (methodChosen == MoEMethod.ToMoE ? 1 : Defaults.ExpertsPerToken),
                 Router = result.GetValue(router),
                 SharedExperts = result.GetValue(shared),
                 Budget = result.GetValue(budget),
@@ -188,6 +188,8 @@ public static class ConvertCommand
         }, option => flags.TryGetValue(option, out string? flag) ? flag : ConversionOptionException.LibraryName(option));
         return command;
     }
+
+    private static readonly ConversionOptions Defaults = new();
 
     /// <summary>The old name of <c>--experts-per-token</c>, still accepted (with a warning): "top-k" also names the sampler's vocabulary top-k.</summary>
     private const string DeprecatedTopK = "--top-k";
