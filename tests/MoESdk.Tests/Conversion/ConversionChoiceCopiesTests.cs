@@ -66,6 +66,10 @@ public sealed partial class ConversionChoiceCopiesTests
         Assert.Contains($"ExpertsPerToken=\"{Defaults.ExpertsPerToken}\"", item, StringComparison.Ordinal);
         Assert.Contains($"Method=\"{ConversionChoice.Name(Defaults.Method)}\"", item, StringComparison.Ordinal);
         Assert.DoesNotContain("TopK=", item, StringComparison.Ordinal);
+        // ... and after "ExpertsPerToken": in appsettings.json, the serving default.
+        string settings = File.ReadAllText(Path.Combine(TemplateFolder(template), "..", "appsettings.json"));
+        Assert.Contains($"\"ExpertsPerToken\": {Defaults.ExpertsPerToken},", settings, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"TopK\"", settings, StringComparison.Ordinal);
     }
 
     [Fact]
