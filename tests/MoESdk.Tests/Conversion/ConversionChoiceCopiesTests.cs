@@ -49,10 +49,16 @@ public sealed partial class ConversionChoiceCopiesTests
         JsonElement perToken = symbols.GetProperty("expertsPerToken");
         Assert.Equal(Defaults.ExpertsPerToken.ToString(System.Globalization.CultureInfo.InvariantCulture), perToken.GetProperty("defaultValue").GetString());
         Assert.Equal(Defaults.Experts.ToString(System.Globalization.CultureInfo.InvariantCulture), symbols.GetProperty("experts").GetProperty("defaultValue").GetString());
-        Assert.False(symbols.TryGetProperty("topK", out _), "template.json still has a topK symbol: the conversion's setting is expertsPerToken");
+        // --top-k, the old name, has no default of its own: unset, the coalesce that writes the value takes expertsPerToken.
+        Assert.False(symbols.GetProperty("topK").TryGetProperty("defaultValue", out _));
+        JsonElement written = symbols.GetProperty("expertsPerTokenOrTopK");
+        Assert.Equal("topK", written.GetProperty("parameters").GetProperty("sourceVariableName").GetString());
+        Assert.Equal("expertsPerToken", written.GetProperty("parameters").GetProperty("fallbackVariableName").GetString());
+        Assert.Equal(perToken.GetProperty("defaultValue").GetString(), written.GetProperty("replaces").GetString());
 
         using JsonDocument host = JsonDocument.Parse(File.ReadAllText(Path.Combine(TemplateFolder(template), "dotnetcli.host.json")));
         Assert.Equal("experts-per-token", host.RootElement.GetProperty("symbolInfo").GetProperty("expertsPerToken").GetProperty("longName").GetString());
+        Assert.Equal("top-k", host.RootElement.GetProperty("symbolInfo").GetProperty("topK").GetProperty("longName").GetString());
     }
 
     [Theory]
