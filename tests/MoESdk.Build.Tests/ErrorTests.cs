@@ -40,13 +40,14 @@ public sealed class ErrorTests(PackedSdk sdk)
                 detail = "it has no config.json";
                 break;
             case "TopK above Experts":
+                // TopK, the old name of ExpertsPerToken, is still read (with warning MOE1011) and named as the item wrote it.
                 TinyModel.Write(app.PathOf("models/tiny"));
                 metadata = """Experts="4" TopK="5" """;
                 detail = "TopK='5' is not valid";
                 break;
             case "FFN width not divisible by Experts":
                 TinyModel.Write(app.PathOf("models/tiny"));
-                metadata = """Experts="3" TopK="1" """;
+                metadata = """Experts="3" ExpertsPerToken="1" """;
                 detail = "does not divide into 3 equal experts";
                 break;
             case "tomoe with two experts per token":
