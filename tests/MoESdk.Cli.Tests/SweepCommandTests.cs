@@ -20,7 +20,7 @@ public class SweepCommandTests(TinyModelFolder tiny) : IClassFixture<TinyModelFo
         Assert.True(exit == 0, stderr);
         JsonObject report = JsonNode.Parse(stdout)!.AsObject();
         JsonArray points = report["points"]!.AsArray();
-        Assert.Equal(["--method cluster --experts 4 --top-k 2", "--method coact --experts 3 --top-k 1 --shared-experts 1"],
+        Assert.Equal(["--method cluster --experts 4 --experts-per-token 2", "--method coact --experts 3 --experts-per-token 1 --shared-experts 1"],
             points.Select(p => (string)p!["recipe"]!));
         Assert.All(points, p =>
         {

@@ -21,7 +21,7 @@ public static class SweepCommand
         var calibration = new Option<string>("--calibration") { Description = "Calibration text (UTF-8), as for convert.", Required = true };
         var evaluation = new Option<string?>("--eval") { Description = "Held-out text the recipes are scored on (default: the calibration text)." };
         var budgets = new Option<string>("--budgets") { Description = "Shares of the FFN a token uses, comma-separated.", DefaultValueFactory = _ => "0.25,0.5" };
-        var methods = new Option<string>("--methods") { Description = $"Methods, comma-separated: some of {string.Join(", ", ConversionOptions.Methods)}.", DefaultValueFactory = _ => string.Join(',', ConversionOptions.Methods) };
+        var methods = new Option<string>("--methods") { Description = $"Methods, comma-separated: some of {ConversionChoice.Names<MoEMethod>()}.", DefaultValueFactory = _ => ConversionChoice.Names<MoEMethod>().Replace(" ", "", StringComparison.Ordinal) };
         var granularities = new Option<string>("--granularities") { Description = "Slices the FFN is cut into (8: eight large experts; 32: fine-grained), comma-separated.", DefaultValueFactory = _ => "8,32" };
         var routers = new Option<string?>("--routers") { Description = "Routers of the partition methods, comma-separated: analytic, par (default: each method's own)." };
         var maxRatio = new Option<double?>("--max-ppl-ratio") { Description = "Name the fastest recipe whose perplexity is at most this multiple of the dense model's, e.g. 1.3." };
@@ -51,9 +51,9 @@ public static class SweepCommand
                 }
             }
             IReadOnlyList<double> budgetList = List(result.GetValue(budgets)!, "--budgets", Budget);
-            IReadOnlyList<string> methodList = List(result.GetValue(methods)!, "--methods", s => Known(s, "method", ConversionOptions.Methods));
+            IReadOnlyList<MoEMethod> methodList = List(result.GetValue(methods)!, "--methods", Known<MoEMethod>);
             IReadOnlyList<int> sliceList = List(result.GetValue(granularities)!, "--granularities", Slices);
-            IReadOnlyList<string?> routerList = result.GetValue(routers) is string r ? List<string?>(r, "--routers", s => Known(s, "router", ConversionOptions.Routers)) : [];
+            IReadOnlyList<MoERouter> routerList = result.GetValue(routers) is string r ? List(r, "--routers", Known<MoERouter>) : [];
 
             using LanguageModel dense = LanguageModel.Open(modelPath, CommonOptions.LoadOptions(result));
             (IReadOnlyList<SweepRecipe> recipes, IReadOnlyList<string> skipped) = SweepGrid.For(dense.Model.Config, budgetList, methodList, sliceList, routerList);
@@ -85,7 +85,7 @@ public static class SweepCommand
                 using Modules.LlamaModel moe = conversion.Model;
                 var quality = ConversionMeasurement.Quality(dense.Model, moe, evalTokens, stages, cancellationToken);
                 var speed = ConversionMeasurement.Speed(dense.Model, moe, timedRuns, stages, cancellationToken);
-                log.Add(new SweepPoint(recipe.Flags, recipe.Method, recipe.Experts, recipe.ExpertsPerToken, recipe.SharedExperts, conversion.Router,
+                log.Add(new SweepPoint(recipe.Flags, ConversionChoice.Name(recipe.Method), recipe.Experts, recipe.ExpertsPerToken, recipe.SharedExperts, conversion.Router,
                     options.TrainingSteps, recipe.TargetBudget, moe.CountParameters().ActiveFeedForwardRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity,
                     quality.PerplexityRatio, quality.MeanKlDivergence, quality.AccuracyKept, speed[1].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
                     speed[1].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond, seconds));
@@ -152,9 +152,9 @@ public static class SweepCommand
 
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private static string Known(string name, string kind, IReadOnlyList<string> known) => known.Contains(name)
-        ? name
-        : throw new ArgumentException($"unknown {kind} '{name}'; use some of {string.Join(", ", known)}.");
+    private static T Known<T>(string name) where T : struct, Enum => ConversionChoice.TryParse(name, out T choice)
+        ? choice
+        : throw new ArgumentException($"unknown {(typeof(T) == typeof(MoEMethod) ? "method" : "router")} '{name}'; use some of {ConversionChoice.Names<T>()}.");
 
     private static double Budget(string text) =>
         double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) is var budget and > 0 and <= 1

@@ -1,3 +1,4 @@
+using MoESdk.Conversion;
 using MoESdk.Loading;
 
 namespace MoESdk.Sweep;
@@ -15,30 +16,30 @@ internal static class SweepGrid
     /// checked by the caller: known methods, budgets in (0, 1], granularities of 2 or more.
     /// </summary>
     public static (IReadOnlyList<SweepRecipe> Recipes, IReadOnlyList<string> Skipped) For(ModelConfig config, IReadOnlyList<double> budgets,
-        IReadOnlyList<string> methods, IReadOnlyList<int> granularities, IReadOnlyList<string?> routers)
+        IReadOnlyList<MoEMethod> methods, IReadOnlyList<int> granularities, IReadOnlyList<MoERouter> routers)
     {
         var recipes = new List<SweepRecipe>();
         var skipped = new List<string>();
         foreach (double budget in budgets)
         {
-            foreach (string method in methods)
+            foreach (MoEMethod method in methods)
             {
                 foreach (int slices in granularities)
                 {
-                    if (method != "tomoe" && config.IntermediateSize % slices != 0)
+                    if (method != MoEMethod.ToMoE && config.IntermediateSize % slices != 0)
                     {
-                        skipped.Add($"{method} with {slices} slices: the FFN width {config.IntermediateSize} does not divide into {slices}");
+                        skipped.Add($"{ConversionChoice.Name(method)} with {slices} slices: the FFN width {config.IntermediateSize} does not divide into {slices}");
                         continue;
                     }
                     int active = (int)Math.Max(1, Math.Round(budget * slices, MidpointRounding.AwayFromZero));
                     SweepRecipe recipe = method switch
                     {
-                        "tomoe" => new SweepRecipe(method, slices, 1, 0, null, budget, budget),
-                        "coact" => new SweepRecipe(method, slices - 1, Math.Max(1, active - 1), 1, null, null, budget),
+                        MoEMethod.ToMoE => new SweepRecipe(method, slices, 1, 0, null, budget, budget),
+                        MoEMethod.Coact => new SweepRecipe(method, slices - 1, Math.Max(1, active - 1), 1, null, null, budget),
                         _ => new SweepRecipe(method, slices, active, 0, null, null, budget),
                     };
                     // ToMoE trains its own router: the router choice applies to the partition methods only.
-                    IEnumerable<string?> routersOfMethod = method == "tomoe" || routers.Count == 0 ? [null] : routers;
+                    IEnumerable<MoERouter?> routersOfMethod = method == MoEMethod.ToMoE || routers.Count == 0 ? [null] : routers.Cast<MoERouter?>();
                     recipes.AddRange(routersOfMethod.Select(router => recipe with { Router = router }));
                 }
             }

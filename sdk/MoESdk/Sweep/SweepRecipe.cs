@@ -7,14 +7,14 @@ namespace MoESdk.Sweep;
 /// One conversion recipe of a sweep's grid, named by the <c>moe convert</c> flags that reproduce it: the name is
 /// also the key under which a resumed sweep finds the recipes it has already measured.
 /// </summary>
-/// <param name="Method">factor, cluster, coact or tomoe.</param>
+/// <param name="Method">How the experts are made.</param>
 /// <param name="Experts">Routed experts per layer.</param>
 /// <param name="ExpertsPerToken">Routed experts run per token.</param>
 /// <param name="SharedExperts">Always-on experts per layer.</param>
-/// <param name="Router">analytic or par; null for the method's default.</param>
+/// <param name="Router">The partition methods' router; null for the method's default.</param>
 /// <param name="Budget">ToMoE's active share; null for the partition methods, whose share is set by the counts.</param>
 /// <param name="TargetBudget">The grid's budget this recipe was made for (the share it aims at).</param>
-internal sealed record SweepRecipe(string Method, int Experts, int ExpertsPerToken, int SharedExperts, string? Router, double? Budget, double TargetBudget)
+internal sealed record SweepRecipe(MoEMethod Method, int Experts, int ExpertsPerToken, int SharedExperts, MoERouter? Router, double? Budget, double TargetBudget)
 {
     public string Flags => string.Join(' ', FlagList());
 
@@ -22,7 +22,7 @@ internal sealed record SweepRecipe(string Method, int Experts, int ExpertsPerTok
     {
         Method = Method,
         Experts = Experts,
-        TopK = ExpertsPerToken,
+        ExpertsPerToken = ExpertsPerToken,
         SharedExperts = SharedExperts,
         Router = Router,
         Budget = Budget,
@@ -31,16 +31,16 @@ internal sealed record SweepRecipe(string Method, int Experts, int ExpertsPerTok
 
     private IEnumerable<string> FlagList()
     {
-        yield return $"--method {Method}";
+        yield return $"--method {ConversionChoice.Name(Method)}";
         yield return $"--experts {Experts}";
-        yield return $"--top-k {ExpertsPerToken}";
+        yield return $"--experts-per-token {ExpertsPerToken}";
         if (SharedExperts > 0)
         {
             yield return $"--shared-experts {SharedExperts}";
         }
-        if (Router is not null)
+        if (Router is MoERouter router)
         {
-            yield return $"--router {Router}";
+            yield return $"--router {ConversionChoice.Name(router)}";
         }
         if (Budget is double budget)
         {

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using MoESdk.Conversion;
 using MoESdk.Loading;
 using MoESdk.Sweep;
 
@@ -38,16 +39,16 @@ public partial class FrontierTests
     {
         var config = new ModelConfig { Architecture = "LlamaForCausalLM", HiddenSize = 256, IntermediateSize = 768, NumLayers = 5, NumHeads = 8, NumKeyValueHeads = 4, VocabSize = 2048, MaxPositions = 512 };
 
-        (IReadOnlyList<SweepRecipe> recipes, IReadOnlyList<string> skipped) = SweepGrid.For(config, [0.25, 0.5], ["factor", "coact", "tomoe"], [8, 32, 7], []);
+        (IReadOnlyList<SweepRecipe> recipes, IReadOnlyList<string> skipped) = SweepGrid.For(config, [0.25, 0.5], [MoEMethod.Factor, MoEMethod.Coact, MoEMethod.ToMoE], [8, 32, 7], []);
 
         Assert.Equal(
         [
-            "--method factor --experts 8 --top-k 2", "--method factor --experts 32 --top-k 8",
-            "--method coact --experts 7 --top-k 1 --shared-experts 1", "--method coact --experts 31 --top-k 7 --shared-experts 1",
-            "--method tomoe --experts 8 --top-k 1 --budget 0.25", "--method tomoe --experts 32 --top-k 1 --budget 0.25", "--method tomoe --experts 7 --top-k 1 --budget 0.25",
-            "--method factor --experts 8 --top-k 4", "--method factor --experts 32 --top-k 16",
-            "--method coact --experts 7 --top-k 3 --shared-experts 1", "--method coact --experts 31 --top-k 15 --shared-experts 1",
-            "--method tomoe --experts 8 --top-k 1 --budget 0.5", "--method tomoe --experts 32 --top-k 1 --budget 0.5", "--method tomoe --experts 7 --top-k 1 --budget 0.5",
+            "--method factor --experts 8 --experts-per-token 2", "--method factor --experts 32 --experts-per-token 8",
+            "--method coact --experts 7 --experts-per-token 1 --shared-experts 1", "--method coact --experts 31 --experts-per-token 7 --shared-experts 1",
+            "--method tomoe --experts 8 --experts-per-token 1 --budget 0.25", "--method tomoe --experts 32 --experts-per-token 1 --budget 0.25", "--method tomoe --experts 7 --experts-per-token 1 --budget 0.25",
+            "--method factor --experts 8 --experts-per-token 4", "--method factor --experts 32 --experts-per-token 16",
+            "--method coact --experts 7 --experts-per-token 3 --shared-experts 1", "--method coact --experts 31 --experts-per-token 15 --shared-experts 1",
+            "--method tomoe --experts 8 --experts-per-token 1 --budget 0.5", "--method tomoe --experts 32 --experts-per-token 1 --budget 0.5", "--method tomoe --experts 7 --experts-per-token 1 --budget 0.5",
         ], recipes.Select(r => r.Flags));
         Assert.Equal(4, skipped.Count);
         Assert.All(skipped, reason => Assert.Contains("768 does not divide into 7", reason));
@@ -59,9 +60,9 @@ public partial class FrontierTests
     {
         var config = new ModelConfig { Architecture = "LlamaForCausalLM", HiddenSize = 64, IntermediateSize = 128, NumLayers = 2, NumHeads = 4, NumKeyValueHeads = 4, VocabSize = 100, MaxPositions = 64 };
 
-        (IReadOnlyList<SweepRecipe> recipes, _) = SweepGrid.For(config, [0.25], ["cluster", "tomoe"], [8], ["analytic", "par"]);
+        (IReadOnlyList<SweepRecipe> recipes, _) = SweepGrid.For(config, [0.25], [MoEMethod.Cluster, MoEMethod.ToMoE], [8], [MoERouter.Analytic, MoERouter.Par]);
 
-        Assert.Equal(["--method cluster --experts 8 --top-k 2 --router analytic", "--method cluster --experts 8 --top-k 2 --router par", "--method tomoe --experts 8 --top-k 1 --budget 0.25"],
+        Assert.Equal(["--method cluster --experts 8 --experts-per-token 2 --router analytic", "--method cluster --experts 8 --experts-per-token 2 --router par", "--method tomoe --experts 8 --experts-per-token 1 --budget 0.25"],
             recipes.Select(r => r.Flags));
     }
 
