@@ -10,5 +10,8 @@ namespace MoESdk.Build
         public const string MissingCalibration = "MOE1005";
         public const string ConverterFailed = "MOE1006";
         public const string ConverterNotFound = "MOE1007";
+
+        /// <summary>Warning: the item sets TopK, the old name of ExpertsPerToken.</summary>
+        public const string DeprecatedTopK = "MOE1011";
     }
 }

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
+using MoESdk.Conversion;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -18,8 +20,8 @@ namespace MoESdk.Build
     /// </summary>
     public sealed class ConvertMoEModel : ToolTask
     {
-        /// <summary>Conversion methods the converter knows.</summary>
-        internal static readonly string[] Methods = { "factor", "cluster", "coact", "tomoe" };
+        /// <summary>Conversion methods the converter knows: <see cref="MoEMethod"/>'s members in lowercase (the library's file, compiled in).</summary>
+        internal static readonly string[] Methods = Array.ConvertAll((MoEMethod[])Enum.GetValues(typeof(MoEMethod)), m => m.ToString().ToLowerInvariant());
 
         /// <summary>What the converter measures after converting: a build wants the artifact alone unless the item asks.</summary>
         internal static readonly string[] ReportLevels = { "none", "quality", "full" };
@@ -58,7 +60,13 @@ namespace MoESdk.Build
         /// <summary>Routed experts per layer (metadata <c>Experts</c>, validated here).</summary>
         public string Experts { get; set; } = "";
 
-        /// <summary>Experts run per token (metadata <c>TopK</c>, validated here).</summary>
+        /// <summary>Experts run per token (metadata <c>ExpertsPerToken</c>, validated here).</summary>
+        public string ExpertsPerToken { get; set; } = "";
+
+        /// <summary>
+        /// The deprecated name of <see cref="ExpertsPerToken"/> (metadata <c>TopK</c>): still used, with warning MOE1011, and it
+        /// wins over ExpertsPerToken, whose default the item always has.
+        /// </summary>
         public string TopK { get; set; } = "";
 
         /// <summary>Conversion method (metadata <c>Method</c>).</summary>
@@ -111,13 +119,20 @@ namespace MoESdk.Build
         /// <inheritdoc/>
         public override bool Execute()
         {
+            // Here, not in ValidateParameters, which ToolTask runs a second time when the converter starts: one warning per build.
+            if (TopK.Length > 0)
+            {
+                Log.LogWarning(null, BuildErrors.DeprecatedTopK, null, DiagnosticHelp.LinkFor(BuildErrors.DeprecatedTopK), ProjectFile.Length > 0 ? ProjectFile : BuildEngine?.ProjectFileOfTaskNode,
+                    0, 0, 0, 0, "MoEModel '{0}': the TopK metadata is deprecated: rename it to ExpertsPerToken (experts run per token, unlike the sampler's top-k). TopK='{1}' is used.", ItemSpec, TopK);
+            }
             RemoveInterruptedOutput(ArtifactPath);
             if (!ValidateParameters())
             {
                 return false;
             }
             string manifest = Path.Combine(ArtifactPath, "moe.json");
-            string settings = string.Join(";", "experts=" + Experts, "topK=" + TopK, "method=" + Method, "report=" + Report, "dtype=" + DType, "device=" + Device,
+            // "topK=" as before the rename: the same settings keep their cache key, and artifacts cached earlier are reused.
+            string settings = string.Join(";", "experts=" + Experts, "topK=" + ItemExpertsPerToken.Value, "method=" + Method, "report=" + Report, "dtype=" + DType, "device=" + Device,
                 "arguments=" + ConverterArguments.Trim(), "artifact=" + ArtifactName);
             ArtifactKey inputs = ArtifactKey.Of(ModelPath, Calibration, ConverterPath, settings);
             string stamp = inputs.Stamp();
@@ -256,9 +271,10 @@ namespace MoESdk.Build
             {
                 Error(BuildErrors.InvalidSettings, $"Experts='{Experts}' is not valid: use a whole number of routed experts, at least 2, that divides the model's FFN width (e.g. 8).");
             }
-            if (!int.TryParse(TopK, NumberStyles.None, CultureInfo.InvariantCulture, out int topK) || topK < 1 || (expertsValid && topK > experts))
+            (string name, string value) = ItemExpertsPerToken;
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int perToken) || perToken < 1 || (expertsValid && perToken > experts))
             {
-                Error(BuildErrors.InvalidSettings, $"TopK='{TopK}' is not valid: use a whole number of experts run per token, from 1 to Experts{(expertsValid ? $" ({experts})" : "")}.");
+                Error(BuildErrors.InvalidSettings, $"{name}='{value}' is not valid: use a whole number of experts run per token, from 1 to Experts{(expertsValid ? $" ({experts})" : "")}.");
             }
             if (Array.IndexOf(Methods, Method) < 0)
             {
@@ -276,6 +292,20 @@ namespace MoESdk.Build
             {
                 Error(BuildErrors.InvalidSettings, $"MoEDevice='{Device}' is not supported: the converter runs on cpu; remove MoEDevice or set it to cpu.");
             }
+        }
+
+        /// <summary>The item's experts per token and the metadata that set it: the deprecated TopK when given, else ExpertsPerToken.</summary>
+        private (string Name, string Value) ItemExpertsPerToken => TopK.Length > 0 ? ("TopK", TopK) : ("ExpertsPerToken", ExpertsPerToken);
+
+        /// <summary>The converter's flags for the item's metadata: the command line is written from them, and the converter's errors name the metadata again.</summary>
+        private IEnumerable<(string Metadata, string Flag, string Value)> ConverterSwitches()
+        {
+            yield return ("Experts", "--experts", Experts);
+            yield return (ItemExpertsPerToken.Name, "--experts-per-token", ItemExpertsPerToken.Value);
+            yield return ("Method", "--method", Method);
+            yield return ("Calibration", "--calibration", Calibration);
+            yield return ("Report", "--report", Report.Length > 0 ? Report : "none");
+            yield return ("DType", "--dtype", DType.Length > 0 ? DType : "f32");
         }
 
         private void ValidateCalibration()
@@ -302,12 +332,10 @@ namespace MoESdk.Build
             command.AppendSwitch("convert");
             command.AppendSwitchIfNotNull("--model ", ModelPath);
             command.AppendSwitchIfNotNull("--out ", _conversionTarget.TrimEnd('/', '\\'));
-            command.AppendSwitchIfNotNull("--experts ", Experts);
-            command.AppendSwitchIfNotNull("--top-k ", TopK);
-            command.AppendSwitchIfNotNull("--method ", Method);
-            command.AppendSwitchIfNotNull("--calibration ", Calibration);
-            command.AppendSwitchIfNotNull("--report ", Report.Length > 0 ? Report : "none");
-            command.AppendSwitchIfNotNull("--dtype ", DType.Length > 0 ? DType : "f32");
+            foreach ((_, string flag, string value) in ConverterSwitches())
+            {
+                command.AppendSwitchIfNotNull(flag + " ", value);
+            }
             command.AppendSwitch("--msbuild");
             if (!string.IsNullOrWhiteSpace(ConverterArguments))
             {
@@ -322,7 +350,7 @@ namespace MoESdk.Build
             ConverterOutputLine line = ConverterOutputLine.Parse(singleLine);
             if (line.Code != null)
             {
-                Error(line.Code, line.Text);
+                Error(line.Code, ConverterVocabulary.InMetadata(line.Text, ConverterSwitches().Select(s => (s.Flag, s.Metadata))));
                 return;
             }
             if (line.Text.Length == 0)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using MoESdk.Conversion;
 using MoESdk.Loading;
 using Spectre.Console;
 
@@ -19,7 +20,11 @@ public static class CommandRunner
     /// <summary>Progress and messages: stderr, so that stdout carries only results (and --json output).</summary>
     public static IAnsiConsole Status { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
-    public static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
+    /// <summary>
+    /// Sets <paramref name="command"/>'s action. <paramref name="optionNames"/> names the <see cref="ConversionOptions"/> properties
+    /// in the command's own vocabulary (its flags), so a conversion option's error tells the user what to type.
+    /// </summary>
+    public static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> body, Func<string, string>? optionNames = null) =>
         command.SetAction(async (result, cancellationToken) =>
         {
             bool verbose = result.GetValue(CommonOptions.Verbose);
@@ -34,7 +39,8 @@ public static class CommandRunner
             }
             catch (Exception ex) when (IsUserError(ex))
             {
-                Console.Error.WriteLine(result.GetValue(CommonOptions.MSBuild) ? $"error {BuildErrorCodes.For(ex)}: {ex.Message}" : $"error: {ex.Message}");
+                string message = ex is ConversionOptionException option && optionNames is not null ? option.MessageIn(optionNames) : ex.Message;
+                Console.Error.WriteLine(result.GetValue(CommonOptions.MSBuild) ? $"error {BuildErrorCodes.For(ex)}: {message}" : $"error: {message}");
                 if (verbose)
                 {
                     Console.Error.WriteLine(ex);

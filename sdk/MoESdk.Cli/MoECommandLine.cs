@@ -25,6 +25,7 @@ public static class MoECommandLine
         root.Subcommands.Add(ExpertsCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(SweepCommand.Create());
         return root;
     }
 }

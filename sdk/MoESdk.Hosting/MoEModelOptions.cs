@@ -9,7 +9,14 @@ public sealed class MoEModelOptions
     /// <summary>A .moe artifact folder (made by <c>moe convert</c> or the MoEModel build item) or a dense model folder.</summary>
     public string Path { get; set; } = "";
 
-    /// <summary>Experts run per token by default, in 1..the artifact's experts per layer; null keeps the artifact's top-k.</summary>
+    /// <summary>Experts run per token by default, in 1..the artifact's experts per layer; null keeps the artifact's own.</summary>
+    public int? ExpertsPerToken { get; set; }
+
+    /// <summary>
+    /// The old name of <see cref="ExpertsPerToken"/>, still read so that configuration written before the rename
+    /// (<c>"TopK": 2</c>) keeps working; setting both is an error.
+    /// </summary>
+    [Obsolete("Use ExpertsPerToken: a top-k is also the sampler's vocabulary setting.")]
     public int? TopK { get; set; }
 
     /// <summary>"cpu", or "cuda" when a CUDA TorchSharp package is referenced and a GPU is present.</summary>

@@ -6,7 +6,7 @@ using MoESdk.Serving;
 namespace MoESdk.Hosting;
 
 /// <summary>
-/// Checks one model's options before the host starts, so a wrong path, top-k or device stops the host with a message
+/// Checks one model's options before the host starts, so a wrong path, experts per token or device stops the host with a message
 /// that names the configuration key and the fix, instead of failing on the first request.
 /// </summary>
 internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<MoEModelOptions>
@@ -24,14 +24,20 @@ internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<M
         {
             failures.Add(modelError);
         }
-        else if (options.TopK is int k)
+        else if (ExpertsPerTokenSetting(options) is ({ } k, string setting))
         {
-            string? topKError = CheckTopK(key, options.Path, k);
-            if (topKError is not null)
+            string? perTokenError = CheckExpertsPerToken($"{key}:{setting}", options.Path, k);
+            if (perTokenError is not null)
             {
-                failures.Add(topKError);
+                failures.Add(perTokenError);
             }
         }
+#pragma warning disable CS0618 // TopK: the deprecated name, still read
+        if (options.TopK is not null && options.ExpertsPerToken is not null)
+        {
+            failures.Add($"{key}:TopK is the old name of {key}:ExpertsPerToken, which is set too: remove TopK.");
+        }
+#pragma warning restore CS0618
         try
         {
             TorchDevices.Parse(options.Device ?? "");
@@ -73,15 +79,26 @@ internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<M
             : $"{key}:Path '{System.IO.Path.GetFullPath(path)}' is not a model: it has neither {MoEManifest.FileName} (a .moe artifact) nor {HuggingFaceConfig.FileName} (a dense model). {Fix}";
     }
 
-    private static string? CheckTopK(string key, string path, int k)
+    /// <summary>The experts per token the options ask for and the key that says it: ExpertsPerToken, or the deprecated TopK.</summary>
+    internal static (int? Value, string Setting) ExpertsPerTokenSetting(MoEModelOptions options)
     {
+#pragma warning disable CS0618 // TopK: the deprecated name, still read
+        return options.ExpertsPerToken is null && options.TopK is not null
+            ? (options.TopK, nameof(MoEModelOptions.TopK))
+            : (options.ExpertsPerToken, nameof(MoEModelOptions.ExpertsPerToken));
+#pragma warning restore CS0618
+    }
+
+    private static string? CheckExpertsPerToken(string setting, string path, int k)
+    {
+        string name = setting[(setting.LastIndexOf(':') + 1)..];
         if (!MoEArtifact.IsArtifact(path))
         {
-            return $"{key}:TopK is {k}, but '{System.IO.Path.GetFullPath(path)}' is a dense model without experts. Remove TopK, or point Path at a .moe artifact.";
+            return $"{setting} is {k}, but '{System.IO.Path.GetFullPath(path)}' is a dense model without experts. Remove {name}, or point Path at a .moe artifact.";
         }
         MoEManifest manifest = MoEArtifact.ReadManifest(path);
         int experts = manifest.Layers.Min(l => l.Experts);
         return k >= 1 && k <= experts ? null
-            : $"{key}:TopK is {k}, but the artifact has {experts} experts per layer. Use a value in 1..{experts}, or leave TopK unset for the artifact's own top-k ({manifest.Layers[0].TopK}).";
+            : $"{setting} is {k}, but the artifact has {experts} experts per layer. Use a value in 1..{experts}, or leave {name} unset for the artifact's own experts per token ({manifest.Layers[0].TopK}).";
     }
 }

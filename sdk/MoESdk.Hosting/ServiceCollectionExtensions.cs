@@ -78,7 +78,7 @@ public static class ServiceCollectionExtensions
         return MoEModel.Open(options.Path, new MoEServingOptions
         {
             Name = name,
-            ExpertsPerToken = options.TopK,
+            ExpertsPerToken = MoEModelOptionsValidator.ExpertsPerTokenSetting(options).Value,
             Device = options.Device,
             Precision = options.Precision,
             MaxConcurrentRequests = options.MaxConcurrentRequests,

@@ -13,7 +13,7 @@ public sealed class ArtifactCacheTests(PackedSdk sdk, ITestOutputHelper log)
     [Fact]
     public void DebugReleaseAndPublishConvertOnceAndCleanBuildsAreByteIdentical()
     {
-        Consumer app = Consumer.Create(sdk, "cache", """<MoEModel Include="models/tiny" Experts="4" TopK="2" Method="factor" Calibration="data/x.txt" />""");
+        Consumer app = Consumer.Create(sdk, "cache", """<MoEModel Include="models/tiny" Experts="4" ExpertsPerToken="2" Method="factor" Calibration="data/x.txt" />""");
         TinyModel.Write(app.PathOf("models/tiny"));
         Directory.CreateDirectory(app.PathOf("data"));
         File.Copy(app.PathOf("models/tiny/data/calibration.txt"), app.PathOf("data/x.txt"));

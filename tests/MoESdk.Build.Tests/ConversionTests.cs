@@ -64,7 +64,7 @@ public sealed class ConversionTests(PackedSdk sdk, ITestOutputHelper log)
     }
 
     private static string Item(int experts) =>
-        $"""<MoEModel Include="models/tiny" Experts="{experts}" TopK="2" Method="factor" Calibration="data/x.txt" />""";
+        $"""<MoEModel Include="models/tiny" Experts="{experts}" ExpertsPerToken="2" Method="factor" Calibration="data/x.txt" />""";
 
     private static int ExpertsIn(string manifest)
     {

@@ -14,7 +14,7 @@ public sealed class DesignTimeBuildTests(PackedSdk sdk)
     public void DesignTimeCompileWarnsBeforeTheFirstConversionAndCompilesTheGeneratedApiAfterIt()
     {
         // Include names the model's config.json, as users often do: it means the model's folder. DType stores the artifact in bfloat16.
-        Consumer app = Consumer.Create(sdk, "design-time", """<MoEModel Include="models/tiny/config.json" Experts="4" TopK="2" Method="cluster" DType="bf16" />""");
+        Consumer app = Consumer.Create(sdk, "design-time", """<MoEModel Include="models/tiny/config.json" Experts="4" ExpertsPerToken="2" Method="cluster" DType="bf16" />""");
         TinyModel.Write(app.PathOf("models/tiny"));
         Assert.Equal(0, DotNet.Run(app.Folder, "restore").ExitCode);
 

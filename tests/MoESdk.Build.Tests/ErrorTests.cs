@@ -10,6 +10,7 @@ public sealed class ErrorTests(PackedSdk sdk)
         { "MOE1002", "folder without config.json" },
         { "MOE1003", "TopK above Experts" },
         { "MOE1003", "FFN width not divisible by Experts" },
+        { "MOE1003", "tomoe with two experts per token" },
         { "MOE1003", "DType not a stored weight type" },
         { "MOE1004", "truncated weights" },
         { "MOE1005", "missing calibration text" },
@@ -39,14 +40,21 @@ public sealed class ErrorTests(PackedSdk sdk)
                 detail = "it has no config.json";
                 break;
             case "TopK above Experts":
+                // TopK, the old name of ExpertsPerToken, is still read (with warning MOE1011) and named as the item wrote it.
                 TinyModel.Write(app.PathOf("models/tiny"));
                 metadata = """Experts="4" TopK="5" """;
                 detail = "TopK='5' is not valid";
                 break;
             case "FFN width not divisible by Experts":
                 TinyModel.Write(app.PathOf("models/tiny"));
-                metadata = """Experts="3" TopK="1" """;
+                metadata = """Experts="3" ExpertsPerToken="1" """;
                 detail = "does not divide into 3 equal experts";
+                break;
+            case "tomoe with two experts per token":
+                // Found by the converter: its message names the flag, the task the item's metadata.
+                TinyModel.Write(app.PathOf("models/tiny"));
+                metadata = """Method="tomoe" ExpertsPerToken="2" """;
+                detail = "tomoe routes each token to exactly one expert: set ExpertsPerToken to 1 (was 2).";
                 break;
             case "DType not a stored weight type":
                 TinyModel.Write(app.PathOf("models/tiny"));

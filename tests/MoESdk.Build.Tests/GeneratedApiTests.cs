@@ -10,7 +10,7 @@ namespace MoESdk.Build.Tests;
 [Collection(ConsumerBuilds.Name)]
 public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
 {
-    private const string Item = """<MoEModel Include="models/tiny" Experts="4" TopK="2" />""";
+    private const string Item = """<MoEModel Include="models/tiny" Experts="4" ExpertsPerToken="2" />""";
 
     /// <summary>
     /// Warnings as errors, so the generated code must compile clean. NU1603 stays a warning, as in the repository's

@@ -79,8 +79,17 @@ public sealed partial class PropertyPageRuleTests
         }
     }
 
+    [Fact]
+    public void MethodChoicesAreTheMethodsTheTaskAccepts()
+    {
+        // The task's list is the library's MoEMethod enum, compiled in: read from the task itself.
+        XElement property = EditableProperties().Single(p => Name(p) == "Method");
+        Assert.Equal("EnumProperty", property.Name.LocalName);
+
+        Assert.Equal(ConvertMoEModel.Methods, property.Elements(Schema + "EnumValue").Select(v => v.Attribute("Name")!.Value));
+    }
+
     [Theory]
-    [InlineData("Method", "Methods")]
     [InlineData("Report", "ReportLevels")]
     [InlineData("DType", "StorageTypes")]
     public void EnumChoicesAreTheValuesTheTaskAccepts(string metadata, string taskField)

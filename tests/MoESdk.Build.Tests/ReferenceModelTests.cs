@@ -34,7 +34,7 @@ public sealed partial class ReferenceModelTests(PackedSdk sdk, ITestOutputHelper
     public void ConsumerOfTheReferenceModelWritesCorpusEnglishAndRebuildsWithoutConverting()
     {
         Consumer app = Consumer.Create(sdk, "reference",
-            $"""<MoEModel Include="{ReferenceModel}" Experts="8" TopK="2" Calibration="data/calibration.txt" />""",
+            $"""<MoEModel Include="{ReferenceModel}" Experts="8" ExpertsPerToken="2" Calibration="data/calibration.txt" />""",
             program: Program,
             references: """<PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.0" />""");
         WriteCalibration(app.PathOf("data/calibration.txt"));

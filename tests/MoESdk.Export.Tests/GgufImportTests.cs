@@ -81,7 +81,7 @@ public sealed class GgufImportTests(ITestOutputHelper output)
                 GgufExporter.Export(original, gguf, GgufTensorType.F16);
             }
             using LanguageModel dense = LanguageModel.Open(gguf);
-            var options = new ConversionOptions { Method = "cluster", Experts = 4, TopK = 2, CalibrationTokens = 512, WindowLength = 64 };
+            var options = new ConversionOptions { Method = MoEMethod.Cluster, Experts = 4, ExpertsPerToken = 2, CalibrationTokens = 512, WindowLength = 64 };
             IReadOnlyList<int> calibration = dense.RequireTokenizer().Encode(File.ReadAllText(Path.Combine(Kjv, "data", "calibration.txt"))[..6000], addBos: false);
             ConversionResult conversion = MoEConverter.Convert(dense.Model, options, calibration);
             using Modules.LlamaModel moe = conversion.Model;

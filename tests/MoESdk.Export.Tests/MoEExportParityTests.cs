@@ -60,9 +60,9 @@ public sealed class MoEExportParityTests(ITestOutputHelper output)
         using LlamaModel dense = TinyModel.Dense(seed, config ?? Config);
         var options = new ConversionOptions
         {
-            Method = method,
+            Method = ConversionChoice.TryParse(method, out MoEMethod chosen) ? chosen : throw new ArgumentOutOfRangeException(nameof(method), method, "not a method"),
             Experts = method == "coact" ? 3 : 4,
-            TopK = method == "tomoe" ? 1 : 2,
+            ExpertsPerToken = method == "tomoe" ? 1 : 2,
             Steps = 3,
             WindowLength = 32,
             CalibrationTokens = 256,

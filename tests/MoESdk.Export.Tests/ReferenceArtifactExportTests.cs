@@ -25,7 +25,7 @@ public sealed class ReferenceArtifactExportTests(ITestOutputHelper output)
             string artifact = Path.Combine(folder, "kjv-llama.moe");
             using (LanguageModel dense = LanguageModel.Open(kjv))
             {
-                var options = new ConversionOptions { Method = "factor", Router = "analytic", Experts = 8, TopK = 2, CalibrationTokens = 1024, WindowLength = 64, Seed = 1 };
+                var options = new ConversionOptions { Method = MoEMethod.Factor, Router = MoERouter.Analytic, Experts = 8, ExpertsPerToken = 2, CalibrationTokens = 1024, WindowLength = 64, Seed = 1 };
                 string text = File.ReadAllText(Path.Combine(kjv, "data", "calibration.txt"));
                 IReadOnlyList<int> calibration = dense.RequireTokenizer().Encode(text[..Math.Min(text.Length, 40_000)], addBos: false);
                 ConversionResult conversion = MoEConverter.Convert(dense.Model, options, calibration);

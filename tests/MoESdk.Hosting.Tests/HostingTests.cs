@@ -80,12 +80,30 @@ public sealed class HostingTests(TestModels models)
     }
 
     [Theory]
+    [InlineData("ExpertsPerToken")]
+    [InlineData("TopK")] // the name before ExpertsPerToken, still read
+    public void ExpertsPerTokenIsReadUnderItsNameAndItsOldOne(string setting)
+    {
+        using IHost host = BuildHost(
+            new Dictionary<string, string?> { ["MoE:Models:tiny:Path"] = models.ArtifactPath, [$"MoE:Models:tiny:{setting}"] = "1", ["MoE:Models:tiny:WarmUp"] = "false" },
+            services => services.AddMoEModel("tiny"));
+
+        IMoEModel tiny = host.Services.GetRequiredKeyedService<IMoEModel>("tiny");
+
+        Assert.Equal(1, tiny.Info.DefaultExpertsPerToken);
+        Assert.NotEqual(1, TestModels.TopK); // the artifact's own, which the setting replaced
+    }
+
+    [Theory]
     [InlineData("", "MoE:Models:bad:Path is not set")]
     [InlineData("Path={root}/missing.moe", "missing.moe' does not exist")]
     [InlineData("Path={root}", "is not a model")]
-    [InlineData("TopK=0", "MoE:Models:bad:TopK is 0, but the artifact has 4 experts per layer. Use a value in 1..4")]
-    [InlineData("TopK=9", "MoE:Models:bad:TopK is 9")]
-    [InlineData("Path={dense};TopK=1", "is a dense model without experts")]
+    [InlineData("ExpertsPerToken=0", "MoE:Models:bad:ExpertsPerToken is 0, but the artifact has 4 experts per layer. Use a value in 1..4, or leave ExpertsPerToken unset")]
+    [InlineData("ExpertsPerToken=9", "MoE:Models:bad:ExpertsPerToken is 9")]
+    [InlineData("Path={dense};ExpertsPerToken=1", "is a dense model without experts. Remove ExpertsPerToken")]
+    // The old key is still read, and named as the configuration wrote it.
+    [InlineData("TopK=9", "MoE:Models:bad:TopK is 9, but the artifact has 4 experts per layer. Use a value in 1..4, or leave TopK unset")]
+    [InlineData("Path={artifact};ExpertsPerToken=2;TopK=2", "MoE:Models:bad:TopK is the old name of MoE:Models:bad:ExpertsPerToken, which is set too: remove TopK.")]
     [InlineData("Device=tpu", "MoE:Models:bad:Device: Unknown device 'tpu'")]
     [InlineData("Device=cuda", "TorchSharp-cuda-linux or TorchSharp-cuda-windows")]
     [InlineData("MaxConcurrentRequests=0", "MoE:Models:bad:MaxConcurrentRequests must be 1 or more")]
@@ -100,7 +118,8 @@ public sealed class HostingTests(TestModels models)
         foreach (string setting in settings.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] pair = setting.Split('=', 2);
-            values["MoE:Models:bad:" + pair[0]] = pair[1].Replace("{root}", models.Root, StringComparison.Ordinal).Replace("{dense}", models.DensePath, StringComparison.Ordinal);
+            values["MoE:Models:bad:" + pair[0]] = pair[1].Replace("{root}", models.Root, StringComparison.Ordinal).Replace("{dense}", models.DensePath, StringComparison.Ordinal)
+                .Replace("{artifact}", models.ArtifactPath, StringComparison.Ordinal);
         }
         using IHost host = BuildHost(values, services => services.AddMoEModel("bad"));
 

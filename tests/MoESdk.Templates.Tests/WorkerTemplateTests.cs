@@ -15,12 +15,12 @@ public sealed partial class WorkerTemplateTests(InstalledTemplates templates, IT
         string model = Path.Combine(templates.Root, "models", "tiny-bible");
         TinyModel.Write(model);
         DotNetResult created = templates.New("moe-worker", "Scribe",
-            "--model", model, "--model-name", "tiny-bible", "--experts", "4", "--top-k", "1", "--method", "factor", "--no-restore");
+            "--model", model, "--model-name", "tiny-bible", "--experts", "4", "--experts-per-token", "1", "--method", "factor", "--no-restore");
         Assert.True(created.ExitCode == 0, created.Output);
         string project = Path.Combine(templates.Root, "Scribe");
         Assert.False(Directory.Exists(Path.Combine(project, "models")), "the bundled model is copied although --model names another");
         string projectFile = File.ReadAllText(Path.Combine(project, "Scribe.csproj"));
-        Assert.Contains($"""<MoEModel Include="{model}" OutputName="tiny-bible" Experts="4" TopK="1" Method="factor" />""", projectFile);
+        Assert.Contains($"""<MoEModel Include="{model}" OutputName="tiny-bible" Experts="4" ExpertsPerToken="1" Method="factor" />""", projectFile);
         Assert.Contains($"""<PackageReference Include="MoESdk" Version="{templates.Version}" />""", projectFile);
         Assert.Contains("builder.Services.AddTinyBibleMoE();", File.ReadAllText(Path.Combine(project, "Program.cs")));
         Assert.Contains("\"tiny-bible\": {", File.ReadAllText(Path.Combine(project, "appsettings.json")));

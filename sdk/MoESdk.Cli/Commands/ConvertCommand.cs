@@ -14,10 +14,13 @@ public static class ConvertCommand
     public static Command Create()
     {
         var output = new Option<string>("--out", "-o") { Description = "Artifact folder to write, e.g. kjv-llama.moe.", Required = true };
-        var method = new Option<string>("--method") { Description = "factor (FactorLLM), cluster (MoEfication), coact (CMoE) or tomoe (ToMoE).", DefaultValueFactory = _ => "factor" };
-        var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => 8 };
-        var topK = new Option<int?>("--top-k", "-k") { Description = "Experts run per token (default: 1 for tomoe, else 2)." };
-        var router = new Option<string?>("--router") { Description = "analytic (training-free, seconds) or par (FactorLLM prior-approximate training, minutes); default: par for factor, analytic for cluster and coact. tomoe trains its own." };
+        var method = ChoiceOptions.Create<MoEMethod>("--method", "How the experts are made", Defaults.Method);
+        var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => Defaults.Experts };
+        var expertsPerToken = new Option<int?>("--experts-per-token", "-k", DeprecatedTopK)
+        {
+            Description = $"Experts run per token (default: 1 for tomoe, else {Defaults.ExpertsPerToken}). {DeprecatedTopK} is its deprecated name.",
+        };
+        var router = ChoiceOptions.Create<MoERouter>("--router", "The router of factor, cluster and coact (default: par for factor, else analytic; tomoe trains its own)");
         var shared = new Option<int?>("--shared-experts") { Description = "Always-on shared experts (default: 1 for coact, else 0)." };
         var budget = new Option<double?>("--budget") { Description = "tomoe: share of FFN parameters a token uses, in (0, 1] (default 0.25)." };
         var distill = new Option<bool>("--distill") { Description = "PAR training learns from the dense model (KL on logits + MSE to each FFN) instead of the calibration text." };
@@ -30,7 +33,20 @@ public static class ConvertCommand
         var reportLevel = new Option<string>("--report") { Description = "What to measure after converting: none (the artifact alone), quality (dense-vs-MoE perplexity, KL, accuracy) or full (quality and decode/prefill speed).", DefaultValueFactory = _ => "full" };
         var command = new Command("convert", "Convert a dense model into a Mixture-of-Experts artifact and report its quality and speed against the dense model.")
         {
-            CommonOptions.Model, output, method, experts, topK, router, shared, budget, distill, calibration, evaluation, steps, seed, name, dtype, reportLevel,
+            CommonOptions.Model, output, method, experts, expertsPerToken, router, shared, budget, distill, calibration, evaluation, steps, seed, name, dtype, reportLevel,
+        };
+        // A ConversionOptions error names each option by the flag that sets it; the MSBuild task maps the flags it passes to its item metadata.
+        var flags = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [nameof(ConversionOptions.Method)] = method.Name,
+            [nameof(ConversionOptions.Experts)] = experts.Name,
+            [nameof(ConversionOptions.ExpertsPerToken)] = expertsPerToken.Name,
+            [nameof(ConversionOptions.Router)] = router.Name,
+            [nameof(ConversionOptions.SharedExperts)] = shared.Name,
+            [nameof(ConversionOptions.Budget)] = budget.Name,
+            [nameof(ConversionOptions.Distill)] = distill.Name,
+            [nameof(ConversionOptions.Steps)] = steps.Name,
+            [nameof(ConversionOptions.Seed)] = seed.Name,
         };
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
@@ -38,12 +54,16 @@ public static class ConvertCommand
             string outPath = result.GetValue(output)!.TrimEnd('/', '\\');
             string calibrationPath = result.GetValue(calibration)!;
             string evalPath = result.GetValue(evaluation) ?? calibrationPath;
-            string methodName = result.GetValue(method)!;
+            MoEMethod methodChosen = result.GetValue(method) ?? Defaults.Method;
+            if (result.GetResult(expertsPerToken)?.IdentifierToken?.Value == DeprecatedTopK)
+            {
+                Console.Error.WriteLine($"warning: {DeprecatedTopK} is deprecated: use {expertsPerToken.Name} (experts run per token; the sampler's top-k of generate is another setting).");
+            }
             var options = new ConversionOptions
             {
-                Method = methodName,
+                Method = methodChosen,
                 Experts = result.GetValue(experts),
-                TopK = result.GetValue(topK) ?? (methodName == "tomoe" ? 1 : 2),
+                ExpertsPerToken = result.GetValue(expertsPerToken) ?? (methodChosen == MoEMethod.ToMoE ? 1 : Defaults.ExpertsPerToken),
                 Router = result.GetValue(router),
                 SharedExperts = result.GetValue(shared),
                 Budget = result.GetValue(budget),
@@ -102,17 +122,12 @@ public static class ConvertCommand
                 {
                     return;
                 }
-                var windows = new TokenWindows(evalTokens, 128, 32);
-                stages.Report("evaluating", 0, windows.Count);
-                quality = ModelEvaluator.Compare(dense.Model, conversion.Model, windows,
-                    new SynchronousProgress<int>(d => stages.Report("evaluating", d, windows.Count)), cancellationToken);
+                quality = ConversionMeasurement.Quality(dense.Model, conversion.Model, evalTokens, stages, cancellationToken);
                 if (measures != ReportLevel.Full)
                 {
                     return;
                 }
-                stages.Report("timing", 0, 3);
-                speed = SpeedBenchmark.Measure([dense.Model, conversion.Model], promptTokens: 64, decodeTokens: 32, repetitions: 3,
-                    new SynchronousProgress<int>(r => stages.Report("timing", r, 3)), cancellationToken);
+                speed = ConversionMeasurement.Speed(dense.Model, conversion.Model, repetitions: 3, stages, cancellationToken);
             }
             if (result.GetValue(CommonOptions.MSBuild))
             {
@@ -129,13 +144,13 @@ public static class ConvertCommand
             // Only what was measured goes into the manifest, and no timing unless a report was asked for: two conversions of
             // the same inputs without a report write byte-identical artifacts.
             var manifest = MoEManifest.ForConversion(result.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath),
-                SourceModel.Of(modelPath), dense.Model, conversion, options.Method,
+                SourceModel.Of(modelPath), dense.Model, conversion, ConversionChoice.Name(options.Method),
                 ConversionReport.Of(conversion, quality, speed, evalPath));
             double activeRatio = manifest.ActiveFeedForwardRatio;
             manifest = MoEArtifact.Save(outPath, moe, manifest, modelPath, storeAs);
 
-            var report = new ConvertReport(Path.GetFullPath(outPath), options.Method, conversion.Partition, conversion.Router, options.Experts, options.TopK,
-                options.SharedExpertCount, options.TrainingSteps, options.Seed, options.Method == "tomoe" ? options.ActiveBudget : null, options.Distill, activeRatio,
+            var report = new ConvertReport(Path.GetFullPath(outPath), ConversionChoice.Name(options.Method), conversion.Partition, conversion.Router, options.Experts, options.ExpertsPerToken,
+                options.SharedExpertCount, options.TrainingSteps, options.Seed, options.Method == MoEMethod.ToMoE ? options.ActiveBudget : null, options.Distill, activeRatio,
                 quality?.Reference.Perplexity, quality?.Candidate.Perplexity, quality?.PerplexityRatio,
                 quality?.MeanKlDivergence, quality?.Reference.TopOneAccuracy, quality?.Candidate.TopOneAccuracy, quality?.AccuracyKept,
                 speed?[0].DecodeTokensPerSecond, speed?[1].DecodeTokensPerSecond, manifest.Report!.DecodeSpeedup,
@@ -146,7 +161,7 @@ public static class ConvertCommand
                 CommandRunner.WriteJson(report);
                 return Task.FromResult(0);
             }
-            CommandRunner.Status.MarkupLine($"[grey]{options.Method}: {conversion.Partition} partition, {conversion.Router} router, {options.Experts} experts, top-{options.TopK}" +
+            CommandRunner.Status.MarkupLine($"[grey]{report.Method}: {conversion.Partition} partition, {conversion.Router} router, {options.Experts} experts, top-{options.ExpertsPerToken}" +
                 $"{(options.SharedExpertCount > 0 ? $", {options.SharedExpertCount} shared" : "")}{(options.Trains ? $", {options.TrainingSteps} training steps" : "")}" +
                 $", {conversion.CalibrationTokens:N0} calibration tokens, {conversion.Duration.TotalSeconds:F1} s[/]");
             var table = new Table().AddColumns("", "dense", "MoE", "ratio");
@@ -165,9 +180,14 @@ public static class ConvertCommand
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(report.Artifact)}");
             return Task.FromResult(0);
-        });
+        }, option => flags.TryGetValue(option, out string? flag) ? flag : ConversionOptionException.LibraryName(option));
         return command;
     }
+
+    private static readonly ConversionOptions Defaults = new();
+
+    /// <summary>The old name of <c>--experts-per-token</c>, still accepted (with a warning): "top-k" also names the sampler's vocabulary top-k.</summary>
+    private const string DeprecatedTopK = "--top-k";
 
     /// <summary>How much <c>moe convert</c> measures after converting (<c>--report</c>).</summary>
     private enum ReportLevel
@@ -183,7 +203,7 @@ public static class ConvertCommand
     }
 
     /// <summary>The JSON fields of <c>moe convert --json</c>; quality fields are null with <c>--report none</c>, speed fields unless <c>--report full</c>.</summary>
-    public sealed record ConvertReport(string Artifact, string Method, string Partition, string Router, int Experts, int TopK, int SharedExperts,
+    public sealed record ConvertReport(string Artifact, string Method, string Partition, string Router, int Experts, int ExpertsPerToken, int SharedExperts,
         int Steps, int Seed, double? Budget, bool Distill, double ActiveFeedForwardRatio, double? DensePerplexity, double? MoEPerplexity, double? PerplexityRatio, double? MeanKlDivergence,
         double? DenseTopOneAccuracy, double? MoETopOneAccuracy, double? AccuracyKept,
         double? DenseDecodeTokensPerSecond, double? MoEDecodeTokensPerSecond, double? DecodeSpeedup,

@@ -6,32 +6,26 @@ namespace MoESdk.Conversion;
 /// <summary>What a dense → Mixture-of-Experts conversion should produce, and how.</summary>
 public sealed record ConversionOptions
 {
-    /// <summary>The methods <see cref="MoEConverter"/> knows.</summary>
-    public static IReadOnlyList<string> Methods { get; } = ["factor", "cluster", "coact", "tomoe"];
-
-    /// <summary>Routers the partition methods can use: analytic (training-free) or par (FactorLLM, trained).</summary>
-    public static IReadOnlyList<string> Routers { get; } = ["analytic", "par"];
-
     /// <summary>Training steps of the trained recipes (PAR router, ToMoE masks) when <see cref="Steps"/> is not set.</summary>
     public const int DefaultTrainingSteps = 200;
 
     /// <summary>ToMoE's active-parameter target when <see cref="Budget"/> is not set.</summary>
     public const double DefaultBudget = 0.25;
 
-    /// <summary>factor (FactorLLM), cluster (MoEfication-style), coact (CMoE-style) or tomoe (ToMoE).</summary>
-    public string Method { get; init; } = "factor";
+    /// <summary>How the experts are made: factor (FactorLLM), cluster (MoEfication-style), coact (CMoE-style) or tomoe (ToMoE).</summary>
+    public MoEMethod Method { get; init; } = MoEMethod.Factor;
 
     /// <summary>Routed experts per layer.</summary>
     public int Experts { get; init; } = 8;
 
-    /// <summary>Routed experts run per token.</summary>
-    public int TopK { get; init; } = 2;
+    /// <summary>Routed experts run per token (the MoE's top-k; not the sampler's vocabulary top-k).</summary>
+    public int ExpertsPerToken { get; init; } = 2;
 
     /// <summary>Always-on shared experts per layer (coact uses one by default).</summary>
     public int? SharedExperts { get; init; }
 
-    /// <summary>analytic or par; null takes the method's default (par for factor, analytic for cluster and coact). ToMoE trains its own router.</summary>
-    public string? Router { get; init; }
+    /// <summary>The partition methods' router; null takes the method's default (par for factor, analytic for cluster and coact). ToMoE trains its own.</summary>
+    public MoERouter? Router { get; init; }
 
     /// <summary>Router (and expert) training steps; null runs the method's recommended recipe.</summary>
     public int? Steps { get; init; }
@@ -54,13 +48,13 @@ public sealed record ConversionOptions
     /// <summary>Tokens per calibration window.</summary>
     public int WindowLength { get; init; } = 128;
 
-    public int SharedExpertCount => SharedExperts ?? (Method == "coact" ? 1 : 0);
+    public int SharedExpertCount => SharedExperts ?? (Method == MoEMethod.Coact ? 1 : 0);
 
-    /// <summary>The router this conversion builds: analytic, par, or gumbel (ToMoE's).</summary>
-    public string RouterName => Method == "tomoe" ? "gumbel" : Router ?? (Method == "factor" ? "par" : "analytic");
+    /// <summary>The router this conversion builds, as the manifest records it: analytic, par, or gumbel (ToMoE's).</summary>
+    public string RouterName => Method == MoEMethod.ToMoE ? "gumbel" : ConversionChoice.Name(PartitionRouter);
 
     /// <summary>Whether the recipe trains (and so takes minutes rather than seconds).</summary>
-    public bool Trains => RouterName != "analytic";
+    public bool Trains => Method == MoEMethod.ToMoE || PartitionRouter == MoERouter.Par;
 
     /// <summary>Training steps the recipe runs: 0 when training-free.</summary>
     public int TrainingSteps => Trains ? Steps ?? DefaultTrainingSteps : 0;
@@ -68,59 +62,69 @@ public sealed record ConversionOptions
     /// <summary>ToMoE's active-parameter target.</summary>
     public double ActiveBudget => Budget ?? DefaultBudget;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad option, before any work starts.</summary>
+    /// <summary>The router of a partition method: the one asked for, or the method's default.</summary>
+    internal MoERouter PartitionRouter => Router ?? (Method == MoEMethod.Factor ? MoERouter.Par : MoERouter.Analytic);
+
+    /// <summary>Whether the conversion trains a PAR router (a partition method with the par router).</summary>
+    internal bool TrainsParRouter => Method != MoEMethod.ToMoE && PartitionRouter == MoERouter.Par;
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first bad option (its <see cref="ArgumentException.ParamName"/>) and
+    /// the values that work, before any work starts.
+    /// </summary>
     public void Validate(ModelConfig config)
     {
-        if (!Methods.Contains(Method))
+        string method = ConversionChoice.Name(Method);
+        if (!Enum.IsDefined(Method))
         {
-            throw new ArgumentException($"Unknown method '{Method}': use one of {string.Join(", ", Methods)}.");
+            throw Invalid(nameof(Method), n => $"{n(nameof(Method))} {(int)Method} is not a method: use one of {ConversionChoice.Names<MoEMethod>()}.");
         }
         if (Experts < 2)
         {
-            throw new ArgumentException($"--experts must be at least 2, was {Experts}.");
+            throw Invalid(nameof(Experts), n => $"{n(nameof(Experts))} must be at least 2, was {Experts}.");
         }
-        if (TopK < 1 || TopK > Experts)
+        if (ExpertsPerToken < 1 || ExpertsPerToken > Experts)
         {
-            throw new ArgumentException($"--top-k must be between 1 and the number of experts ({Experts}), was {TopK}.");
+            throw Invalid(nameof(ExpertsPerToken), n => $"{n(nameof(ExpertsPerToken))} (experts run per token) must be between 1 and {n(nameof(Experts))} ({Experts}), was {ExpertsPerToken}.");
         }
-        if (Router is not null && !Routers.Contains(Router))
+        if (Router is { } router && !Enum.IsDefined(router))
         {
-            throw new ArgumentException($"Unknown router '{Router}': use one of {string.Join(", ", Routers)}.");
+            throw Invalid(nameof(Router), n => $"{n(nameof(Router))} {(int)router} is not a router: use one of {ConversionChoice.Names<MoERouter>()}.");
         }
-        if (Method == "tomoe")
+        if (Method == MoEMethod.ToMoE)
         {
             ValidateToMoE();
         }
         else if (Budget is not null)
         {
-            throw new ArgumentException($"--budget applies to tomoe only; {Method}'s active share is set by --top-k over --experts.");
+            throw Invalid(nameof(Budget), n => $"{n(nameof(Budget))} applies to tomoe only; {method}'s active share is set by {n(nameof(ExpertsPerToken))} over {n(nameof(Experts))}.");
         }
         if (SharedExpertCount < 0 || SharedExpertCount >= Experts)
         {
-            throw new ArgumentException($"--shared-experts must be between 0 and {Experts - 1}, was {SharedExpertCount}.");
+            throw Invalid(nameof(SharedExperts), n => $"{n(nameof(SharedExperts))} must be between 0 and {Experts - 1}, was {SharedExpertCount}.");
         }
         int groups = Experts + SharedExpertCount;
         // ToMoE's experts are cut by learned masks at the budget's width, not by dividing the FFN.
-        if (Method != "tomoe" && config.IntermediateSize % groups != 0)
+        if (Method != MoEMethod.ToMoE && config.IntermediateSize % groups != 0)
         {
-            throw new ArgumentException(
-                $"The FFN width {config.IntermediateSize} does not divide into {groups} equal experts ({Experts} routed + {SharedExpertCount} shared); choose a count that divides {config.IntermediateSize}.");
+            throw Invalid(nameof(Experts), n =>
+                $"The FFN width {config.IntermediateSize} does not divide into {groups} equal experts ({Experts} routed + {SharedExpertCount} shared); choose {n(nameof(Experts))} so that they divide {config.IntermediateSize}.");
         }
         if (Steps is < 0)
         {
-            throw new ArgumentException($"--steps must be 0 or more, was {Steps}.");
+            throw Invalid(nameof(Steps), n => $"{n(nameof(Steps))} must be 0 or more, was {Steps}.");
         }
-        if (Distill && RouterName != "par")
+        if (Distill && !TrainsParRouter)
         {
-            throw new ArgumentException("--distill trains the experts alongside the PAR router; use it with --router par (the default of factor).");
+            throw Invalid(nameof(Distill), n => $"{n(nameof(Distill))} trains the experts alongside the PAR router; use it with the par router ({n(nameof(Router))}; the default of factor).");
         }
         if (TrainingBatchSize < 1)
         {
-            throw new ArgumentException($"The training batch size must be at least 1, was {TrainingBatchSize}.");
+            throw Invalid(nameof(TrainingBatchSize), n => $"{n(nameof(TrainingBatchSize))} must be at least 1, was {TrainingBatchSize}.");
         }
         if (CalibrationTokens < WindowLength + 1 || WindowLength < 2)
         {
-            throw new ArgumentException($"Calibration needs at least one window of {WindowLength} tokens.");
+            throw Invalid(nameof(CalibrationTokens), n => $"Calibration needs at least one window: {n(nameof(WindowLength))} must be at least 2 and {n(nameof(CalibrationTokens))} above it, were {WindowLength} and {CalibrationTokens}.");
         }
     }
 
@@ -128,21 +132,23 @@ public sealed record ConversionOptions
     {
         if (Router is not null)
         {
-            throw new ArgumentException("tomoe trains its own Gumbel router; leave out --router.");
+            throw Invalid(nameof(Router), n => $"tomoe trains its own Gumbel router; leave {n(nameof(Router))} unset.");
         }
-        if (TopK != 1)
+        if (ExpertsPerToken != 1)
         {
-            throw new ArgumentException($"tomoe routes each token to exactly one expert; use --top-k 1 (was {TopK}).");
+            throw Invalid(nameof(ExpertsPerToken), n => $"tomoe routes each token to exactly one expert: set {n(nameof(ExpertsPerToken))} to 1 (was {ExpertsPerToken}).");
         }
         if (SharedExpertCount != 0)
         {
-            throw new ArgumentException("tomoe has no shared experts; leave out --shared-experts.");
+            throw Invalid(nameof(SharedExperts), n => $"tomoe has no shared experts; leave {n(nameof(SharedExperts))} unset.");
         }
         if (Budget is { } budget && (double.IsNaN(budget) || budget <= 0 || budget > 1))
         {
-            throw new ArgumentException($"--budget must be in (0, 1], the share of FFN parameters a token uses, was {budget.ToString(CultureInfo.InvariantCulture)}.");
+            throw Invalid(nameof(Budget), n => $"{n(nameof(Budget))} must be in (0, 1], the share of FFN parameters a token uses, was {budget.ToString(CultureInfo.InvariantCulture)}.");
         }
     }
+
+    private static ConversionOptionException Invalid(string option, Func<Func<string, string>, string> message) => new(option, message);
 
     /// <summary>Every setting, as recorded in the artifact's manifest, plus the recipe's own (learning rates, loss weights).</summary>
     public IReadOnlyDictionary<string, string> Describe(IReadOnlyDictionary<string, string>? recipe = null)
@@ -150,7 +156,8 @@ public sealed record ConversionOptions
         var all = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             ["experts"] = Experts.ToString(CultureInfo.InvariantCulture),
-            ["topK"] = TopK.ToString(CultureInfo.InvariantCulture),
+            // The manifest's key stays "topK": artifacts written before the rename read the same.
+            ["topK"] = ExpertsPerToken.ToString(CultureInfo.InvariantCulture),
             ["sharedExperts"] = SharedExpertCount.ToString(CultureInfo.InvariantCulture),
             ["router"] = RouterName,
             ["steps"] = TrainingSteps.ToString(CultureInfo.InvariantCulture),
@@ -162,11 +169,11 @@ public sealed record ConversionOptions
         {
             all["batchSize"] = TrainingBatchSize.ToString(CultureInfo.InvariantCulture);
         }
-        if (RouterName == "par")
+        if (TrainsParRouter)
         {
             all["distill"] = Distill ? "true" : "false";
         }
-        if (Method == "tomoe")
+        if (Method == MoEMethod.ToMoE)
         {
             all["budget"] = ActiveBudget.ToString(CultureInfo.InvariantCulture);
         }

@@ -31,13 +31,13 @@ public static class MoEConverter
         if (calibrationTokens.Count <= options.WindowLength)
         {
             throw new ArgumentException(
-                $"The calibration text has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed (one window). Pass a longer --calibration text.");
+                $"The calibration text has {calibrationTokens.Count} tokens; at least {options.WindowLength + 1} are needed (one window of {ConversionOptionException.LibraryName(nameof(ConversionOptions.WindowLength))} = {options.WindowLength}): use a longer text.");
         }
         var clock = Stopwatch.StartNew();
         int[] calibration = calibrationTokens.Take(options.CalibrationTokens).ToArray();
         var recipe = new TrainingRecipe(options.TrainingSteps, options.TrainingBatchSize, options.WindowLength,
-            options.Method == "tomoe" ? ToMoETrainer.DefaultLearningRate : PriorApproximateRouterTrainer.DefaultLearningRate, options.Seed);
-        ConversionResult result = options.Method == "tomoe"
+            options.Method == MoEMethod.ToMoE ? ToMoETrainer.DefaultLearningRate : PriorApproximateRouterTrainer.DefaultLearningRate, options.Seed);
+        ConversionResult result = options.Method == MoEMethod.ToMoE
             ? ConvertByMasks(dense, options, calibration, recipe, progress, cancellationToken)
             : ConvertByPartition(dense, options, calibration, recipe, progress, cancellationToken);
         return result with { CalibrationTokens = calibration.Length, Duration = clock.Elapsed };
@@ -46,10 +46,10 @@ public static class MoEConverter
     /// <summary>The partitioner of a partition method.</summary>
     internal static INeuronPartitioner Partitioner(ConversionOptions options) => options.Method switch
     {
-        "factor" => new ContiguousPartitioner(),
-        "cluster" => new BalancedClusterPartitioner(options.Seed),
-        "coact" => new CoActivationPartitioner(options.Seed),
-        var other => throw new ArgumentException($"Method '{other}' does not partition neurons; use factor, cluster or coact."),
+        MoEMethod.Factor => new ContiguousPartitioner(),
+        MoEMethod.Cluster => new BalancedClusterPartitioner(options.Seed),
+        MoEMethod.Coact => new CoActivationPartitioner(options.Seed),
+        var other => throw new ArgumentException($"Method {ConversionChoice.Name(other)} does not partition neurons; use factor, cluster or coact.", nameof(options)),
     };
 
     private static ConversionResult ConvertByPartition(LlamaModel dense, ConversionOptions options, int[] calibration, TrainingRecipe recipe,
@@ -71,7 +71,7 @@ public static class MoEConverter
                 Expert[] shared = partition.Shared.Select(n => ExpertSlicer.Slice(ffn, n)).ToArray();
                 // The analytic fit is the whole router of the training-free recipes and PAR's starting point.
                 Tensor router = AnalyticRouter.Fit(experts, inputs[layer]);
-                blocks[layer] = new MixtureOfExpertsFeedForward(experts, shared, router, options.TopK, ExpertOutputRule.FixedScale);
+                blocks[layer] = new MixtureOfExpertsFeedForward(experts, shared, router, options.ExpertsPerToken, ExpertOutputRule.FixedScale);
                 router.Dispose();
                 scales[layer] = ExpertScaleFit.Fit(blocks[layer], ffn, inputs[layer]);
                 progress?.Report(new ConversionProgress("partitioning", layer + 1, blocks.Length));
@@ -87,7 +87,7 @@ public static class MoEConverter
         var moe = new LlamaModel(dense, layer => blocks[layer]);
         var recipeParameters = new Dictionary<string, string>();
         recipeParameters["expertScales"] = string.Join(" ", scales.Select(layer => string.Join(",", layer.Select(TrainingRecipe.Format))));
-        if (options.RouterName == "par")
+        if (options.TrainsParRouter)
         {
             try
             {

@@ -9,17 +9,17 @@ namespace MoESdk.Tests.Conversion;
 [Trait("Category", "Unit")]
 public class MoEConverterTests
 {
-    public static TheoryData<string, string?> Recipes => new()
+    public static TheoryData<MoEMethod, MoERouter?> Recipes => new()
     {
-        { "factor", "analytic" }, { "factor", null }, { "cluster", null }, { "coact", null }, { "tomoe", null },
+        { MoEMethod.Factor, MoERouter.Analytic }, { MoEMethod.Factor, null }, { MoEMethod.Cluster, null }, { MoEMethod.Coact, null }, { MoEMethod.ToMoE, null },
     };
 
-    private static ConversionOptions Options(string method, string? router) =>
-        TinyModel.Options(method) with { Router = router, Steps = method == "tomoe" || router is null && method == "factor" ? 10 : null };
+    private static ConversionOptions Options(MoEMethod method, MoERouter? router) =>
+        TinyModel.Options(method) with { Router = router, Steps = method == MoEMethod.ToMoE || router is null && method == MoEMethod.Factor ? 10 : null };
 
     [Theory]
     [MemberData(nameof(Recipes))]
-    public void ArtifactRoundTripGivesTheSameLogits(string method, string? router)
+    public void ArtifactRoundTripGivesTheSameLogits(MoEMethod method, MoERouter? router)
     {
         using LlamaModel dense = TinyModel.Dense(seed: 21);
         ConversionResult conversion = MoEConverter.Convert(dense, Options(method, router), TinyModel.Text(512, seed: 22));
@@ -34,17 +34,17 @@ public class MoEConverterTests
         Assert.Equal(conversion.OutputRule, opened.Manifest.Method.OutputRule);
         Tensor expected = TinyModel.Logits(moe);
         Tensor actual = TinyModel.Logits(opened.Model);
-        Assert.True((expected - actual).abs().max().item<float>() < 1e-5f, method);
+        Assert.True((expected - actual).abs().max().item<float>() < 1e-5f, method.ToString());
     }
 
     [Theory]
-    [InlineData("factor", null, "contiguous", "par", ExpertOutputRule.FixedScale)]
-    [InlineData("factor", "analytic", "contiguous", "analytic", ExpertOutputRule.FixedScale)]
-    [InlineData("cluster", null, "cluster", "analytic", ExpertOutputRule.FixedScale)]
-    [InlineData("coact", null, "coactivation", "analytic", ExpertOutputRule.FixedScale)]
-    [InlineData("coact", "par", "coactivation", "par", ExpertOutputRule.FixedScale)]
-    [InlineData("tomoe", null, "masks", "gumbel", ExpertOutputRule.RouterWeighted)]
-    public void MethodsPickTheirRecipeAndRecordIt(string method, string? router, string partition, string routerName, ExpertOutputRule rule)
+    [InlineData(MoEMethod.Factor, null, "contiguous", "par", ExpertOutputRule.FixedScale)]
+    [InlineData(MoEMethod.Factor, MoERouter.Analytic, "contiguous", "analytic", ExpertOutputRule.FixedScale)]
+    [InlineData(MoEMethod.Cluster, null, "cluster", "analytic", ExpertOutputRule.FixedScale)]
+    [InlineData(MoEMethod.Coact, null, "coactivation", "analytic", ExpertOutputRule.FixedScale)]
+    [InlineData(MoEMethod.Coact, MoERouter.Par, "coactivation", "par", ExpertOutputRule.FixedScale)]
+    [InlineData(MoEMethod.ToMoE, null, "masks", "gumbel", ExpertOutputRule.RouterWeighted)]
+    public void MethodsPickTheirRecipeAndRecordIt(MoEMethod method, MoERouter? router, string partition, string routerName, ExpertOutputRule rule)
     {
         using LlamaModel dense = TinyModel.Dense(seed: 23);
         ConversionOptions options = TinyModel.Options(method) with { Router = router, Steps = 2, Seed = 7 };
@@ -63,7 +63,7 @@ public class MoEConverterTests
             Assert.Contains("learningRate", conversion.Parameters.Keys);
             Assert.Contains("lastLoss", conversion.Parameters.Keys);
         }
-        int shared = method == "coact" ? 1 : 0;
+        int shared = method == MoEMethod.Coact ? 1 : 0;
         Assert.All(moe.Layers, l => Assert.Equal(shared, ((MixtureOfExpertsFeedForward)l.FeedForward).SharedExperts.Count));
     }
 
@@ -72,34 +72,48 @@ public class MoEConverterTests
     {
         using LlamaModel dense = TinyModel.Dense(seed: 25);
         int[] text = TinyModel.Text(512, seed: 26);
-        using LlamaModel first = MoEConverter.Convert(dense, Options("cluster", null), text).Model;
-        using LlamaModel second = MoEConverter.Convert(dense, Options("cluster", null), text).Model;
+        using LlamaModel first = MoEConverter.Convert(dense, Options(MoEMethod.Cluster, null), text).Model;
+        using LlamaModel second = MoEConverter.Convert(dense, Options(MoEMethod.Cluster, null), text).Model;
         Assert.True(TinyModel.Logits(first).IsIdenticalTo(TinyModel.Logits(second)));
     }
 
-    public static TheoryData<ConversionOptions, string> BadOptions => new()
+    public static TheoryData<ConversionOptions, string, string> BadOptions => new()
     {
-        { TinyModel.Options("tomoe") with { Budget = 0 }, "--budget" },
-        { TinyModel.Options("tomoe") with { Budget = 1.5 }, "--budget" },
-        { TinyModel.Options("tomoe") with { Budget = double.NaN }, "--budget" },
-        { TinyModel.Options("factor") with { Budget = 0.5 }, "--budget applies to tomoe only" },
-        { TinyModel.Options("tomoe") with { TopK = 2 }, "--top-k 1" },
-        { TinyModel.Options("tomoe") with { Router = "par" }, "--router" },
-        { TinyModel.Options("tomoe") with { SharedExperts = 1 }, "--shared-experts" },
-        { TinyModel.Options("factor") with { Router = "magic" }, "Unknown router 'magic'" },
-        { TinyModel.Options("cluster") with { Distill = true }, "--distill" },
-        { TinyModel.Options("factor") with { Steps = -1 }, "--steps" },
-        { TinyModel.Options("mixtral"), "Unknown method 'mixtral'" },
-        { TinyModel.Options("factor") with { Experts = 5 }, "does not divide" },
+        { TinyModel.Options(MoEMethod.ToMoE) with { Budget = 0 }, "Budget", "ConversionOptions.Budget must be in (0, 1]" },
+        { TinyModel.Options(MoEMethod.ToMoE) with { Budget = 1.5 }, "Budget", "ConversionOptions.Budget must be in (0, 1]" },
+        { TinyModel.Options(MoEMethod.ToMoE) with { Budget = double.NaN }, "Budget", "ConversionOptions.Budget must be in (0, 1]" },
+        { TinyModel.Options(MoEMethod.Factor) with { Budget = 0.5 }, "Budget", "ConversionOptions.Budget applies to tomoe only" },
+        { TinyModel.Options(MoEMethod.ToMoE) with { ExpertsPerToken = 2 }, "ExpertsPerToken", "set ConversionOptions.ExpertsPerToken to 1" },
+        { TinyModel.Options(MoEMethod.Factor) with { ExpertsPerToken = 5 }, "ExpertsPerToken", "ConversionOptions.ExpertsPerToken (experts run per token) must be between 1 and ConversionOptions.Experts (4), was 5" },
+        { TinyModel.Options(MoEMethod.ToMoE) with { Router = MoERouter.Par }, "Router", "leave ConversionOptions.Router unset" },
+        { TinyModel.Options(MoEMethod.ToMoE) with { SharedExperts = 1 }, "SharedExperts", "leave ConversionOptions.SharedExperts unset" },
+        { TinyModel.Options(MoEMethod.Factor) with { Router = (MoERouter)7 }, "Router", "ConversionOptions.Router 7 is not a router: use one of analytic, par" },
+        { TinyModel.Options(MoEMethod.Cluster) with { Distill = true }, "Distill", "ConversionOptions.Distill" },
+        { TinyModel.Options(MoEMethod.Factor) with { Steps = -1 }, "Steps", "ConversionOptions.Steps must be 0 or more" },
+        { TinyModel.Options((MoEMethod)9), "Method", "ConversionOptions.Method 9 is not a method: use one of factor, cluster, coact, tomoe" },
+        { TinyModel.Options(MoEMethod.Factor) with { Experts = 5 }, "Experts", "does not divide" },
     };
 
     [Theory]
     [MemberData(nameof(BadOptions))]
-    public void BadOptionsAreRejectedByName(ConversionOptions options, string message)
+    public void BadOptionsAreRejectedByName(ConversionOptions options, string option, string message)
     {
         using LlamaModel dense = TinyModel.Dense(seed: 27);
-        var error = Assert.Throws<ArgumentException>(() => MoEConverter.Convert(dense, options, TinyModel.Text(300, 1)));
+        var error = Assert.ThrowsAny<ArgumentException>(() => MoEConverter.Convert(dense, options, TinyModel.Text(300, 1)));
+        Assert.Equal(option, error.ParamName);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        // The library speaks of its own options, never of a tool's flags.
+        Assert.DoesNotContain("--", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnOptionErrorNamesTheOptionsInTheCallersVocabulary()
+    {
+        ConversionOptions options = TinyModel.Options(MoEMethod.Factor) with { Budget = 0.5 };
+        var error = Assert.IsType<ConversionOptionException>(Record.Exception(() => options.Validate(TinyModel.Config)));
+
+        Assert.Equal("--budget applies to tomoe only; factor's active share is set by --experts-per-token over --experts.",
+            error.MessageIn(option => $"<{option}>").Replace("<Budget>", "--budget").Replace("<ExpertsPerToken>", "--experts-per-token").Replace("<Experts>", "--experts"));
     }
 
     [Theory]
@@ -108,7 +122,7 @@ public class MoEConverterTests
     public void TooShortCalibrationIsRejectedBeforeAnyWork(int tokens)
     {
         using LlamaModel dense = TinyModel.Dense(seed: 28);
-        var error = Assert.Throws<ArgumentException>(() => MoEConverter.Convert(dense, TinyModel.Options("factor"), TinyModel.Text(tokens, 1)));
+        var error = Assert.Throws<ArgumentException>(() => MoEConverter.Convert(dense, TinyModel.Options(MoEMethod.Factor), TinyModel.Text(tokens, 1)));
         Assert.Contains("calibration", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -18,7 +18,7 @@ public class PriorApproximateRouterTrainerTests
     {
         using LlamaModel dense = TinyModel.Dense(seed: 1);
         int[] text = TinyModel.Text(512, seed: 2);
-        ConversionResult analytic = MoEConverter.Convert(dense, TinyModel.Options("factor") with { Router = "analytic" }, text);
+        ConversionResult analytic = MoEConverter.Convert(dense, TinyModel.Options(MoEMethod.Factor) with { Router = MoERouter.Analytic }, text);
         using LlamaModel moe = analytic.Model;
         var routers = moe.Layers.Select(l => ((MixtureOfExpertsFeedForward)l.FeedForward).Router.Weight.detach().clone()).ToArray();
         Tensor embedding = dense.Embedding.detach().clone();
@@ -44,7 +44,7 @@ public class PriorApproximateRouterTrainerTests
     {
         using LlamaModel dense = TinyModel.Dense(seed: 3);
         int[] text = TinyModel.Text(512, seed: 4);
-        using LlamaModel moe = MoEConverter.Convert(dense, TinyModel.Options("factor") with { Router = "analytic" }, text).Model;
+        using LlamaModel moe = MoEConverter.Convert(dense, TinyModel.Options(MoEMethod.Factor) with { Router = MoERouter.Analytic }, text).Model;
         var windows = new TokenWindows(text, 32);
         double before = ModelEvaluator.Compare(dense, moe, windows).MeanKlDivergence;
 

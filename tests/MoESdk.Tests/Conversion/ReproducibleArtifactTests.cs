@@ -15,12 +15,12 @@ public sealed class ReproducibleArtifactTests : IDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "moesdk-reproducible-" + Guid.NewGuid().ToString("N"));
 
     [Theory]
-    [InlineData("factor", "analytic")]
-    [InlineData("factor", "par")]
-    [InlineData("tomoe", null)]
-    public void SameInputsGiveByteIdenticalArtifacts(string method, string? router)
+    [InlineData(MoEMethod.Factor, MoERouter.Analytic)]
+    [InlineData(MoEMethod.Factor, MoERouter.Par)]
+    [InlineData(MoEMethod.ToMoE, null)]
+    public void SameInputsGiveByteIdenticalArtifacts(MoEMethod method, MoERouter? router)
     {
-        ConversionOptions options = TinyModel.Options(method) with { Router = router, Steps = method == "tomoe" || router == "par" ? 4 : null, Seed = 3 };
+        ConversionOptions options = TinyModel.Options(method) with { Router = router, Steps = method == MoEMethod.ToMoE || router == MoERouter.Par ? 4 : null, Seed = 3 };
         string first = ConvertAndSave(Path.Combine(_root, "first"), options);
         string second = ConvertAndSave(Path.Combine(_root, "elsewhere", "second"), options);
 
@@ -52,7 +52,7 @@ public sealed class ReproducibleArtifactTests : IDisposable
         ConversionResult conversion = MoEConverter.Convert(dense.Model, options, TinyModel.Text(512, seed: 32));
         using LlamaModel moe = conversion.Model;
         string artifact = Path.Combine(folder, "tiny.moe");
-        MoEArtifact.Save(artifact, moe, MoEManifest.ForConversion("tiny", SourceModel.Of(source), dense.Model, conversion, options.Method, ConversionReport.Of(conversion)), source);
+        MoEArtifact.Save(artifact, moe, MoEManifest.ForConversion("tiny", SourceModel.Of(source), dense.Model, conversion, ConversionChoice.Name(options.Method), ConversionReport.Of(conversion)), source);
         return artifact;
     }
 

@@ -24,11 +24,11 @@ internal static class TinyModel
     };
 
     /// <summary>Options sized for the tiny model: 4 experts (3 + 1 shared for coact), 32-token windows, 512 calibration tokens.</summary>
-    public static ConversionOptions Options(string method) => new()
+    public static ConversionOptions Options(MoEMethod method) => new()
     {
         Method = method,
-        Experts = method == "coact" ? 3 : 4,
-        TopK = method == "tomoe" ? 1 : 2,
+        Experts = method == MoEMethod.Coact ? 3 : 4,
+        ExpertsPerToken = method == MoEMethod.ToMoE ? 1 : 2,
         WindowLength = 32,
         CalibrationTokens = 512,
     };
