@@ -34,13 +34,22 @@ public sealed class ExpertRoutingPolicy
     public void Validate(IReadOnlyList<int> expertsPerLayer, int topK)
     {
         ArgumentNullException.ThrowIfNull(expertsPerLayer);
+        ValidateLayers(expertsPerLayer, _ => topK);
+    }
+
+    /// <summary>As <see cref="Validate(IReadOnlyList{int}, int)"/>, for a model whose layers route to different numbers of experts.</summary>
+    internal void ValidatePerLayer(IReadOnlyList<int> expertsPerLayer, IReadOnlyList<int> expertsPerToken) =>
+        ValidateLayers(expertsPerLayer, layer => expertsPerToken[layer]);
+
+    private void ValidateLayers(IReadOnlyList<int> expertsPerLayer, Func<int, int> topKOfLayer)
+    {
         foreach ((int layer, LayerRoutingPolicy policy) in _layers.OrderBy(p => p.Key))
         {
             if (layer >= expertsPerLayer.Count)
             {
                 throw new ArgumentException($"The routing policy names layer {layer}, but the model has layers 0..{expertsPerLayer.Count - 1}.");
             }
-            policy.Validate(expertsPerLayer[layer], topK, $"layer {layer}");
+            policy.Validate(expertsPerLayer[layer], topKOfLayer(layer), $"layer {layer}");
         }
     }
 }
