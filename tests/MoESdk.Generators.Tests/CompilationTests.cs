@@ -27,10 +27,10 @@ public sealed class CompilationTests
                     CkF8k2MoE.Experts.Layer3.Router.Experts,
                     CkF8k2MoE.Routers.Count,
                     CkF8k2MoE.Experts.Layer2.All.Count,
-                    policy.ForLayer(3)!.Disabled.Contains(5),
-                    policy.ForLayer(0)!.Pinned.Contains(1),
-                    policy.ForLayer(4)!.TopK,
-                    policy.ForLayer(1) is null,
+                    policy.IsDisabled(expert),
+                    policy.IsPinned(CkF8k2MoE.Experts.Layer0.Expert1),
+                    policy.ExpertsPerToken(CkF8k2MoE.Experts.Layer4.Id),
+                    string.Join(",", policy.RuledLayers.Select(layer => layer.Index)),
                     builder.Name,
                     MoESdk.Hosting.ServiceCollectionExtensions.LastOptions!.Path,
                     MoESdk.Hosting.ServiceCollectionExtensions.LastOptions!.TopK);
@@ -70,7 +70,7 @@ public sealed class CompilationTests
 
         var facts = ((string)usage.GetMethod("Run")!.Invoke(null, [services])!).Split('|');
 
-        Assert.Equal(["layer 3, expert 5", "8", "5", "8", "True", "True", "3", "True", "ck-f8k2",
+        Assert.Equal(["layer 3, expert 5", "8", "5", "8", "True", "True", "3", "0,3,4", "ck-f8k2",
             Path.Combine(AppContext.BaseDirectory, "ck-f8k2.moe"), "1"], facts);
         // The runtime's own validation and exception type, not a copy in the generated code.
         Assert.Equal("The routing policy leaves 1 enabled experts in layer 1 but it routes to 2: enable more experts or lower its top-k.",

@@ -48,9 +48,9 @@ public sealed class RealHostingTests
                 int[] experts = new int[CkF8k2MoE.Layers];
                 System.Array.Fill(experts, CkF8k2MoE.ExpertsPerLayer);
                 policy.Validate(experts, CkF8k2MoE.ExpertsPerToken);
-                LayerRoutingPolicy first = policy.ForLayer(0)!;
-                return string.Join("|", policy.Layers.Count, string.Join(",", first.Disabled), string.Join(",", first.Pinned),
-                    first.TopK?.ToString() ?? "-", policy.ForLayer(2)!.TopK, policy.ForLayer(1) is null);
+                return string.Join("|", string.Join(",", policy.RuledLayers), policy.IsDisabled(CkF8k2MoE.Experts.Layer0.Expert1),
+                    policy.IsPinned(CkF8k2MoE.Experts.Layer0.Expert0), policy.ExpertsPerToken(CkF8k2MoE.Experts.Layer0.Id)?.ToString() ?? "-",
+                    policy.ExpertsPerToken(CkF8k2MoE.Experts.Layer2.Id));
             }
         }
         """;
@@ -66,7 +66,7 @@ public sealed class RealHostingTests
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
         var facts = GeneratorHarness.Load(output).GetType("PolicyUsage")!.GetMethod("Convert")!.Invoke(null, null);
 
-        Assert.Equal("2|1|0|-|3|True", facts);
+        Assert.Equal("layer 0,layer 2|True|True|-|3", facts);
     }
 }
 #endif

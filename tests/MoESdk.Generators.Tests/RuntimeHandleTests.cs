@@ -45,7 +45,7 @@ public sealed class RuntimeHandleTests
     }
 
     [Fact]
-    public void BuilderMakesTheRuntimePolicyWithLayersThatHaveRulesOnly()
+    public void BuilderMakesTheRuntimePolicyWithRulesForTheNamedLayersOnly()
     {
         ExpertRoutingPolicy policy = new RoutingPolicyBuilder(Routers)
             .Disable(new ExpertId(new LayerId(0), 3))
@@ -53,12 +53,12 @@ public sealed class RuntimeHandleTests
             .WithExpertsPerToken(new LayerId(1), 2)
             .Build();
 
-        Assert.Equal([0, 1], policy.Layers.Keys.Order());
-        Assert.Equal([3], policy.ForLayer(0)!.Disabled);
-        Assert.Equal([0], policy.ForLayer(0)!.Pinned);
-        Assert.Null(policy.ForLayer(0)!.TopK);
-        Assert.Equal(2, policy.ForLayer(1)!.TopK);
-        Assert.Empty(new RoutingPolicyBuilder(Routers).Build().Layers);
+        Assert.Equal([new LayerId(0), new LayerId(1)], policy.RuledLayers);
+        Assert.Equal([new ExpertId(new LayerId(0), 3)], Routers.SelectMany(router => router.ExpertIds).Where(policy.IsDisabled));
+        Assert.Equal([new ExpertId(new LayerId(0), 0)], Routers.SelectMany(router => router.ExpertIds).Where(policy.IsPinned));
+        Assert.Null(policy.ExpertsPerToken(new LayerId(0)));
+        Assert.Equal(2, policy.ExpertsPerToken(new LayerId(1)));
+        Assert.Empty(new RoutingPolicyBuilder(Routers).Build().RuledLayers);
     }
 
     [Theory]
