@@ -9,10 +9,10 @@ using MoESdk.Generators.Parsing;
 namespace MoESdk.Generators;
 
 /// <summary>
-/// Generates a typed model class (constants, expert identities, router descriptors, routing policy) for every
-/// <c>moe.json</c> manifest passed as an AdditionalFiles item, and an <c>IServiceCollection.Add{Model}MoE()</c>
-/// registration when the compilation references MoESdk.Hosting, and the routing policy's conversion to the
-/// runtime's policy when it references MoESdk. It reads manifests only, never weights.
+/// Generates a typed model class (constants, router descriptors, typed layer and expert handles, a routing policy
+/// starter, all over MoESdk's runtime types) for every <c>moe.json</c> manifest passed as an AdditionalFiles item, and
+/// an <c>IServiceCollection.Add{Model}MoE()</c> registration when the compilation references MoESdk.Hosting. It reads
+/// manifests only, never weights. The generator ships in the MoESdk package beside the runtime it emits against.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class MoEModelGenerator : IIncrementalGenerator
@@ -22,9 +22,6 @@ public sealed class MoEModelGenerator : IIncrementalGenerator
 
     /// <summary>A type only MoESdk.Hosting defines: its presence switches on the DI registration.</summary>
     public const string HostingMarkerType = "MoESdk.Hosting.IMoEModelBuilder";
-
-    /// <summary>A type only the MoESdk runtime defines: its presence switches on the routing policy's conversion to it.</summary>
-    public const string RuntimeMarkerType = "MoESdk.Modules.ExpertRoutingPolicy";
 
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -59,29 +56,19 @@ public sealed class MoEModelGenerator : IIncrementalGenerator
             .Select(static (compilation, _) => compilation.GetTypeByMetadataName(HostingMarkerType) is not null)
             .WithTrackingName(TrackingNames.HostingAvailable);
 
-        var runtimeAvailable = context.CompilationProvider
-            .Select(static (compilation, _) => compilation.GetTypeByMetadataName(RuntimeMarkerType) is not null)
-            .WithTrackingName(TrackingNames.RuntimeAvailable);
-
         var emitInputs = models
             .Combine(hostingAvailable)
-            .Combine(runtimeAvailable)
             .WithTrackingName(TrackingNames.EmitInputs);
 
         context.RegisterSourceOutput(results.SelectMany(static (result, _) => result.Diagnostics), static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
         context.RegisterSourceOutput(modelSet.SelectMany(static (set, _) => set.Diagnostics), static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
         context.RegisterSourceOutput(emitInputs, static (spc, input) =>
         {
-            var ((model, hosting), runtime) = input;
+            var (model, hosting) = input;
             spc.AddSource($"{model.Namespace}.{model.TypeName}.g.cs", ModelEmitter.Emit(model));
             if (hosting)
             {
                 spc.AddSource($"{model.Namespace}.{model.TypeName}.Hosting.g.cs", HostingEmitter.Emit(model));
-            }
-
-            if (runtime)
-            {
-                spc.AddSource($"{model.Namespace}.{model.TypeName}.Runtime.g.cs", RuntimePolicyEmitter.Emit(model));
             }
         });
     }

@@ -18,9 +18,6 @@ public static class TrackingNames
     /// <summary>Whether the compilation references MoESdk.Hosting.</summary>
     public const string HostingAvailable = nameof(HostingAvailable);
 
-    /// <summary>Whether the compilation references the MoESdk runtime.</summary>
-    public const string RuntimeAvailable = nameof(RuntimeAvailable);
-
-    /// <summary>Each model paired with the hosting and runtime flags, the input of emission.</summary>
+    /// <summary>Each model paired with the hosting flag, the input of emission.</summary>
     public const string EmitInputs = nameof(EmitInputs);
 }

@@ -16,7 +16,7 @@ internal sealed class Consumer
         using var session = new InferenceSession(model.Model);
         var tokenizer = model.RequireTokenizer();
         var tokens = session.Generate(tokenizer.Encode("In the beginning", addBos: true), new GenerationOptions { MaxTokens = 16 }).ToList();
-        Console.WriteLine($"model {Consumer.TinyMoE.ModelName}: {Consumer.TinyMoE.ExpertsPerLayer} experts, top-{Consumer.TinyMoE.TopK}");
+        Console.WriteLine($"model {Consumer.TinyMoE.ModelName}: {Consumer.TinyMoE.ExpertsPerLayer} experts, top-{Consumer.TinyMoE.ExpertsPerToken}");
         Console.WriteLine($"generated {tokens.Count} tokens: {tokenizer.Decode(tokens)}");
         """;
 

@@ -40,9 +40,9 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
         IMoEModel keyed = host.Services.GetRequiredKeyedService<IMoEModel>(TinyMoE.ModelName);
         MoEGenerationResult result = await model.GenerateAsync("In the beginning", new MoEGenerationOptions { MaxTokens = 16 });
 
-        TinyMoE.ExpertId expert = TinyMoE.Experts.Layer1.Expert2;
-        Console.WriteLine($"generated: name={TinyMoE.ModelName} layers={TinyMoE.Layers} experts={TinyMoE.ExpertsPerLayer} topK={TinyMoE.TopK} hidden={TinyMoE.HiddenSize} vocab={TinyMoE.VocabSize} method={TinyMoE.Method} section={TinyMoE.ConfigurationSection}");
-        Console.WriteLine($"typed: {expert}; its router has {expert.Layer.Router.Experts} experts, top-{expert.Layer.Router.TopK}; layer 1 lists {TinyMoE.Experts.Layer1.All.Count}");
+        MoESdk.Runtime.ExpertId expert = TinyMoE.Experts.Layer1.Expert2;
+        Console.WriteLine($"generated: name={TinyMoE.ModelName} layers={TinyMoE.Layers} experts={TinyMoE.ExpertsPerLayer} topK={TinyMoE.ExpertsPerToken} hidden={TinyMoE.HiddenSize} vocab={TinyMoE.VocabSize} method={TinyMoE.Method} section={TinyMoE.ConfigurationSection}");
+        Console.WriteLine($"typed: {expert}; its router has {TinyMoE.Routers[expert.Layer.Index].Experts} experts, top-{TinyMoE.Routers[expert.Layer.Index].ExpertsPerToken}; layer 1 lists {TinyMoE.Experts.Layer1.All.Count}");
         Console.WriteLine($"served: name={model.Info.Name} layers={model.Info.Layers} experts={string.Join(',', model.Info.ExpertsPerLayer)} topK={model.Info.DefaultExpertsPerToken} keyed={ReferenceEquals(model, keyed)}");
         Console.WriteLine($"loaded from: {model.Info.Source}");
         // Every expert the router chose is one of the generated identities of its layer.

@@ -23,7 +23,7 @@ public sealed partial class ReferenceModelTests(PackedSdk sdk, ITestOutputHelper
 
         IChatClient chat = host.Services.GetRequiredService<IChatClient>();
         ChatResponse response = await chat.GetResponseAsync("And God said", new ChatOptions { MaxOutputTokens = 48, Temperature = 0 });
-        Console.WriteLine($"model {KjvLlamaMoE.ModelName}: {KjvLlamaMoE.Layers} layers, {KjvLlamaMoE.ExpertsPerLayer} experts, top-{KjvLlamaMoE.TopK}");
+        Console.WriteLine($"model {KjvLlamaMoE.ModelName}: {KjvLlamaMoE.Layers} layers, {KjvLlamaMoE.ExpertsPerLayer} experts, top-{KjvLlamaMoE.ExpertsPerToken}");
         Console.WriteLine($"text: {response.Text.ReplaceLineEndings(" ")}");
         await host.StopAsync();
         """;

@@ -39,10 +39,11 @@ public sealed class GgufImportTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(GgufTensorType.Q8_0)]
-    [InlineData(GgufTensorType.BF16)]
-    public void QuantizedFileIsDequantizedAsLlamaCppReadsIt(GgufTensorType type)
+    [InlineData(nameof(GgufTensorType.Q8_0))]
+    [InlineData(nameof(GgufTensorType.BF16))]
+    public void QuantizedFileIsDequantizedAsLlamaCppReadsIt(string typeName)
     {
+        GgufTensorType type = Enum.Parse<GgufTensorType>(typeName);
         string folder = Directory.CreateTempSubdirectory("moe-gguf-import-").FullName;
         try
         {

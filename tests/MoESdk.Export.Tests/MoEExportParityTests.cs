@@ -32,15 +32,16 @@ public sealed class MoEExportParityTests(ITestOutputHelper output)
     private static readonly int[] Prompt = [1, 5, 9, 13, 17, 21, 6, 10, 14, 30, 7, 11, 40, 41];
 
     [Theory]
-    [InlineData("factor", GgufTensorType.F32)] // fixed N/k scale, PAR-trained router: llama, uniform router
-    [InlineData("factor", GgufTensorType.BF16)]
-    [InlineData("cluster", GgufTensorType.F32)] // fixed scale, analytic router
-    [InlineData("coact", GgufTensorType.F32)] // shared expert: qwen2moe with a zero shared gate
-    [InlineData("coact", GgufTensorType.BF16)]
-    [InlineData("tomoe", GgufTensorType.F32)] // router-weighted top-1
-    [InlineData("tomoe", GgufTensorType.BF16)]
-    public void ArtifactMatchesLlamaCpp(string method, GgufTensorType type)
+    [InlineData("factor", nameof(GgufTensorType.F32))] // fixed N/k scale, PAR-trained router: llama, uniform router
+    [InlineData("factor", nameof(GgufTensorType.BF16))]
+    [InlineData("cluster", nameof(GgufTensorType.F32))] // fixed scale, analytic router
+    [InlineData("coact", nameof(GgufTensorType.F32))] // shared expert: qwen2moe with a zero shared gate
+    [InlineData("coact", nameof(GgufTensorType.BF16))]
+    [InlineData("tomoe", nameof(GgufTensorType.F32))] // router-weighted top-1
+    [InlineData("tomoe", nameof(GgufTensorType.BF16))]
+    public void ArtifactMatchesLlamaCpp(string method, string typeName)
     {
+        GgufTensorType type = Enum.Parse<GgufTensorType>(typeName);
         string folder = Directory.CreateTempSubdirectory("moe-export-").FullName;
         try
         {

@@ -32,13 +32,14 @@ public sealed class SourceArchitectureMoEExportTests(ITestOutputHelper output)
     private static readonly int[] Prompt = [1, 5, 9, 13, 17, 21, 6, 10, 14, 30, 7, 11, 40, 41];
 
     [Theory]
-    [InlineData("qwen3", "factor", GgufTensorType.F32, "Qwen3MoeForCausalLM")]
-    [InlineData("qwen3", "factor", GgufTensorType.BF16, "Qwen3MoeForCausalLM")]
-    [InlineData("qwen3", "tomoe", GgufTensorType.F32, "Qwen3MoeForCausalLM")]
-    [InlineData("qwen2", "factor", GgufTensorType.F32, "Qwen2MoeForCausalLM")]
-    [InlineData("qwen2", "cluster", GgufTensorType.BF16, "Qwen2MoeForCausalLM")]
-    public void ArtifactMatchesLlamaCppAndRoundTripsThroughHuggingFace(string source, string method, GgufTensorType type, string architecture)
+    [InlineData("qwen3", "factor", "F32", "Qwen3MoeForCausalLM")]
+    [InlineData("qwen3", "factor", "BF16", "Qwen3MoeForCausalLM")]
+    [InlineData("qwen3", "tomoe", "F32", "Qwen3MoeForCausalLM")]
+    [InlineData("qwen2", "factor", "F32", "Qwen2MoeForCausalLM")]
+    [InlineData("qwen2", "cluster", "BF16", "Qwen2MoeForCausalLM")]
+    public void ArtifactMatchesLlamaCppAndRoundTripsThroughHuggingFace(string source, string method, string typeName, string architecture)
     {
+        GgufTensorType type = Enum.Parse<GgufTensorType>(typeName);
         string folder = Directory.CreateTempSubdirectory("moe-src-arch-").FullName;
         try
         {

@@ -10,17 +10,16 @@ namespace MoESdk.Generators.Tests;
 public sealed class BaselineTests
 {
     [Fact]
-    public void UniformModelWithHostingAndRuntimeMatchesBaselines()
+    public void UniformModelWithHostingMatchesBaselines()
     {
-        var compilation = GeneratorHarness.Compilation([GeneratorHarness.HostingContract, GeneratorHarness.RuntimeContract]);
+        var compilation = GeneratorHarness.Compilation([GeneratorHarness.HostingContract]);
         var (_, result, _) = GeneratorHarness.Run(GeneratorHarness.Driver([GeneratorHarness.Manifest("ck-f8k2.moe/moe.json")]), compilation);
 
         Assert.Empty(result.Diagnostics);
-        Assert.Equal(["Consumer.App.CkF8k2MoE.Hosting.g.cs", "Consumer.App.CkF8k2MoE.Runtime.g.cs", "Consumer.App.CkF8k2MoE.g.cs"],
+        Assert.Equal(["Consumer.App.CkF8k2MoE.Hosting.g.cs", "Consumer.App.CkF8k2MoE.g.cs"],
             result.Results.Single().GeneratedSources.Select(source => source.HintName).Order(StringComparer.Ordinal));
         AssertBaseline("Consumer.App.CkF8k2MoE.g.cs", GeneratorHarness.Generated(result, "Consumer.App.CkF8k2MoE.g.cs"));
         AssertBaseline("Consumer.App.CkF8k2MoE.Hosting.g.cs", GeneratorHarness.Generated(result, "Consumer.App.CkF8k2MoE.Hosting.g.cs"));
-        AssertBaseline("Consumer.App.CkF8k2MoE.Runtime.g.cs", GeneratorHarness.Generated(result, "Consumer.App.CkF8k2MoE.Runtime.g.cs"));
     }
 
     [Fact]

@@ -56,35 +56,14 @@ internal static class GeneratorHarness
         }
         """;
 
-    /// <summary>
-    /// A compile-only shim of MoESdk's routing policy types (ExpertRoutingPolicy, LayerRoutingPolicy), so the generated
-    /// conversion compiles without the runtime assembly.
-    /// </summary>
-    public const string RuntimeContract = """
-        namespace MoESdk.Modules
-        {
-            using System.Collections.Generic;
-
-            public sealed class LayerRoutingPolicy(IEnumerable<int>? disabled = null, IEnumerable<int>? pinned = null, int? topK = null)
-            {
-                public IReadOnlyList<int> Disabled { get; } = [.. disabled ?? []];
-                public IReadOnlyList<int> Pinned { get; } = [.. pinned ?? []];
-                public int? TopK { get; } = topK;
-            }
-
-            public sealed class ExpertRoutingPolicy(IReadOnlyDictionary<int, LayerRoutingPolicy> layers)
-            {
-                public IReadOnlyDictionary<int, LayerRoutingPolicy> Layers { get; } = layers;
-            }
-        }
-        """;
-
     private static readonly Lazy<ImmutableArray<MetadataReference>> FrameworkReferences = new(() =>
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
             .Split(Path.PathSeparator)
             .Where(path => !Path.GetFileName(path).StartsWith("MoESdk.", StringComparison.Ordinal))
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
-            .ToImmutableArray());
+            .ToImmutableArray()
+            // The runtime is always there in a consumer: the generator ships in the MoESdk package beside it.
+            .Add(MetadataReference.CreateFromFile(typeof(MoESdk.Runtime.LayerId).Assembly.Location)));
 
     public static string DataPath(string relative) => Path.Combine(AppContext.BaseDirectory, "data", relative);
 

@@ -47,8 +47,8 @@ public sealed class IncrementalTests
         var run = result.Results.Single();
         Assert.Equal([IncrementalStepRunReason.Modified], Outputs(run, TrackingNames.ManifestResults));
         Assert.Equal([IncrementalStepRunReason.Modified], Outputs(run, TrackingNames.Models));
-        Assert.Contains("public const int TopK = 3;", GeneratorHarness.Generated(result, "Consumer.App.CkF8k2MoE.g.cs"));
-        Assert.Contains("public const int TopK = 2;", GeneratorHarness.Generated(first, "Consumer.App.CkF8k2MoE.g.cs"));
+        Assert.Contains("public const int ExpertsPerToken = 3;", GeneratorHarness.Generated(result, "Consumer.App.CkF8k2MoE.g.cs"));
+        Assert.Contains("public const int ExpertsPerToken = 2;", GeneratorHarness.Generated(first, "Consumer.App.CkF8k2MoE.g.cs"));
     }
 
     [Fact]

@@ -4,12 +4,16 @@ using MoESdk.Generators.Model;
 namespace MoESdk.Generators.Emitting;
 
 /// <summary>
-/// Emits <c>{Name}MoE</c>: the manifest's facts as constants, typed layer and expert identities
-/// (<c>Experts.Layer3.Expert5</c> exists only when the manifest has that expert, so a wrong index does not
-/// compile), router descriptors and a routing policy builder over those identities.
+/// Emits <c>{Name}MoE</c>: the manifest's facts as constants and as the runtime's router descriptors, and a typed
+/// handle for each layer and expert (<c>Experts.Layer3.Expert5</c> exists only when the manifest has that expert, so a
+/// wrong index does not compile). Identities, descriptors and the routing policy builder are MoESdk.Runtime's own types,
+/// shared by every model, and validation is the runtime's: the generated code holds facts, not logic.
 /// </summary>
 internal static class ModelEmitter
 {
+    /// <summary>The runtime namespace of the shared types the facts are emitted as.</summary>
+    private const string Runtime = "global::MoESdk.Runtime";
+
     public static string Emit(ModelSpec model)
     {
         var writer = new CodeWriter();
@@ -18,8 +22,8 @@ internal static class ModelEmitter
         writer.OpenBrace();
         var name = Literals.Xml(model.ModelName);
         writer.Line("/// <summary>");
-        writer.Line($"/// The MoE model <c>{name}</c>: the facts of its manifest as constants, a typed identity for each of its");
-        writer.Line("/// layers and experts (<see cref=\"Experts\"/>), its routers (<see cref=\"Routers\"/>) and routing policies");
+        writer.Line($"/// The MoE model <c>{name}</c>: the facts of its manifest as constants, its routers (<see cref=\"Routers\"/>), a");
+        writer.Line("/// typed handle for each of its layers and experts (<see cref=\"Experts\"/>) and routing policies");
         writer.Line("/// (<see cref=\"CreateRoutingPolicy\"/>).");
         writer.Line("/// </summary>");
         writer.Line(GeneratedCode.Attribute);
@@ -27,9 +31,8 @@ internal static class ModelEmitter
         writer.OpenBrace();
         WriteConstants(writer, model);
         WriteRouters(writer, model);
-        WriteIdentities(writer, model);
-        WriteExperts(writer, model);
         WriteRoutingPolicy(writer, model);
+        WriteExperts(writer, model);
         writer.CloseBrace();
         writer.CloseBrace();
         return writer.ToString();
@@ -67,7 +70,7 @@ internal static class ModelEmitter
 
         if (model.Layers.All(layer => layer.TopK == first.TopK))
         {
-            Constant(writer, "int", "TopK", Literals.Int(first.TopK), "Routed experts each token runs through, in every layer.");
+            Constant(writer, "int", "ExpertsPerToken", Literals.Int(first.TopK), "Routed experts each token runs through, in every layer.");
         }
 
         if (model.Layers.All(layer => layer.ExpertWidth == first.ExpertWidth))
@@ -86,124 +89,24 @@ internal static class ModelEmitter
 
     private static void WriteRouters(CodeWriter writer, ModelSpec model)
     {
-        Summary(writer, "The router of each layer, indexed by layer: its experts, top-k and shared experts.");
-        writer.Line("public static global::System.Collections.Generic.IReadOnlyList<RouterDescriptor> Routers { get; } = new RouterDescriptor[]");
+        Summary(writer, "The router of each layer, indexed by layer: its experts, experts per token and shared experts.");
+        writer.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Runtime}.RouterDescriptor> Routers {{ get; }} = new {Runtime}.RouterDescriptor[]");
         writer.OpenBrace();
         for (var i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
-            writer.Line($"new RouterDescriptor(new LayerId({i}), experts: {layer.Experts}, topK: {layer.TopK}, expertWidth: {layer.ExpertWidth}, sharedExperts: {layer.SharedExperts}, sharedWidth: {layer.SharedWidth}),");
+            writer.Line($"new {Runtime}.RouterDescriptor(new {Runtime}.LayerId({i}), experts: {layer.Experts}, expertsPerToken: {layer.TopK}, expertWidth: {layer.ExpertWidth}, sharedExperts: {layer.SharedExperts}, sharedWidth: {layer.SharedWidth}),");
         }
 
         writer.CloseBrace(";");
         writer.Line();
     }
 
-    private static void WriteIdentities(CodeWriter writer, ModelSpec model)
+    private static void WriteRoutingPolicy(CodeWriter writer, ModelSpec model)
     {
-        var name = Literals.Xml(model.ModelName);
-        writer.Block(
-$$"""
-/// <summary>A decoder layer of <c>{{name}}</c>. Obtained from <see cref="Experts"/>, so it always names a layer the model has.</summary>
-public readonly struct LayerId : global::System.IEquatable<LayerId>
-{
-    internal LayerId(int index) => Index = index;
-
-    /// <summary>Zero-based layer index.</summary>
-    public int Index { get; }
-
-    /// <summary>This layer's router.</summary>
-    public RouterDescriptor Router => Routers[Index];
-
-    /// <inheritdoc/>
-    public bool Equals(LayerId other) => Index == other.Index;
-
-    /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is LayerId other && Equals(other);
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => Index;
-
-    /// <inheritdoc/>
-    public override string ToString() => "layer " + Index;
-
-    /// <summary>Whether two identities name the same layer.</summary>
-    public static bool operator ==(LayerId left, LayerId right) => left.Equals(right);
-
-    /// <summary>Whether two identities name different layers.</summary>
-    public static bool operator !=(LayerId left, LayerId right) => !left.Equals(right);
-}
-
-/// <summary>
-/// A routed expert of <c>{{name}}</c>, as (layer, expert). Obtained from <see cref="Experts"/> (e.g.
-/// <c>Experts.Layer0.Expert0</c>), so it always names an expert the manifest has.
-/// </summary>
-public readonly struct ExpertId : global::System.IEquatable<ExpertId>
-{
-    internal ExpertId(int layer, int index)
-    {
-        Layer = new LayerId(layer);
-        Index = index;
-    }
-
-    /// <summary>The layer the expert belongs to.</summary>
-    public LayerId Layer { get; }
-
-    /// <summary>Zero-based expert index within its layer (the router's output index).</summary>
-    public int Index { get; }
-
-    /// <inheritdoc/>
-    public bool Equals(ExpertId other) => Layer.Equals(other.Layer) && Index == other.Index;
-
-    /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is ExpertId other && Equals(other);
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => (Layer.Index * 397) ^ Index;
-
-    /// <inheritdoc/>
-    public override string ToString() => "layer " + Layer.Index + ", expert " + Index;
-
-    /// <summary>Whether two identities name the same expert.</summary>
-    public static bool operator ==(ExpertId left, ExpertId right) => left.Equals(right);
-
-    /// <summary>Whether two identities name different experts.</summary>
-    public static bool operator !=(ExpertId left, ExpertId right) => !left.Equals(right);
-}
-
-/// <summary>A layer's router, as the manifest describes it.</summary>
-public sealed class RouterDescriptor
-{
-    internal RouterDescriptor(LayerId layer, int experts, int topK, int expertWidth, int sharedExperts, int sharedWidth)
-    {
-        Layer = layer;
-        Experts = experts;
-        TopK = topK;
-        ExpertWidth = expertWidth;
-        SharedExperts = sharedExperts;
-        SharedWidth = sharedWidth;
-    }
-
-    /// <summary>The layer this router belongs to.</summary>
-    public LayerId Layer { get; }
-
-    /// <summary>Routed experts the router chooses from.</summary>
-    public int Experts { get; }
-
-    /// <summary>Routed experts each token runs through.</summary>
-    public int TopK { get; }
-
-    /// <summary>Feed-forward neurons of each routed expert.</summary>
-    public int ExpertWidth { get; }
-
-    /// <summary>Always-on experts, run for every token besides the routed ones.</summary>
-    public int SharedExperts { get; }
-
-    /// <summary>Feed-forward neurons of each shared expert (0 when there are none).</summary>
-    public int SharedWidth { get; }
-}
-
-""");
+        Summary(writer, $"Starts a routing policy for <c>{Literals.Xml(model.ModelName)}</c>: disable, pin or change the experts per token of typed experts and layers; <c>Build()</c> checks it against <see cref=\"Routers\"/>.");
+        writer.Line($"public static {Runtime}.RoutingPolicyBuilder CreateRoutingPolicy() => new {Runtime}.RoutingPolicyBuilder(Routers);");
+        writer.Line();
     }
 
     private static void WriteExperts(CodeWriter writer, ModelSpec model)
@@ -214,179 +117,25 @@ public sealed class RouterDescriptor
         for (var i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
-            Summary(writer, $"Layer {i}: {layer.Experts} routed experts, top-{layer.TopK}.");
+            Summary(writer, $"Layer {i}: {layer.Experts} routed experts, {layer.TopK} per token.");
             writer.Line($"public static class Layer{i}");
             writer.OpenBrace();
-            Summary(writer, $"Layer {i}'s identity.");
-            writer.Line($"public static LayerId Id {{ get; }} = new LayerId({i});");
-            writer.Line();
             Summary(writer, $"Layer {i}'s router.");
-            writer.Line($"public static RouterDescriptor Router => Routers[{i}];");
-            for (var e = 0; e < layer.Experts; e++)
-            {
-                writer.Line();
-                Summary(writer, $"Expert {e} of layer {i}.");
-                writer.Line($"public static ExpertId Expert{e} {{ get; }} = new ExpertId({i}, {e});");
-            }
-
-            writer.Line();
+            writer.Line($"public static {Runtime}.RouterDescriptor Router => Routers[{i}];");
+            Summary(writer, $"Layer {i}'s identity.");
+            writer.Line($"public static {Runtime}.LayerId Id => Router.Layer;");
             Summary(writer, $"All {layer.Experts} routed experts of layer {i}, in index order.");
-            writer.Line("public static global::System.Collections.Generic.IReadOnlyList<ExpertId> All { get; } = new ExpertId[]");
-            writer.OpenBrace();
+            writer.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Runtime}.ExpertId> All => Router.ExpertIds;");
             for (var e = 0; e < layer.Experts; e++)
             {
-                writer.Line($"Expert{e},");
+                Summary(writer, $"Expert {e} of layer {i}.");
+                writer.Line($"public static {Runtime}.ExpertId Expert{e} => All[{e}];");
             }
 
-            writer.CloseBrace(";");
             writer.CloseBrace();
-            if (i + 1 < model.Layers.Count)
-            {
-                writer.Line();
-            }
         }
 
         writer.CloseBrace();
-        writer.Line();
-    }
-
-    private static void WriteRoutingPolicy(CodeWriter writer, ModelSpec model)
-    {
-        var name = Literals.Xml(model.ModelName);
-        writer.Block(
-$$"""
-/// <summary>Starts a routing policy for <c>{{name}}</c>: pin, disable or re-size the top-k of typed experts and layers.</summary>
-/// <returns>An empty policy builder: every expert enabled, the manifest's top-k in every layer.</returns>
-public static RoutingPolicyBuilder CreateRoutingPolicy() => new RoutingPolicyBuilder();
-
-/// <summary>
-/// Builds a <see cref="RoutingPolicy"/> from typed experts, e.g.
-/// <c>CreateRoutingPolicy().Disable(Experts.Layer0.Expert1).Pin(Experts.Layer0.Expert0).Build()</c>.
-/// Consistency is checked as rules are added and again in <see cref="Build"/>.
-/// </summary>
-public sealed class RoutingPolicyBuilder
-{
-    private readonly global::System.Collections.Generic.HashSet<ExpertId> disabled = new global::System.Collections.Generic.HashSet<ExpertId>();
-    private readonly global::System.Collections.Generic.HashSet<ExpertId> pinned = new global::System.Collections.Generic.HashSet<ExpertId>();
-    private readonly global::System.Collections.Generic.Dictionary<LayerId, int> topK = new global::System.Collections.Generic.Dictionary<LayerId, int>();
-
-    internal RoutingPolicyBuilder()
-    {
-    }
-
-    /// <summary>Never routes tokens to <paramref name="expert"/>.</summary>
-    /// <param name="expert">The expert to switch off.</param>
-    /// <returns>This builder.</returns>
-    /// <exception cref="global::System.InvalidOperationException">The expert is pinned.</exception>
-    public RoutingPolicyBuilder Disable(ExpertId expert)
-    {
-        if (pinned.Contains(expert))
-        {
-            throw new global::System.InvalidOperationException("Cannot disable " + expert + ": it is pinned. Remove the Pin or the Disable.");
-        }
-
-        disabled.Add(expert);
-        return this;
-    }
-
-    /// <summary>Always runs <paramref name="expert"/>, as one of its layer's top-k.</summary>
-    /// <param name="expert">The expert every token of its layer runs through.</param>
-    /// <returns>This builder.</returns>
-    /// <exception cref="global::System.InvalidOperationException">The expert is disabled.</exception>
-    public RoutingPolicyBuilder Pin(ExpertId expert)
-    {
-        if (disabled.Contains(expert))
-        {
-            throw new global::System.InvalidOperationException("Cannot pin " + expert + ": it is disabled. Remove the Pin or the Disable.");
-        }
-
-        pinned.Add(expert);
-        return this;
-    }
-
-    /// <summary>Runs <paramref name="k"/> experts per token in <paramref name="layer"/> instead of the manifest's top-k.</summary>
-    /// <param name="layer">The layer to change.</param>
-    /// <param name="k">Experts per token, from 1 to the layer's expert count.</param>
-    /// <returns>This builder.</returns>
-    /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="k"/> is outside 1 to the layer's expert count.</exception>
-    public RoutingPolicyBuilder WithTopK(LayerId layer, int k)
-    {
-        if (k < 1 || k > layer.Router.Experts)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(k), k, "Top-k of " + layer + " must be between 1 and its " + layer.Router.Experts + " experts.");
-        }
-
-        topK[layer] = k;
-        return this;
-    }
-
-    /// <summary>Checks that every layer can still route its top-k and returns the immutable policy.</summary>
-    /// <returns>The policy.</returns>
-    /// <exception cref="global::System.InvalidOperationException">A layer has fewer enabled experts than its top-k, or more pinned experts than its top-k.</exception>
-    public RoutingPolicy Build()
-    {
-        foreach (var router in Routers)
-        {
-            var k = topK.TryGetValue(router.Layer, out var chosen) ? chosen : router.TopK;
-            var enabled = router.Experts - global::System.Linq.Enumerable.Count(disabled, expert => expert.Layer == router.Layer);
-            var pins = global::System.Linq.Enumerable.Count(pinned, expert => expert.Layer == router.Layer);
-            if (enabled < k)
-            {
-                throw new global::System.InvalidOperationException(router.Layer + " keeps " + enabled + " enabled experts but routes to " + k + ": enable more experts or lower its top-k.");
-            }
-
-            if (pins > k)
-            {
-                throw new global::System.InvalidOperationException(router.Layer + " pins " + pins + " experts but routes to only " + k + ": pin fewer or raise its top-k.");
-            }
-        }
-
-        return new RoutingPolicy(disabled, pinned, topK);
-    }
-}
-
-/// <summary>
-/// An immutable routing policy for <c>{{name}}</c>: disabled and pinned experts and per-layer top-k. When the
-/// compilation references MoESdk, it converts to the runtime's <c>MoESdk.Modules.ExpertRoutingPolicy</c>.
-/// </summary>
-public sealed partial class RoutingPolicy
-{
-    private readonly global::System.Collections.Generic.HashSet<ExpertId> disabled;
-    private readonly global::System.Collections.Generic.HashSet<ExpertId> pinned;
-    private readonly global::System.Collections.Generic.Dictionary<LayerId, int> topK;
-
-    internal RoutingPolicy(
-        global::System.Collections.Generic.IEnumerable<ExpertId> disabled,
-        global::System.Collections.Generic.IEnumerable<ExpertId> pinned,
-        global::System.Collections.Generic.IDictionary<LayerId, int> topK)
-    {
-        this.disabled = new global::System.Collections.Generic.HashSet<ExpertId>(disabled);
-        this.pinned = new global::System.Collections.Generic.HashSet<ExpertId>(pinned);
-        this.topK = new global::System.Collections.Generic.Dictionary<LayerId, int>(topK);
-    }
-
-    /// <summary>Experts no token is routed to.</summary>
-    public global::System.Collections.Generic.IReadOnlyCollection<ExpertId> Disabled => disabled;
-
-    /// <summary>Experts every token of their layer runs through.</summary>
-    public global::System.Collections.Generic.IReadOnlyCollection<ExpertId> Pinned => pinned;
-
-    /// <summary>Whether tokens are never routed to <paramref name="expert"/>.</summary>
-    /// <param name="expert">The expert.</param>
-    /// <returns>True when the policy disables it.</returns>
-    public bool IsDisabled(ExpertId expert) => disabled.Contains(expert);
-
-    /// <summary>Whether every token of its layer runs through <paramref name="expert"/>.</summary>
-    /// <param name="expert">The expert.</param>
-    /// <returns>True when the policy pins it.</returns>
-    public bool IsPinned(ExpertId expert) => pinned.Contains(expert);
-
-    /// <summary>Experts per token in <paramref name="layer"/> under this policy.</summary>
-    /// <param name="layer">The layer.</param>
-    /// <returns>The policy's top-k for the layer, else the manifest's.</returns>
-    public int TopK(LayerId layer) => topK.TryGetValue(layer, out var k) ? k : layer.Router.TopK;
-}
-""");
     }
 
     private static void Constant(CodeWriter writer, string type, string name, string value, string summary)

@@ -100,5 +100,5 @@ public static class ExpertsCommand
     private static string Show(string token) => $"'{token.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal)}'";
 
     /// <summary>The JSON fields of <c>moe experts --json</c>.</summary>
-    public sealed record ExpertsReport(string Model, string Text, long Tokens, int WindowLength, string? Html, IReadOnlyList<LayerUsage> Layers);
+    internal sealed record ExpertsReport(string Model, string Text, long Tokens, int WindowLength, string? Html, IReadOnlyList<LayerUsage> Layers);
 }

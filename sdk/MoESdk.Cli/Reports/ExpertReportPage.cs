@@ -11,7 +11,7 @@ namespace MoESdk.Cli.Reports;
 /// colored by the expert it ran first in a chosen layer. No scripts or external files; the markup is also
 /// well-formed XML so tools can read the numbers back.
 /// </summary>
-public static class ExpertReportPage
+internal static class ExpertReportPage
 {
     private const int CellWidth = 64, CellHeight = 34, LabelWidth = 180, HeaderHeight = 24;
 

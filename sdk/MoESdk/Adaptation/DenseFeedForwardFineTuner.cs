@@ -8,7 +8,7 @@ namespace MoESdk.Adaptation;
 /// on the same corpus with the same recipe, everything else frozen. Comparing the two shows what adapting a
 /// few experts buys (or costs) against adapting the whole FFN.
 /// </summary>
-public sealed class DenseFeedForwardFineTuner
+internal sealed class DenseFeedForwardFineTuner
 {
     private readonly FineTuningOptions _options;
 

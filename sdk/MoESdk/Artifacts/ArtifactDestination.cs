@@ -10,7 +10,7 @@ namespace MoESdk.Artifacts;
 /// that a killed process left (its PID no longer runs) are cleaned up by the next save to the same path: a
 /// partial folder is deleted; an old copy is restored when no artifact took its place, deleted otherwise.
 /// </summary>
-public sealed class ArtifactDestination
+internal sealed class ArtifactDestination
 {
     private const string PartialMarker = ".partial-";
     private const string OldMarker = ".old-";

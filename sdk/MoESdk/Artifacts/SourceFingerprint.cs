@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace MoESdk.Artifacts;
 
 /// <summary>SHA-256 over a model's files (weights and config), in name order, so one hash names one exact source.</summary>
-public static class SourceFingerprint
+internal static class SourceFingerprint
 {
     private static readonly string[] Patterns = ["*.safetensors", "*.safetensors.index.json", "config.json", "*.bin"];
 

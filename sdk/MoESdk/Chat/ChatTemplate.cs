@@ -233,7 +233,7 @@ public sealed class ChatTemplate
     };
 
     /// <summary>The template called <paramref name="name"/>; an error lists the names there are.</summary>
-    public JinjaTemplate GetTemplate(string? name = null)
+    internal JinjaTemplate GetTemplate(string? name = null)
     {
         name ??= DefaultName;
         return _templates.TryGetValue(name, out JinjaTemplate? template) ? template

@@ -8,7 +8,7 @@ namespace MoESdk.Evaluation;
 /// </summary>
 /// <param name="Tokens">Routed tokens of the text.</param>
 /// <param name="Layers">One entry per Mixture-of-Experts layer.</param>
-public sealed record ExpertUsageReport(long Tokens, IReadOnlyList<LayerUsage> Layers)
+internal sealed record ExpertUsageReport(long Tokens, IReadOnlyList<LayerUsage> Layers)
 {
     /// <param name="profile">Routing of the text.</param>
     /// <param name="tokenizer">Decodes token ids for display.</param>
@@ -70,7 +70,7 @@ public sealed record ExpertUsageReport(long Tokens, IReadOnlyList<LayerUsage> La
 /// <param name="TopK">Experts chosen per token.</param>
 /// <param name="Imbalance">Busiest expert's count over the mean count (1 = perfectly balanced).</param>
 /// <param name="Experts">Every routed expert, by index.</param>
-public sealed record LayerUsage(int Layer, int TopK, double Imbalance, IReadOnlyList<ExpertUsage> Experts);
+internal sealed record LayerUsage(int Layer, int TopK, double Imbalance, IReadOnlyList<ExpertUsage> Experts);
 
 /// <summary>One expert on the text.</summary>
 /// <param name="Expert">Index within the layer.</param>
@@ -78,17 +78,17 @@ public sealed record LayerUsage(int Layer, int TopK, double Imbalance, IReadOnly
 /// <param name="Share">Its share of the layer's expert slots.</param>
 /// <param name="TopTokens">Tokens routed here most often.</param>
 /// <param name="TopContexts">Previous token + token pairs routed here most often.</param>
-public sealed record ExpertUsage(int Expert, long Count, double Share, IReadOnlyList<TokenCount> TopTokens, IReadOnlyList<ContextCount> TopContexts);
+internal sealed record ExpertUsage(int Expert, long Count, double Share, IReadOnlyList<TokenCount> TopTokens, IReadOnlyList<ContextCount> TopContexts);
 
 /// <summary>A token routed to an expert.</summary>
 /// <param name="Id">Token id.</param>
 /// <param name="Text">The token decoded.</param>
 /// <param name="Count">Times it was routed to the expert.</param>
 /// <param name="OfOccurrences">Share of the token's occurrences in the text that went to this expert.</param>
-public sealed record TokenCount(int Id, string Text, long Count, double OfOccurrences);
+internal sealed record TokenCount(int Id, string Text, long Count, double OfOccurrences);
 
 /// <summary>A token in context routed to an expert.</summary>
 /// <param name="Before">The previous token, decoded.</param>
 /// <param name="Token">The routed token, decoded.</param>
 /// <param name="Count">Times this pair's second token was routed to the expert.</param>
-public sealed record ContextCount(string Before, string Token, long Count);
+internal sealed record ContextCount(string Before, string Token, long Count);

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Evaluation;
 
 /// <summary>Scores models on token windows: perplexity of one model, or a reference and a candidate compared.</summary>
-public static class ModelEvaluator
+internal static class ModelEvaluator
 {
     /// <summary>Windows evaluated per forward pass.</summary>
     private const int BatchWindows = 4;

@@ -16,7 +16,7 @@ public sealed record PerplexityResult(double MeanNegativeLogLikelihood, long Tok
 /// A reference model (usually dense) and a candidate (usually its MoE conversion) evaluated on the same
 /// windows in one run: both perplexities and the mean per-token KL(reference ‖ candidate).
 /// </summary>
-public sealed record ComparisonResult(PerplexityResult Reference, PerplexityResult Candidate, double MeanKlDivergence)
+internal sealed record ComparisonResult(PerplexityResult Reference, PerplexityResult Candidate, double MeanKlDivergence)
 {
     /// <summary>Candidate over reference perplexity: 1 means no loss.</summary>
     public double PerplexityRatio => Candidate.Perplexity / Reference.Perplexity;

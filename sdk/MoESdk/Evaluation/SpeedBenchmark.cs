@@ -24,7 +24,7 @@ internal static class SpeedBenchmark
         int[] prompt = Enumerable.Range(0, promptTokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
         var prefill = models.Select(_ => new List<double>()).ToArray();
         var decode = models.Select(_ => new List<double>()).ToArray();
-        var sessions = models.Select((m, i) => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), backend,
+        var sessions = models.Select((m, i) => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), routing: null, backend,
             precision: precisions?[i] ?? DecodePrecision.Float32)).ToArray();
         try
         {

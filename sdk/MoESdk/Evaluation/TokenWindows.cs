@@ -5,7 +5,7 @@ namespace MoESdk.Evaluation;
 /// <c>length</c> are the input, the last <c>length</c> the targets. Every evaluation of a text uses the same
 /// windows, so numbers from different models and runs are comparable.
 /// </summary>
-public sealed class TokenWindows
+internal sealed class TokenWindows
 {
     public TokenWindows(IReadOnlyList<int> tokens, int length, int? maxWindows = null)
     {

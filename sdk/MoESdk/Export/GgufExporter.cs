@@ -13,7 +13,7 @@ namespace MoESdk.Export;
 /// or <c>qwen2moe</c> when they have shared experts; see <see cref="MoEExportLayout"/> for how the semantics are folded.
 /// Tensors are produced one at a time while writing: no second copy of the model is made.
 /// </summary>
-public static class GgufExporter
+internal static class GgufExporter
 {
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>, which must not exist yet.</summary>
     /// <param name="model">The model as opened by <see cref="LanguageModel.Open"/>; its tokenizer files are read from its <see cref="LanguageModel.Source"/>.</param>

@@ -1,7 +1,7 @@
 namespace MoESdk.Export;
 
 /// <summary>The ggml tensor types the GGUF writer can encode, with their numbers in the file format.</summary>
-public enum GgufTensorType
+internal enum GgufTensorType
 {
     F32 = 0,
     F16 = 1,

@@ -14,7 +14,7 @@ namespace MoESdk.Export;
 /// the weights by <see cref="MoEExportLayout"/> — the same folding, and so the same numbers, as the GGUF export.
 /// The folder is written under a temporary name and renamed when complete; tensors are produced one at a time.
 /// </summary>
-public static class HuggingFaceExporter
+internal static class HuggingFaceExporter
 {
     // What a Hugging Face model folder carries besides its weights; tokenizer.bin (llama2.c) is not read by transformers.
     private static readonly string[] TokenizerFileNames =

@@ -1,7 +1,7 @@
 namespace MoESdk.Inference;
 
 /// <summary>What computes single-token decode steps (prefill always runs on TorchSharp).</summary>
-public enum DecodeBackend
+internal enum DecodeBackend
 {
     /// <summary>The SDK's batch-1 kernels where the weights allow (float32 on CPU), else TorchSharp.</summary>
     Kernels,

@@ -18,13 +18,22 @@ public sealed class InferenceSession : IDisposable
 
     /// <param name="model">The model; sessions on different threads may share it.</param>
     /// <param name="contextLength">Positions the KV cache holds; null: the model's context length.</param>
-    /// <param name="backend">What computes single-token decode steps.</param>
-    /// <param name="routing">How this session's tokens are routed (top-k, policy, observer); null: as the model was built.</param>
     /// <param name="precision">
     /// The precision the decode kernels read the weight matrices in (the TorchSharp path and prefill stay float32). The
     /// model makes its bfloat16 or int8 copies at the first session that asks, and shares them with later ones.
     /// </param>
-    public InferenceSession(LlamaModel model, int? contextLength = null, DecodeBackend backend = DecodeBackend.Kernels, RoutingContext? routing = null,
+    public InferenceSession(LlamaModel model, int? contextLength = null, DecodePrecision precision = DecodePrecision.Float32)
+        : this(model, contextLength, routing: null, DecodeBackend.Kernels, precision)
+    {
+    }
+
+    /// <summary>A session that routes its own way or decodes on another backend: the engine's own callers (serving, benchmarks).</summary>
+    /// <param name="model">The model; sessions on different threads may share it.</param>
+    /// <param name="contextLength">Positions the KV cache holds; null: the model's context length.</param>
+    /// <param name="routing">How this session's tokens are routed (top-k, policy, observer); null: as the model was built.</param>
+    /// <param name="backend">What computes single-token decode steps.</param>
+    /// <param name="precision">The precision the decode kernels read the weight matrices in.</param>
+    internal InferenceSession(LlamaModel model, int? contextLength, RoutingContext? routing, DecodeBackend backend = DecodeBackend.Kernels,
         DecodePrecision precision = DecodePrecision.Float32)
     {
         _model = model;
@@ -47,10 +56,10 @@ public sealed class InferenceSession : IDisposable
     public DecodePrecision Precision { get; }
 
     /// <summary>How this session routes its tokens through the Mixture-of-Experts blocks.</summary>
-    public RoutingContext Routing { get; }
+    internal RoutingContext Routing { get; }
 
     /// <summary>What computes this session's decode steps (Torch when the weights do not allow the kernels).</summary>
-    public DecodeBackend Backend => _decoder is null ? DecodeBackend.Torch : DecodeBackend.Kernels;
+    internal DecodeBackend Backend => _decoder is null ? DecodeBackend.Torch : DecodeBackend.Kernels;
 
     /// <summary>Tokens in the cache: the position of the next token.</summary>
     public int Position => _cache.Length;

@@ -7,7 +7,7 @@ namespace MoESdk.Loading;
 /// Reads and writes Hugging Face <c>config.json</c> for the LLaMA-family architectures this SDK runs.
 /// Defaults for absent keys are those of the transformers config classes.
 /// </summary>
-public static class HuggingFaceConfig
+internal static class HuggingFaceConfig
 {
     /// <summary>The file name of a Hugging Face model configuration.</summary>
     public const string FileName = "config.json";

@@ -1,7 +1,7 @@
 namespace MoESdk.Loading;
 
 /// <summary>A model read from disk: its configuration and its float32 weights in the <see cref="WeightNames"/> layout.</summary>
-public sealed class LoadedModel : IDisposable
+internal sealed class LoadedModel : IDisposable
 {
     public LoadedModel(ModelConfig config, ModelWeights weights)
     {

@@ -11,7 +11,7 @@ namespace MoESdk.Loading;
 /// <param name="SharedWidth">Neurons of the gated shared expert (shared_expert_intermediate_size); 0 for none.</param>
 /// <param name="NormalizeTopK">The chosen experts' softmax probabilities are renormalized to sum 1 (Mixtral always;
 /// Qwen2-MoE when norm_topk_prob); otherwise they are the softmax over all experts.</param>
-public sealed record MixtureConfig(int Experts, int ExpertsPerToken, int ExpertWidth, int SharedWidth, bool NormalizeTopK)
+internal sealed record MixtureConfig(int Experts, int ExpertsPerToken, int ExpertWidth, int SharedWidth, bool NormalizeTopK)
 {
     /// <summary>Throws <see cref="ModelFormatException"/> when the numbers cannot describe MoE blocks.</summary>
     public void Validate(string source)

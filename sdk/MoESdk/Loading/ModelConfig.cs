@@ -61,7 +61,7 @@ public sealed record ModelConfig
     public int? SlidingWindow { get; init; }
 
     /// <summary>Every layer's feed-forward block is a Mixture of Experts (Mixtral, Qwen2-MoE); null for a dense model.</summary>
-    public MixtureConfig? Mixture { get; init; }
+    internal MixtureConfig? Mixture { get; init; }
 
     /// <summary>Throws <see cref="ModelFormatException"/> when the numbers cannot describe a valid model.</summary>
     public void Validate(string source)

@@ -12,7 +12,7 @@ namespace MoESdk.Loading;
 /// </list>
 /// Every expected tensor is checked against the configuration's shapes before the model is returned.
 /// </summary>
-public static class ModelLoader
+internal static class ModelLoader
 {
     /// <summary>
     /// Loads the model at <paramref name="path"/> as float32 CPU tensors in the <see cref="WeightNames"/> layout.

@@ -7,7 +7,7 @@ namespace MoESdk.Loading;
 /// The named float32 tensors of a model, keyed by <see cref="WeightNames"/>, plus the file they came from
 /// for error messages. Owns its tensors.
 /// </summary>
-public sealed class ModelWeights : IDisposable
+internal sealed class ModelWeights : IDisposable
 {
     private readonly Dictionary<string, Tensor> _tensors;
 

@@ -5,4 +5,4 @@ namespace MoESdk.Modules;
 /// <paramref name="topK"/> expert indices per token, token after token, best first. The span is only valid during the
 /// call; a decode step passes its own buffer, so observing routing allocates nothing on the hot path.
 /// </summary>
-public delegate void ExpertChoiceObserver(int layer, ReadOnlySpan<long> chosen, int topK);
+internal delegate void ExpertChoiceObserver(int layer, ReadOnlySpan<long> chosen, int topK);

@@ -4,7 +4,7 @@ namespace MoESdk.Modules;
 /// How one Mixture-of-Experts layer routes: experts no token may choose, experts every token runs through, and
 /// optionally its own top-k. Applied to the router logits before top-k selection, on the torch and the kernel path.
 /// </summary>
-public sealed class LayerRoutingPolicy
+internal sealed class LayerRoutingPolicy
 {
     /// <param name="disabled">Experts (indices within the layer) that are never chosen.</param>
     /// <param name="pinned">Experts (indices within the layer) that every token runs through, as part of its top-k.</param>

@@ -6,7 +6,7 @@ namespace MoESdk.Modules;
 /// owns it and passes it through the forward pass; the modules keep no routing state, so concurrent runs over one
 /// shared model each route their own way. Immutable; one context may serve many runs.
 /// </summary>
-public sealed class RoutingContext
+internal sealed class RoutingContext
 {
     private readonly int? _expertsPerToken;
 

@@ -8,7 +8,7 @@ namespace MoESdk.Serving;
 /// line break, and the model continues after the last one. So a single user message "In the beginning" is the prompt
 /// "In the beginning"; a system message, if any, is simply the first paragraph of the text.
 /// </summary>
-public static class PlainTextPrompt
+internal static class PlainTextPrompt
 {
     public static string Format(IEnumerable<ChatMessage> messages)
     {

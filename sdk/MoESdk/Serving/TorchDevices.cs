@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Serving;
 
 /// <summary>The devices a model can be served on, by the names options use.</summary>
-public static class TorchDevices
+internal static class TorchDevices
 {
     /// <summary>"cpu". "cuda" / "cuda:N" are recognized and refused with the reason (see remarks).</summary>
     /// <remarks>

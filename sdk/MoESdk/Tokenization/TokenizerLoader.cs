@@ -1,7 +1,7 @@
 namespace MoESdk.Tokenization;
 
 /// <summary>Finds and loads the tokenizer that belongs to a model folder or model file.</summary>
-public static class TokenizerLoader
+internal static class TokenizerLoader
 {
     /// <summary>
     /// Loads, in this order of preference, <c>tokenizer.json</c>, <c>tokenizer.model</c>, <c>vocab.json</c> with

@@ -5,8 +5,8 @@
 namespace Consumer.App
 {
     /// <summary>
-    /// The MoE model <c>mixed-layers</c>: the facts of its manifest as constants, a typed identity for each of its
-    /// layers and experts (<see cref="Experts"/>), its routers (<see cref="Routers"/>) and routing policies
+    /// The MoE model <c>mixed-layers</c>: the facts of its manifest as constants, its routers (<see cref="Routers"/>), a
+    /// typed handle for each of its layers and experts (<see cref="Experts"/>) and routing policies
     /// (<see cref="CreateRoutingPolicy"/>).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MoESdk.Generators", "0.1.0.0")]
@@ -61,305 +61,56 @@ namespace Consumer.App
         public const int ContextLength = 128;
 
         /// <summary>Routed experts each token runs through, in every layer.</summary>
-        public const int TopK = 1;
+        public const int ExpertsPerToken = 1;
 
         /// <summary>Feed-forward parameters a token uses over all feed-forward parameters of the dense source model.</summary>
         public const double ActiveFeedForwardRatio = 0.5;
 
-        /// <summary>The router of each layer, indexed by layer: its experts, top-k and shared experts.</summary>
-        public static global::System.Collections.Generic.IReadOnlyList<RouterDescriptor> Routers { get; } = new RouterDescriptor[]
+        /// <summary>The router of each layer, indexed by layer: its experts, experts per token and shared experts.</summary>
+        public static global::System.Collections.Generic.IReadOnlyList<global::MoESdk.Runtime.RouterDescriptor> Routers { get; } = new global::MoESdk.Runtime.RouterDescriptor[]
         {
-            new RouterDescriptor(new LayerId(0), experts: 4, topK: 1, expertWidth: 48, sharedExperts: 1, sharedWidth: 32),
-            new RouterDescriptor(new LayerId(1), experts: 2, topK: 1, expertWidth: 64, sharedExperts: 0, sharedWidth: 0),
+            new global::MoESdk.Runtime.RouterDescriptor(new global::MoESdk.Runtime.LayerId(0), experts: 4, expertsPerToken: 1, expertWidth: 48, sharedExperts: 1, sharedWidth: 32),
+            new global::MoESdk.Runtime.RouterDescriptor(new global::MoESdk.Runtime.LayerId(1), experts: 2, expertsPerToken: 1, expertWidth: 64, sharedExperts: 0, sharedWidth: 0),
         };
 
-        /// <summary>A decoder layer of <c>mixed-layers</c>. Obtained from <see cref="Experts"/>, so it always names a layer the model has.</summary>
-        public readonly struct LayerId : global::System.IEquatable<LayerId>
-        {
-            internal LayerId(int index) => Index = index;
-
-            /// <summary>Zero-based layer index.</summary>
-            public int Index { get; }
-
-            /// <summary>This layer's router.</summary>
-            public RouterDescriptor Router => Routers[Index];
-
-            /// <inheritdoc/>
-            public bool Equals(LayerId other) => Index == other.Index;
-
-            /// <inheritdoc/>
-            public override bool Equals(object? obj) => obj is LayerId other && Equals(other);
-
-            /// <inheritdoc/>
-            public override int GetHashCode() => Index;
-
-            /// <inheritdoc/>
-            public override string ToString() => "layer " + Index;
-
-            /// <summary>Whether two identities name the same layer.</summary>
-            public static bool operator ==(LayerId left, LayerId right) => left.Equals(right);
-
-            /// <summary>Whether two identities name different layers.</summary>
-            public static bool operator !=(LayerId left, LayerId right) => !left.Equals(right);
-        }
-
-        /// <summary>
-        /// A routed expert of <c>mixed-layers</c>, as (layer, expert). Obtained from <see cref="Experts"/> (e.g.
-        /// <c>Experts.Layer0.Expert0</c>), so it always names an expert the manifest has.
-        /// </summary>
-        public readonly struct ExpertId : global::System.IEquatable<ExpertId>
-        {
-            internal ExpertId(int layer, int index)
-            {
-                Layer = new LayerId(layer);
-                Index = index;
-            }
-
-            /// <summary>The layer the expert belongs to.</summary>
-            public LayerId Layer { get; }
-
-            /// <summary>Zero-based expert index within its layer (the router's output index).</summary>
-            public int Index { get; }
-
-            /// <inheritdoc/>
-            public bool Equals(ExpertId other) => Layer.Equals(other.Layer) && Index == other.Index;
-
-            /// <inheritdoc/>
-            public override bool Equals(object? obj) => obj is ExpertId other && Equals(other);
-
-            /// <inheritdoc/>
-            public override int GetHashCode() => (Layer.Index * 397) ^ Index;
-
-            /// <inheritdoc/>
-            public override string ToString() => "layer " + Layer.Index + ", expert " + Index;
-
-            /// <summary>Whether two identities name the same expert.</summary>
-            public static bool operator ==(ExpertId left, ExpertId right) => left.Equals(right);
-
-            /// <summary>Whether two identities name different experts.</summary>
-            public static bool operator !=(ExpertId left, ExpertId right) => !left.Equals(right);
-        }
-
-        /// <summary>A layer's router, as the manifest describes it.</summary>
-        public sealed class RouterDescriptor
-        {
-            internal RouterDescriptor(LayerId layer, int experts, int topK, int expertWidth, int sharedExperts, int sharedWidth)
-            {
-                Layer = layer;
-                Experts = experts;
-                TopK = topK;
-                ExpertWidth = expertWidth;
-                SharedExperts = sharedExperts;
-                SharedWidth = sharedWidth;
-            }
-
-            /// <summary>The layer this router belongs to.</summary>
-            public LayerId Layer { get; }
-
-            /// <summary>Routed experts the router chooses from.</summary>
-            public int Experts { get; }
-
-            /// <summary>Routed experts each token runs through.</summary>
-            public int TopK { get; }
-
-            /// <summary>Feed-forward neurons of each routed expert.</summary>
-            public int ExpertWidth { get; }
-
-            /// <summary>Always-on experts, run for every token besides the routed ones.</summary>
-            public int SharedExperts { get; }
-
-            /// <summary>Feed-forward neurons of each shared expert (0 when there are none).</summary>
-            public int SharedWidth { get; }
-        }
+        /// <summary>Starts a routing policy for <c>mixed-layers</c>: disable, pin or change the experts per token of typed experts and layers; <c>Build()</c> checks it against <see cref="Routers"/>.</summary>
+        public static global::MoESdk.Runtime.RoutingPolicyBuilder CreateRoutingPolicy() => new global::MoESdk.Runtime.RoutingPolicyBuilder(Routers);
 
         /// <summary>Every layer and routed expert, by name: <c>Experts.Layer3.Expert5</c> compiles only if the manifest has that expert.</summary>
         public static class Experts
         {
-            /// <summary>Layer 0: 4 routed experts, top-1.</summary>
+            /// <summary>Layer 0: 4 routed experts, 1 per token.</summary>
             public static class Layer0
             {
-                /// <summary>Layer 0's identity.</summary>
-                public static LayerId Id { get; } = new LayerId(0);
-
                 /// <summary>Layer 0's router.</summary>
-                public static RouterDescriptor Router => Routers[0];
-
-                /// <summary>Expert 0 of layer 0.</summary>
-                public static ExpertId Expert0 { get; } = new ExpertId(0, 0);
-
-                /// <summary>Expert 1 of layer 0.</summary>
-                public static ExpertId Expert1 { get; } = new ExpertId(0, 1);
-
-                /// <summary>Expert 2 of layer 0.</summary>
-                public static ExpertId Expert2 { get; } = new ExpertId(0, 2);
-
-                /// <summary>Expert 3 of layer 0.</summary>
-                public static ExpertId Expert3 { get; } = new ExpertId(0, 3);
-
+                public static global::MoESdk.Runtime.RouterDescriptor Router => Routers[0];
+                /// <summary>Layer 0's identity.</summary>
+                public static global::MoESdk.Runtime.LayerId Id => Router.Layer;
                 /// <summary>All 4 routed experts of layer 0, in index order.</summary>
-                public static global::System.Collections.Generic.IReadOnlyList<ExpertId> All { get; } = new ExpertId[]
-                {
-                    Expert0,
-                    Expert1,
-                    Expert2,
-                    Expert3,
-                };
+                public static global::System.Collections.Generic.IReadOnlyList<global::MoESdk.Runtime.ExpertId> All => Router.ExpertIds;
+                /// <summary>Expert 0 of layer 0.</summary>
+                public static global::MoESdk.Runtime.ExpertId Expert0 => All[0];
+                /// <summary>Expert 1 of layer 0.</summary>
+                public static global::MoESdk.Runtime.ExpertId Expert1 => All[1];
+                /// <summary>Expert 2 of layer 0.</summary>
+                public static global::MoESdk.Runtime.ExpertId Expert2 => All[2];
+                /// <summary>Expert 3 of layer 0.</summary>
+                public static global::MoESdk.Runtime.ExpertId Expert3 => All[3];
             }
-
-            /// <summary>Layer 1: 2 routed experts, top-1.</summary>
+            /// <summary>Layer 1: 2 routed experts, 1 per token.</summary>
             public static class Layer1
             {
-                /// <summary>Layer 1's identity.</summary>
-                public static LayerId Id { get; } = new LayerId(1);
-
                 /// <summary>Layer 1's router.</summary>
-                public static RouterDescriptor Router => Routers[1];
-
-                /// <summary>Expert 0 of layer 1.</summary>
-                public static ExpertId Expert0 { get; } = new ExpertId(1, 0);
-
-                /// <summary>Expert 1 of layer 1.</summary>
-                public static ExpertId Expert1 { get; } = new ExpertId(1, 1);
-
+                public static global::MoESdk.Runtime.RouterDescriptor Router => Routers[1];
+                /// <summary>Layer 1's identity.</summary>
+                public static global::MoESdk.Runtime.LayerId Id => Router.Layer;
                 /// <summary>All 2 routed experts of layer 1, in index order.</summary>
-                public static global::System.Collections.Generic.IReadOnlyList<ExpertId> All { get; } = new ExpertId[]
-                {
-                    Expert0,
-                    Expert1,
-                };
+                public static global::System.Collections.Generic.IReadOnlyList<global::MoESdk.Runtime.ExpertId> All => Router.ExpertIds;
+                /// <summary>Expert 0 of layer 1.</summary>
+                public static global::MoESdk.Runtime.ExpertId Expert0 => All[0];
+                /// <summary>Expert 1 of layer 1.</summary>
+                public static global::MoESdk.Runtime.ExpertId Expert1 => All[1];
             }
-        }
-
-        /// <summary>Starts a routing policy for <c>mixed-layers</c>: pin, disable or re-size the top-k of typed experts and layers.</summary>
-        /// <returns>An empty policy builder: every expert enabled, the manifest's top-k in every layer.</returns>
-        public static RoutingPolicyBuilder CreateRoutingPolicy() => new RoutingPolicyBuilder();
-
-        /// <summary>
-        /// Builds a <see cref="RoutingPolicy"/> from typed experts, e.g.
-        /// <c>CreateRoutingPolicy().Disable(Experts.Layer0.Expert1).Pin(Experts.Layer0.Expert0).Build()</c>.
-        /// Consistency is checked as rules are added and again in <see cref="Build"/>.
-        /// </summary>
-        public sealed class RoutingPolicyBuilder
-        {
-            private readonly global::System.Collections.Generic.HashSet<ExpertId> disabled = new global::System.Collections.Generic.HashSet<ExpertId>();
-            private readonly global::System.Collections.Generic.HashSet<ExpertId> pinned = new global::System.Collections.Generic.HashSet<ExpertId>();
-            private readonly global::System.Collections.Generic.Dictionary<LayerId, int> topK = new global::System.Collections.Generic.Dictionary<LayerId, int>();
-
-            internal RoutingPolicyBuilder()
-            {
-            }
-
-            /// <summary>Never routes tokens to <paramref name="expert"/>.</summary>
-            /// <param name="expert">The expert to switch off.</param>
-            /// <returns>This builder.</returns>
-            /// <exception cref="global::System.InvalidOperationException">The expert is pinned.</exception>
-            public RoutingPolicyBuilder Disable(ExpertId expert)
-            {
-                if (pinned.Contains(expert))
-                {
-                    throw new global::System.InvalidOperationException("Cannot disable " + expert + ": it is pinned. Remove the Pin or the Disable.");
-                }
-
-                disabled.Add(expert);
-                return this;
-            }
-
-            /// <summary>Always runs <paramref name="expert"/>, as one of its layer's top-k.</summary>
-            /// <param name="expert">The expert every token of its layer runs through.</param>
-            /// <returns>This builder.</returns>
-            /// <exception cref="global::System.InvalidOperationException">The expert is disabled.</exception>
-            public RoutingPolicyBuilder Pin(ExpertId expert)
-            {
-                if (disabled.Contains(expert))
-                {
-                    throw new global::System.InvalidOperationException("Cannot pin " + expert + ": it is disabled. Remove the Pin or the Disable.");
-                }
-
-                pinned.Add(expert);
-                return this;
-            }
-
-            /// <summary>Runs <paramref name="k"/> experts per token in <paramref name="layer"/> instead of the manifest's top-k.</summary>
-            /// <param name="layer">The layer to change.</param>
-            /// <param name="k">Experts per token, from 1 to the layer's expert count.</param>
-            /// <returns>This builder.</returns>
-            /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="k"/> is outside 1 to the layer's expert count.</exception>
-            public RoutingPolicyBuilder WithTopK(LayerId layer, int k)
-            {
-                if (k < 1 || k > layer.Router.Experts)
-                {
-                    throw new global::System.ArgumentOutOfRangeException(nameof(k), k, "Top-k of " + layer + " must be between 1 and its " + layer.Router.Experts + " experts.");
-                }
-
-                topK[layer] = k;
-                return this;
-            }
-
-            /// <summary>Checks that every layer can still route its top-k and returns the immutable policy.</summary>
-            /// <returns>The policy.</returns>
-            /// <exception cref="global::System.InvalidOperationException">A layer has fewer enabled experts than its top-k, or more pinned experts than its top-k.</exception>
-            public RoutingPolicy Build()
-            {
-                foreach (var router in Routers)
-                {
-                    var k = topK.TryGetValue(router.Layer, out var chosen) ? chosen : router.TopK;
-                    var enabled = router.Experts - global::System.Linq.Enumerable.Count(disabled, expert => expert.Layer == router.Layer);
-                    var pins = global::System.Linq.Enumerable.Count(pinned, expert => expert.Layer == router.Layer);
-                    if (enabled < k)
-                    {
-                        throw new global::System.InvalidOperationException(router.Layer + " keeps " + enabled + " enabled experts but routes to " + k + ": enable more experts or lower its top-k.");
-                    }
-
-                    if (pins > k)
-                    {
-                        throw new global::System.InvalidOperationException(router.Layer + " pins " + pins + " experts but routes to only " + k + ": pin fewer or raise its top-k.");
-                    }
-                }
-
-                return new RoutingPolicy(disabled, pinned, topK);
-            }
-        }
-
-        /// <summary>
-        /// An immutable routing policy for <c>mixed-layers</c>: disabled and pinned experts and per-layer top-k. When the
-        /// compilation references MoESdk, it converts to the runtime's <c>MoESdk.Modules.ExpertRoutingPolicy</c>.
-        /// </summary>
-        public sealed partial class RoutingPolicy
-        {
-            private readonly global::System.Collections.Generic.HashSet<ExpertId> disabled;
-            private readonly global::System.Collections.Generic.HashSet<ExpertId> pinned;
-            private readonly global::System.Collections.Generic.Dictionary<LayerId, int> topK;
-
-            internal RoutingPolicy(
-                global::System.Collections.Generic.IEnumerable<ExpertId> disabled,
-                global::System.Collections.Generic.IEnumerable<ExpertId> pinned,
-                global::System.Collections.Generic.IDictionary<LayerId, int> topK)
-            {
-                this.disabled = new global::System.Collections.Generic.HashSet<ExpertId>(disabled);
-                this.pinned = new global::System.Collections.Generic.HashSet<ExpertId>(pinned);
-                this.topK = new global::System.Collections.Generic.Dictionary<LayerId, int>(topK);
-            }
-
-            /// <summary>Experts no token is routed to.</summary>
-            public global::System.Collections.Generic.IReadOnlyCollection<ExpertId> Disabled => disabled;
-
-            /// <summary>Experts every token of their layer runs through.</summary>
-            public global::System.Collections.Generic.IReadOnlyCollection<ExpertId> Pinned => pinned;
-
-            /// <summary>Whether tokens are never routed to <paramref name="expert"/>.</summary>
-            /// <param name="expert">The expert.</param>
-            /// <returns>True when the policy disables it.</returns>
-            public bool IsDisabled(ExpertId expert) => disabled.Contains(expert);
-
-            /// <summary>Whether every token of its layer runs through <paramref name="expert"/>.</summary>
-            /// <param name="expert">The expert.</param>
-            /// <returns>True when the policy pins it.</returns>
-            public bool IsPinned(ExpertId expert) => pinned.Contains(expert);
-
-            /// <summary>Experts per token in <paramref name="layer"/> under this policy.</summary>
-            /// <param name="layer">The layer.</param>
-            /// <returns>The policy's top-k for the layer, else the manifest's.</returns>
-            public int TopK(LayerId layer) => topK.TryGetValue(layer, out var k) ? k : layer.Router.TopK;
         }
     }
 }

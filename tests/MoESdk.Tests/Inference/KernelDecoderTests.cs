@@ -45,8 +45,8 @@ public class KernelDecoderTests
     /// <summary>Feeds the same prompt, then the same tokens one at a time, to both backends; compares every step's logits.</summary>
     private static void AssertBackendsAgree(LlamaModel model, RoutingContext? routing = null)
     {
-        using var kernels = new InferenceSession(model, 40, DecodeBackend.Kernels, routing);
-        using var torchPath = new InferenceSession(model, 40, DecodeBackend.Torch, routing);
+        using var kernels = new InferenceSession(model, 40, routing, DecodeBackend.Kernels);
+        using var torchPath = new InferenceSession(model, 40, routing, DecodeBackend.Torch);
         Assert.Equal(DecodeBackend.Kernels, kernels.Backend);
         int[] prompt = [5, 17, 3, 88, 41];
         float[] expected = torchPath.Feed(prompt).ToArray();
@@ -109,8 +109,8 @@ public class KernelDecoderTests
         using LlamaModel twin = mixture ? Mixture(twinDense, ExpertOutputRule.RouterWeighted, 1, 2) : twinDense;
         Round(twin, precision);
 
-        using var lower = new InferenceSession(model, 40, DecodeBackend.Kernels, precision: precision);
-        using var reference = new InferenceSession(twin, 40, DecodeBackend.Kernels);
+        using var lower = new InferenceSession(model, 40, precision: precision);
+        using var reference = new InferenceSession(twin, 40);
         Assert.Equal(precision, lower.Precision);
         // One token at a time from the start: a prompt would be prefilled on TorchSharp in float32, from unrounded weights.
         for (int step = 0; step < 20; step++)
@@ -201,7 +201,7 @@ public class KernelDecoderTests
                 }
             },
         };
-        using (var session = new InferenceSession(moe, 16, DecodeBackend.Kernels, routing))
+        using (var session = new InferenceSession(moe, 16, routing, DecodeBackend.Kernels))
         {
             session.Feed([1, 2, 3]);
             seen.Clear();

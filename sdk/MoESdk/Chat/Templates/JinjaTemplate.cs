@@ -9,7 +9,7 @@ namespace MoESdk.Chat.Templates;
 /// <c>raise_exception(message)</c>, <c>strftime_now(format)</c>, <c>namespace(...)</c>, <c>range</c> and <c>dict</c>.
 /// The subset real chat templates use; anything else is a <see cref="TemplateException"/> naming the construct.
 /// </summary>
-public sealed class JinjaTemplate
+internal sealed class JinjaTemplate
 {
     private readonly TemplateSource _source;
     private readonly IReadOnlyList<Statement> _body;
