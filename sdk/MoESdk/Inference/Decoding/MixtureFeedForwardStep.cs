@@ -44,29 +44,68 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
 
     public void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual)
     {
-        int k = _route.ExpertsPerToken;
-        MatVec.Multiply(pool, _router, x, _logits);
-        _route.Select(_logits, _chosen);
-        Weigh(k);
+        Route(pool, x);
         // The shared and chosen experts in two dispatches for the whole layer, however many there are.
         _batch.Clear();
         foreach (SwiGluWeights shared in _shared)
         {
             _batch.Add(shared, 1f);
         }
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < _route.ExpertsPerToken; i++)
         {
             _batch.Add(_experts[_chosen[i]], _weights[i]);
         }
         _batch.Accumulate(pool, x, residual);
-        if (_observer is not null)
+        Observe();
+    }
+
+    public unsafe void AccumulateBatch(ComputePool pool, DecodeBatch batch, int layer, ReadOnlySpan<IFeedForwardStep> sequences)
+    {
+        // Numbered as one table: the routed experts, then the shared ones.
+        ExpertGroups groups = batch.Groups(layer, tokens => new ExpertGroups(tokens, _experts.Length + _shared.Length, _experts.Length + _shared.Length,
+            _experts.Concat(_shared).Sum(e => e.Hidden), _experts.Concat(_shared).First().Dim));
+        groups.Clear(sequences.Length);
+        for (int s = 0; s < sequences.Length; s++)
         {
-            for (int i = 0; i < k; i++)
+            var step = (MixtureFeedForwardStep)sequences[s];
+            step.Route(pool, new ReadOnlySpan<float>(batch.Normed[s], _router.Cols));
+            // Each token's experts in the order its own step adds them: its sums run in the same order.
+            for (int i = 0; i < _shared.Length; i++)
             {
-                _observed[i] = _chosen[i];
+                groups.Add(s, _experts.Length + i, _shared[i], 1f);
             }
-            _observer(_layer, _observed.AsSpan(0, k), k);
+            for (int i = 0; i < step._route.ExpertsPerToken; i++)
+            {
+                groups.Add(s, step._chosen[i], _experts[step._chosen[i]], step._weights[i]);
+            }
         }
+        groups.Accumulate(pool, batch.Normed, batch.X);
+        for (int s = 0; s < sequences.Length; s++)
+        {
+            ((MixtureFeedForwardStep)sequences[s]).Observe();
+        }
+    }
+
+    // Scores the experts for x and picks this session's top k with their output weights.
+    private void Route(ComputePool pool, ReadOnlySpan<float> x)
+    {
+        MatVec.Multiply(pool, _router, x, _logits);
+        _route.Select(_logits, _chosen);
+        Weigh(_route.ExpertsPerToken);
+    }
+
+    private void Observe()
+    {
+        if (_observer is null)
+        {
+            return;
+        }
+        int k = _route.ExpertsPerToken;
+        for (int i = 0; i < k; i++)
+        {
+            _observed[i] = _chosen[i];
+        }
+        _observer(_layer, _observed.AsSpan(0, k), k);
     }
 
     private static SwiGluWeights SwiGlu(Expert expert, DecodeWeights weights) =>
