@@ -36,6 +36,10 @@ internal sealed unsafe class DecodeBatch
         _pinned.Add(inputs);
         Inputs = (RowInput*)Unsafe.AsPointer(ref inputs[0]);
         Steps = new IFeedForwardStep[capacity];
+        RouterLogits = Pointers(capacity);
+        DecodeAttention.Heads[] attention = GC.AllocateArray<DecodeAttention.Heads>(capacity, pinned: true);
+        _pinned.Add(attention);
+        Attention = (DecodeAttention.Heads*)Unsafe.AsPointer(ref attention[0]);
         _logitHandles = new GCHandle[capacity];
     }
 
@@ -57,6 +61,12 @@ internal sealed unsafe class DecodeBatch
     public float** Attended { get; }
 
     public float** Logits { get; }
+
+    /// <summary>Each sequence's router logits of the Mixture-of-Experts layer being computed.</summary>
+    public float** RouterLogits { get; }
+
+    /// <summary>Each sequence's attention of the layer being computed.</summary>
+    public DecodeAttention.Heads* Attention { get; }
 
     /// <summary>Each sequence's hidden activations of a dense feed-forward block.</summary>
     public float** Hidden { get; }

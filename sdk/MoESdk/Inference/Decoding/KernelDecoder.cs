@@ -33,6 +33,7 @@ internal sealed unsafe class KernelDecoder
     private readonly float* _attendedp;
     private readonly float[] _scratch;
     private float[] _scores = [];
+    private float* _scoresp;
     private KvCache? _boundCache;
     private int _boundAllocated;
     private RotaryTables? _rotaryTables;
@@ -153,8 +154,10 @@ internal sealed unsafe class KernelDecoder
             MultiVec.Multiply(first._pool, batch.Inputs, n, layer.Query, batch.Query, layer.Key, batch.Key, layer.Value, batch.Value);
             for (int s = 0; s < n; s++)
             {
-                decoders[s].Attend(l, decoders[s]._layers[l]);
+                decoders[s].Position(l, decoders[s]._layers[l]);
+                batch.Attention[s] = decoders[s].AttentionHeads(l);
             }
+            DecodeAttention.Compute(first._pool, batch.Attention, n, first._config.NumHeads);
             MultiVec.Inputs(layer.Output, batch.Attended, n, batch.Paired, batch.PairedStride, batch.Inputs);
             MultiVec.Multiply(first._pool, layer.Output, batch.Inputs, batch.X, n, 1f, accumulate: true);
 
@@ -198,7 +201,7 @@ internal sealed unsafe class KernelDecoder
         Bind(cache);
         if (_scores.Length < _config.NumHeads * (position + 1))
         {
-            _scores = new float[_config.NumHeads * cache.Allocated];
+            _scores = Pinned(_config.NumHeads * cache.Allocated, out _scoresp);
         }
         new ReadOnlySpan<float>(_embedding + ((nint)token * _config.HiddenSize), _config.HiddenSize).CopyTo(_x);
         _rotaryTables = _rotary.Covering(position + 1);
@@ -213,13 +216,19 @@ internal sealed unsafe class KernelDecoder
     // The query, key and value of this layer are computed: biases, head norms, rotation, attention over the cache.
     private void Attend(int l, LayerStep layer)
     {
-        int headDim = _config.HeadDim, heads = _config.NumHeads, kvHeads = _config.NumKeyValueHeads;
-        int kvWidth = kvHeads * headDim, half = headDim / 2;
+        Position(l, layer);
+        int kvWidth = _config.NumKeyValueHeads * _config.HeadDim;
         int cached = _boundAllocated * kvWidth;
-        var keys = new Span<float>((float*)_keys[l], cached);
-        var values = new Span<float>((float*)_values[l], cached);
-        Span<float> key = keys.Slice(_position * kvWidth, kvWidth);
-        Span<float> value = values.Slice(_position * kvWidth, kvWidth);
+        DecodeAttention.Compute(_pool, _query, new Span<float>((float*)_keys[l], cached), new Span<float>((float*)_values[l], cached),
+            _config.NumHeads, _config.NumKeyValueHeads, _config.HeadDim, _position, _scores, _attended);
+    }
+
+    // Biases, head norms and rotation of this position's query and key.
+    private void Position(int l, LayerStep layer)
+    {
+        int headDim = _config.HeadDim, kvWidth = _config.NumKeyValueHeads * headDim, half = headDim / 2;
+        var key = new Span<float>(KeySlot(l), kvWidth);
+        var value = new Span<float>(ValueSlot(l), kvWidth);
         ReadOnlySpan<float> cos = _rotaryTables!.CosValues.AsSpan(_position * half, half);
         ReadOnlySpan<float> sin = _rotaryTables.SinValues.AsSpan(_position * half, half);
         AddBias(_query, layer.QueryBias);
@@ -229,8 +238,11 @@ internal sealed unsafe class KernelDecoder
         NormalizeHeads(key, layer.KeyNorm, headDim);
         Kernels.RotaryEmbedding.Apply(_query, headDim, cos, sin);
         Kernels.RotaryEmbedding.Apply(key, headDim, cos, sin);
-        DecodeAttention.Compute(_pool, _query, keys, values, heads, kvHeads, headDim, _position, _scores, _attended);
     }
+
+    // This sequence's attention of layer l at its position, for a batched step (the checks of DecodeAttention.Compute hold by construction).
+    private DecodeAttention.Heads AttentionHeads(int l) => new(_queryp, (float*)_keys[l], (float*)_values[l], _scoresp, _attendedp,
+        _config.NumHeads / _config.NumKeyValueHeads, _config.NumKeyValueHeads, _config.HeadDim, _position + 1);
 
     // The pinned object heap never moves an array, so its address holds while the decoder keeps the array.
     private static float[] Pinned(int length, out float* pointer)

@@ -8,7 +8,7 @@ namespace MoESdk.Inference.Decoding;
 /// rows), plus the shared experts. The route (top-k, policy) and the observer come from the session's
 /// <see cref="RoutingContext"/>, resolved once: this step belongs to one session, the block to every session.
 /// </summary>
-internal sealed class MixtureFeedForwardStep : IFeedForwardStep
+internal sealed unsafe class MixtureFeedForwardStep : IFeedForwardStep
 {
     private readonly int _layer;
     private readonly ExpertRoute _route;
@@ -18,6 +18,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly SwiGluWeights[] _experts;
     private readonly SwiGluWeights[] _shared;
     private readonly float[] _logits;
+    private readonly float* _logitsp;
     private readonly int[] _chosen;
     private readonly float[] _weights;
     private readonly long[] _observed;
@@ -32,7 +33,9 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         _router = WeightView.Matrix(block.Router.Weight);
         _experts = block.Experts.Select(e => SwiGlu(e, weights)).ToArray();
         _shared = block.SharedExperts.Select(e => SwiGlu(e, weights)).ToArray();
-        _logits = new float[_experts.Length];
+        // Pinned: a batched step writes the router logits from the pool's threads.
+        _logits = GC.AllocateArray<float>(_experts.Length, pinned: true);
+        _logitsp = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _logits[0]);
         _chosen = new int[_experts.Length];
         _weights = new float[_experts.Length];
         _observed = new long[_experts.Length];
@@ -65,10 +68,18 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         ExpertGroups groups = batch.Groups(layer, tokens => new ExpertGroups(tokens, _experts.Length + _shared.Length, _experts.Length + _shared.Length,
             _experts.Concat(_shared).Sum(e => e.Hidden), _experts.Concat(_shared).First().Dim));
         groups.Clear(sequences.Length);
-        for (int s = 0; s < sequences.Length; s++)
+        int n = sequences.Length;
+        for (int s = 0; s < n; s++)
+        {
+            batch.RouterLogits[s] = ((MixtureFeedForwardStep)sequences[s])._logitsp;
+        }
+        // Every sequence's router logits in one dispatch, the same products as its own step's.
+        MultiVec.Inputs(_router, batch.Normed, n, batch.Paired, batch.PairedStride, batch.Inputs);
+        MultiVec.Multiply(pool, _router, batch.Inputs, batch.RouterLogits, n);
+        for (int s = 0; s < n; s++)
         {
             var step = (MixtureFeedForwardStep)sequences[s];
-            step.Route(pool, new ReadOnlySpan<float>(batch.Normed[s], _router.Cols));
+            step.Choose();
             // Each token's experts in the order its own step adds them: its sums run in the same order.
             for (int i = 0; i < _shared.Length; i++)
             {
@@ -90,6 +101,11 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private void Route(ComputePool pool, ReadOnlySpan<float> x)
     {
         MatVec.Multiply(pool, _router, x, _logits);
+        Choose();
+    }
+
+    private void Choose()
+    {
         _route.Select(_logits, _chosen);
         Weigh(_route.ExpertsPerToken);
     }
