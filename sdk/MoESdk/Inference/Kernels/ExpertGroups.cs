@@ -194,30 +194,67 @@ internal sealed unsafe class ExpertGroups
                 SwiGluWeights expert = g._weights[g._groupExpert[group]];
                 int first = g._groupRows[group];
                 int local = row - first, localEnd = Math.Min(end, g._groupRows[group + 1]) - first;
-                for (int a = g._groupStart[group]; a < g._groupStart[group + 1]; a++)
+                int a = g._groupStart[group], assignedEnd = g._groupStart[group + 1];
+                // Tokens that chose this expert two at a time: each gate and up row is loaded once for both.
+                for (; a <= assignedEnd - 2; a += 2)
                 {
-                    int slot = g._assigned[a];
-                    int token = slot / g._perToken;
-                    float scale = g._slotScale[slot];
-                    RowInput x = g._gateInputs[token];
-                    float* h = g._hidden + ((nint)token * g._maxHidden) + g._slotOffset[(token * (g._perToken + 1)) + (slot - (token * g._perToken))];
+                    Assignment p = g.Assigned(a), q = g.Assigned(a + 1);
                     int r = local;
                     for (; r <= localEnd - 2; r += 2)
                     {
-                        expert.Gate.Dot4(r, r + 1, expert.Up, r, r + 1, x, out float g0, out float g1, out float u0, out float u1);
-                        h[r] = scale * Silu(g0) * u0;
-                        h[r + 1] = scale * Silu(g1) * u1;
+                        expert.Gate.Dot4Pair(r, r + 1, expert.Up, r, r + 1, p.X, q.X,
+                            out float g0, out float g1, out float u0, out float u1, out float h0, out float h1, out float v0, out float v1);
+                        p.Store(r, g0, g1, u0, u1);
+                        q.Store(r, h0, h1, v0, v1);
                     }
                     if (r < localEnd)
                     {
-                        h[r] = scale * Silu(expert.Gate.Dot(r, x)) * expert.Up.Dot(r, x);
+                        p.StoreOne(r, expert);
+                        q.StoreOne(r, expert);
+                    }
+                }
+                if (a < assignedEnd)
+                {
+                    Assignment p = g.Assigned(a);
+                    int r = local;
+                    for (; r <= localEnd - 2; r += 2)
+                    {
+                        expert.Gate.Dot4(r, r + 1, expert.Up, r, r + 1, p.X, out float g0, out float g1, out float u0, out float u1);
+                        p.Store(r, g0, g1, u0, u1);
+                    }
+                    if (r < localEnd)
+                    {
+                        p.StoreOne(r, expert);
                     }
                 }
                 row = first + localEnd;
             }
         }
 
-        private static float Silu(float v) => v / (1f + MathF.Exp(-v));
+    }
+
+    private static float Silu(float v) => v / (1f + MathF.Exp(-v));
+
+    private Assignment Assigned(int index)
+    {
+        int slot = _assigned[index];
+        int token = slot / _perToken;
+        float* h = _hidden + ((nint)token * _maxHidden) + _slotOffset[(token * (_perToken + 1)) + (slot - (token * _perToken))];
+        return new Assignment(_gateInputs[token], h, _slotScale[slot]);
+    }
+
+    /// <summary>One token's use of an expert: its input, where its activations go, and its weight.</summary>
+    private readonly struct Assignment(RowInput x, float* h, float scale)
+    {
+        public RowInput X => x;
+
+        public void Store(int r, float g0, float g1, float u0, float u1)
+        {
+            h[r] = scale * Silu(g0) * u0;
+            h[r + 1] = scale * Silu(g1) * u1;
+        }
+
+        public void StoreOne(int r, in SwiGluWeights expert) => h[r] = scale * Silu(expert.Gate.Dot(r, x)) * expert.Up.Dot(r, x);
     }
 
     /// <summary>y_t[r] += Σ_j down_j[r]·h_j over token t's experts in its own order, four output rows at a time.</summary>

@@ -60,14 +60,18 @@ internal static unsafe class MultiVec
             int r = start;
             for (; r <= end - MatVec.RowBlock; r += MatVec.RowBlock)
             {
-                for (int s = 0; s < _count; s++)
+                int s = 0;
+                for (; s <= _count - 2; s += 2)
+                {
+                    _w.Dot4Pair(r, r + 1, _w, r + 2, r + 3, _x[s], _x[s + 1],
+                        out float s0, out float s1, out float s2, out float s3, out float t0, out float t1, out float t2, out float t3);
+                    Store(_y[s], r, s0, s1, s2, s3);
+                    Store(_y[s + 1], r, t0, t1, t2, t3);
+                }
+                if (s < _count)
                 {
                     _w.Dot4(r, r + 1, _w, r + 2, r + 3, _x[s], out float s0, out float s1, out float s2, out float s3);
-                    float* y = _y[s];
-                    Store(y, r, s0);
-                    Store(y, r + 1, s1);
-                    Store(y, r + 2, s2);
-                    Store(y, r + 3, s3);
+                    Store(_y[s], r, s0, s1, s2, s3);
                 }
             }
             for (; r < end; r++)
@@ -77,6 +81,14 @@ internal static unsafe class MultiVec
                     Store(_y[s], r, _w.Dot(r, _x[s]));
                 }
             }
+        }
+
+        private void Store(float* y, int row, float d0, float d1, float d2, float d3)
+        {
+            Store(y, row, d0);
+            Store(y, row + 1, d1);
+            Store(y, row + 2, d2);
+            Store(y, row + 3, d3);
         }
 
         private void Store(float* y, int row, float dot)
@@ -150,12 +162,18 @@ internal static unsafe class MultiVec
             int r = start;
             for (; r <= end - 2; r += 2)
             {
-                for (int s = 0; s < _count; s++)
+                int s = 0;
+                for (; s <= _count - 2; s += 2)
+                {
+                    _gate.Dot4Pair(r, r + 1, _up, r, r + 1, _x[s], _x[s + 1],
+                        out float g0, out float g1, out float u0, out float u1, out float h0, out float h1, out float v0, out float v1);
+                    Store(_h[s], r, g0, g1, u0, u1);
+                    Store(_h[s + 1], r, h0, h1, v0, v1);
+                }
+                if (s < _count)
                 {
                     _gate.Dot4(r, r + 1, _up, r, r + 1, _x[s], out float g0, out float g1, out float u0, out float u1);
-                    float* h = _h[s];
-                    h[r] = Silu(g0) * u0;
-                    h[r + 1] = Silu(g1) * u1;
+                    Store(_h[s], r, g0, g1, u0, u1);
                 }
             }
             if (r < end)
@@ -165,6 +183,12 @@ internal static unsafe class MultiVec
                     _h[s][r] = Silu(_gate.Dot(r, _x[s])) * _up.Dot(r, _x[s]);
                 }
             }
+        }
+
+        private static void Store(float* h, int r, float g0, float g1, float u0, float u1)
+        {
+            h[r] = Silu(g0) * u0;
+            h[r + 1] = Silu(g1) * u1;
         }
 
         private static float Silu(float v) => v / (1f + MathF.Exp(-v));
