@@ -364,6 +364,48 @@ internal static unsafe class RowDot
         }
     }
 
+    /// <summary>
+    /// The int8 <c>Four</c> of the same four rows with two inputs, x and y: each block is widened to float once for both.
+    /// Every (row, input) sum takes the same steps as in <c>Four</c>, so the results are bit for bit the same. Needs AVX-512.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourPair(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* r3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols,
+        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s)
+    {
+        int blocks = cols / Int8Matrix.BlockSize;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
+            Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
+            PairBlock(r0 + c, d0[b], xl, xh, yl, yh, ref a0, ref e0);
+            PairBlock(r1 + c, d1[b], xl, xh, yl, yh, ref a1, ref e1);
+            PairBlock(r2 + c, d2[b], xl, xh, yl, yh, ref a2, ref e2);
+            PairBlock(r3 + c, d3[b], xl, xh, yl, yh, ref a3, ref e3);
+        }
+        x0s = Vector512.Sum(a0);
+        x1s = Vector512.Sum(a1);
+        x2s = Vector512.Sum(a2);
+        x3s = Vector512.Sum(a3);
+        y0s = Vector512.Sum(e0);
+        y1s = Vector512.Sum(e1);
+        y2s = Vector512.Sum(e2);
+        y3s = Vector512.Sum(e3);
+    }
+
+    // Block512 for two inputs from one widening of the block.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairBlock(sbyte* q, float scale, Vector512<float> xl, Vector512<float> xh, Vector512<float> yl, Vector512<float> yh,
+        ref Vector512<float> a, ref Vector512<float> e)
+    {
+        Vector512<float> low = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q)));
+        Vector512<float> high = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16)));
+        Vector512<float> d = Vector512.Create(scale);
+        a = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, xh, low * xl), d, a);
+        e = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, yh, low * yl), d, e);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float One(sbyte* r, float* d, float* x, int cols)
     {
