@@ -28,8 +28,14 @@ public sealed class MoEModelOptions
     /// </summary>
     public Inference.DecodePrecision Precision { get; set; } = Inference.DecodePrecision.Float32;
 
-    /// <summary>Generations running at once; more than 1 forbids per-request experts per token (shared model state).</summary>
+    /// <summary>Generations running at once, each with its own KV cache, sampling and routing; their decode steps are batched.</summary>
     public int MaxConcurrentRequests { get; set; } = 1;
+
+    /// <summary>
+    /// Most running generations decoded together in one step (continuous batching; 8 by default, 1 turns it off): each
+    /// step reads the weights once for all of them. Applies when <see cref="MaxConcurrentRequests"/> is above 1.
+    /// </summary>
+    public int MaxBatchSize { get; set; } = 8;
 
     /// <summary>Requests that may wait for a slot; further requests fail fast with <c>MoEQueueFullException</c>.</summary>
     public int QueueCapacity { get; set; } = 16;

@@ -54,6 +54,10 @@ internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<M
         {
             failures.Add($"{key}:MaxConcurrentRequests must be 1 or more, was {options.MaxConcurrentRequests}.");
         }
+        if (options.MaxBatchSize < 1)
+        {
+            failures.Add($"{key}:MaxBatchSize must be 1 or more, was {options.MaxBatchSize}.");
+        }
         if (options.QueueCapacity < 0)
         {
             failures.Add($"{key}:QueueCapacity must be 0 or more, was {options.QueueCapacity}.");

@@ -82,6 +82,7 @@ public static class ServiceCollectionExtensions
             Device = options.Device,
             Precision = options.Precision,
             MaxConcurrentRequests = options.MaxConcurrentRequests,
+            MaxBatchSize = options.MaxBatchSize,
             QueueCapacity = options.QueueCapacity,
             MeterFactory = provider.GetService<IMeterFactory>(),
         });

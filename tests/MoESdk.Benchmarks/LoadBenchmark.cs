@@ -11,8 +11,9 @@ using MoESdk.Samples.WebApi;
 /// Load on the sample web API over real HTTP on 127.0.0.1: waves of concurrent chat completions against one
 /// model, each wave a burst larger than the queue, so some requests are served and the rest refused with 503.
 /// Reports requests/s, generated tokens/s, latency percentiles of served requests, refusals and memory after every
-/// wave. With generations running at once (MaxConcurrentRequests), each on its own thread with its own KV cache.
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- load ARTIFACT [concurrent=50] [waves=5] [maxTokens=32] [queue=16] [running=1]
+/// wave. With generations running at once (MaxConcurrentRequests), each with its own KV cache, decoded in shared steps
+/// of up to MaxBatchSize sequences (batch 1: each on its own thread, as without batching).
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- load ARTIFACT [concurrent=50] [waves=5] [maxTokens=32] [queue=16] [running=1] [batch=8]
 /// </summary>
 internal static class LoadBenchmark
 {
@@ -24,11 +25,12 @@ internal static class LoadBenchmark
         int maxTokens = args.Length > 3 ? int.Parse(args[3]) : 32;
         int queue = args.Length > 4 ? int.Parse(args[4]) : 16;
         int running = args.Length > 5 ? int.Parse(args[5]) : 1;
+        int batch = args.Length > 6 ? int.Parse(args[6]) : 8;
 
         WebApplication app = ChatApp.Build([
             "--urls", "http://127.0.0.1:0", "--environment", "Production", "--Logging:LogLevel:Default=Warning",
             $"--MoE:Models:{ChatApp.ModelName}:Path={artifact}", $"--MoE:Models:{ChatApp.ModelName}:QueueCapacity={queue}",
-            $"--MoE:Models:{ChatApp.ModelName}:MaxConcurrentRequests={running}",
+            $"--MoE:Models:{ChatApp.ModelName}:MaxConcurrentRequests={running}", $"--MoE:Models:{ChatApp.ModelName}:MaxBatchSize={batch}",
         ]);
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -36,7 +38,7 @@ internal static class LoadBenchmark
         object Request() => new { model = ChatApp.ModelName, max_tokens = maxTokens, temperature = 0, messages = new[] { new { role = "user", content = "And God said" } } };
         (await client.PostAsJsonAsync("/v1/chat/completions", Request())).EnsureSuccessStatusCode();
 
-        Console.WriteLine($"{concurrent} concurrent requests per wave, {waves} waves, max_tokens {maxTokens}, queue {queue} + {running} running");
+        Console.WriteLine($"{concurrent} concurrent requests per wave, {waves} waves, max_tokens {maxTokens}, queue {queue} + {running} running, batches of up to {batch}");
         Console.WriteLine($"{"wave",4} {"served",7} {"refused",8} {"req/s",7} {"tok/s",7} {"p50 ms",8} {"p95 ms",8} {"max ms",8} {"managed MB",11} {"working set MB",15}");
         (long managed, long workingSet) = Memory();
         Console.WriteLine($"{"-",4} {"",7} {"",8} {"",7} {"",7} {"",8} {"",8} {"",8} {managed >> 20,11} {workingSet >> 20,15}");

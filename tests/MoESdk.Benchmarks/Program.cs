@@ -31,6 +31,12 @@ if (args is ["nan-scan", .. var scanArgs])
     return;
 }
 
+if (args is ["batch-step", .. var batchArgs])
+{
+    BatchStepBenchmark.Run(batchArgs);
+    return;
+}
+
 if (args is ["load", .. var loadArgs])
 {
     await LoadBenchmark.RunAsync(loadArgs);

@@ -107,6 +107,7 @@ public sealed class HostingTests(TestModels models)
     [InlineData("Device=tpu", "MoE:Models:bad:Device: Unknown device 'tpu'")]
     [InlineData("Device=cuda", "TorchSharp-cuda-linux or TorchSharp-cuda-windows")]
     [InlineData("MaxConcurrentRequests=0", "MoE:Models:bad:MaxConcurrentRequests must be 1 or more")]
+    [InlineData("MaxBatchSize=0", "MoE:Models:bad:MaxBatchSize must be 1 or more")]
     [InlineData("QueueCapacity=-1", "MoE:Models:bad:QueueCapacity must be 0 or more")]
     public async Task TheHostDoesNotStartWithBadOptions(string settings, string expected)
     {

@@ -118,32 +118,56 @@ public sealed class InferenceSession : IDisposable
     /// </summary>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancellationToken = default)
     {
-        options.Validate();
-        var sampler = new TokenSampler(options.Sampling);
+        var cursor = new GenerationCursor(this, options);
         FinishReason = FinishReason.None;
         cancellationToken.ThrowIfCancellationRequested();
         Feed(prompt);
-        for (int produced = 0; ; produced++)
+        while (cursor.TryNext(out int next))
         {
-            if (produced >= options.MaxTokens)
-            {
-                FinishReason = FinishReason.MaxTokens;
-                yield break;
-            }
-            int next = sampler.Sample(_logits);
-            if (options.StopTokens.Contains(next))
-            {
-                FinishReason = FinishReason.Stop;
-                yield break;
-            }
             yield return next;
             cancellationToken.ThrowIfCancellationRequested();
-            if (_cache.Length >= _cache.Capacity)
+            if (!cursor.HasRoom())
             {
-                FinishReason = FinishReason.ContextFull;
-                yield break;
+                break;
             }
             Feed([next]);
+        }
+        FinishReason = cursor.FinishReason;
+    }
+
+    /// <summary>The logits after the last token fed.</summary>
+    internal ReadOnlySpan<float> Logits => _logits;
+
+    /// <summary>
+    /// Feeds <c>tokens[i]</c> to <c>sessions[i]</c> for each i in one decode step (<see cref="KernelDecoder"/>'s batched
+    /// step): every weight is read once for all of them, and each session's logits are bit for bit those of its own
+    /// <see cref="Feed"/>. The sessions decode one model in one precision on the kernels (<see cref="Backend"/>).
+    /// </summary>
+    internal static void FeedEach(DecodeBatch batch, IReadOnlyList<InferenceSession> sessions, ReadOnlySpan<int> tokens)
+    {
+        if (sessions.Count == 1)
+        {
+            sessions[0].Feed([tokens[0]]);
+            return;
+        }
+        var decoders = new KernelDecoder[sessions.Count];
+        var caches = new KvCache[sessions.Count];
+        var logits = new float[sessions.Count][];
+        for (int i = 0; i < sessions.Count; i++)
+        {
+            InferenceSession session = sessions[i];
+            if ((uint)tokens[i] >= (uint)session._model.Config.VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {tokens[i]} is outside the vocabulary (0..{session._model.Config.VocabSize - 1}).");
+            }
+            decoders[i] = session._decoder ?? throw new InvalidOperationException("A batched decode step needs sessions on the kernel backend.");
+            caches[i] = session._cache;
+            logits[i] = session._logits;
+        }
+        KernelDecoder.Step(batch, decoders, tokens, caches, logits);
+        foreach (InferenceSession session in sessions)
+        {
+            session._cache.Length++;
         }
     }
 

@@ -30,6 +30,7 @@ public sealed partial class MoEModel : IMoEModel
     private readonly MoEMetrics _metrics;
     private readonly int[] _stopTokens;
     private readonly DecodePrecision _precision;
+    private readonly DecodeScheduler? _scheduler;
     private int _disposed;
 
     /// <param name="model">The model to serve; it must have a tokenizer.</param>
@@ -55,6 +56,9 @@ public sealed partial class MoEModel : IMoEModel
         GenerationDefaults = GenerationDefaults.Load(model.Source);
         _stopTokens = StopTokens(_tokenizer, ChatTemplate, GenerationDefaults, Info.VocabSize);
         _queue = new RequestQueue(name, options.MaxConcurrentRequests, options.QueueCapacity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1, nameof(MoEServingOptions.MaxBatchSize));
+        // One generation at a time, or batches of one, decode on the request's own thread as they always did.
+        _scheduler = options.MaxConcurrentRequests > 1 && options.MaxBatchSize > 1 ? new DecodeScheduler(options.MaxBatchSize, name) : null;
         _precision = options.Precision;
         _routing = new RoutingStatistics(Info.ExpertsPerLayer);
         _metrics = new MoEMetrics(name, () => _queue.Waiting, _routing.Snapshot, options.MeterFactory);
@@ -326,13 +330,22 @@ public sealed partial class MoEModel : IMoEModel
         {
             using var session = new InferenceSession(_model.Model, capacity, routing: Routing(request.ExpertsPerToken, request.RoutingPolicy, recorder),
                 precision: _precision);
-            foreach (int id in session.Generate(request.Prompt, request.Generation, cancellationToken))
+            void Delivered()
             {
                 if (count++ == 0)
                 {
                     firstToken = clock.Elapsed;
                     _metrics.FirstToken(request.Operation, firstToken);
                 }
+            }
+            if (_scheduler is not null && session.Backend == DecodeBackend.Kernels)
+            {
+                run.FinishReason = GenerateBatched(session, request, recorder, output, Delivered, cancellationToken);
+                return;
+            }
+            foreach (int id in session.Generate(request.Prompt, request.Generation, cancellationToken))
+            {
+                Delivered();
                 var step = new TokenStep(id, request.IncludeExperts ? recorder.LastChoices() : []);
                 // The generation runs on its own thread, so waiting here for the reader blocks no pool thread.
                 while (!output.TryWrite(step))
@@ -492,6 +505,7 @@ public sealed partial class MoEModel : IMoEModel
             return;
         }
         _metrics.Dispose();
+        _scheduler?.Dispose();
         _queue.Dispose();
         if (_ownsModel)
         {

@@ -12,10 +12,19 @@ public sealed record MoEServingOptions
     public int? ExpertsPerToken { get; init; }
 
     /// <summary>
-    /// Generations running at once, each on its own thread with its own KV cache and routing (experts per token,
-    /// routing policy). 1 by default: decode is memory-bound, so concurrent generations share the CPU.
+    /// Generations running at once, each with its own KV cache, sampling, routing (experts per token, routing policy)
+    /// and cancellation. 1 by default. With more, their decode steps are batched (see <see cref="MaxBatchSize"/>).
     /// </summary>
     public int MaxConcurrentRequests { get; init; } = 1;
+
+    /// <summary>
+    /// Most generations decoded together in one step (continuous batching): a request prefills its prompt on its own,
+    /// then joins the running decode step and leaves it when done; each step reads every weight once for all its
+    /// sequences, so 8 streams cost far less than 8 times one. Running generations beyond it wait for a place in the
+    /// step. Each sequence's tokens are those it gets alone. 8 by default; 1 decodes every generation on its own thread.
+    /// Batching needs <see cref="MaxConcurrentRequests"/> above 1.
+    /// </summary>
+    public int MaxBatchSize { get; init; } = 8;
 
     /// <summary>Requests that may wait for a slot; one more is refused with <see cref="MoEQueueFullException"/>.</summary>
     public int QueueCapacity { get; init; } = 16;

@@ -15,4 +15,13 @@ internal sealed class DenseFeedForwardStep : IFeedForwardStep
 
     public void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual) =>
         SwiGluFeedForward.Accumulate(pool, _weights, x, scratch[.._weights.Hidden], 1f, residual);
+
+    public unsafe void AccumulateBatch(ComputePool pool, DecodeBatch batch, int layer, ReadOnlySpan<IFeedForwardStep> sequences)
+    {
+        int n = sequences.Length;
+        MultiVec.Inputs(_weights.Gate, batch.Normed, n, batch.Paired, batch.PairedStride, batch.Inputs);
+        MultiVec.Gated(pool, _weights, batch.Inputs, batch.Hidden, n);
+        MultiVec.Inputs(_weights.Down, batch.Hidden, n, batch.Paired, batch.PairedStride, batch.Inputs);
+        MultiVec.Multiply(pool, _weights.Down, batch.Inputs, batch.X, n, 1f, accumulate: true);
+    }
 }

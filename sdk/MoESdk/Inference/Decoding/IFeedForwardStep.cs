@@ -10,4 +10,11 @@ internal interface IFeedForwardStep
 
     /// <summary>residual += FFN(x).</summary>
     void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual);
+
+    /// <summary>
+    /// residual_s += FFN(x_s) for every sequence of a batched step (<see cref="DecodeBatch.Normed"/> to
+    /// <see cref="DecodeBatch.X"/>), each result bit for bit that of <see cref="Accumulate"/>. <paramref name="sequences"/>
+    /// holds each sequence's step of this layer (this one among them): they share the weights, not the routing.
+    /// </summary>
+    void AccumulateBatch(ComputePool pool, DecodeBatch batch, int layer, ReadOnlySpan<IFeedForwardStep> sequences);
 }

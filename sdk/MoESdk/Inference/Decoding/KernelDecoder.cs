@@ -21,14 +21,23 @@ internal sealed unsafe class KernelDecoder
     private readonly WeightMatrix _head;
     private readonly Modules.RotaryEmbedding _rotary;
     private readonly float _epsilon;
+    private readonly DecodeWeights _weights;
+    // Pinned: a batched step hands their addresses to the pool's threads.
     private readonly float[] _x;
     private readonly float[] _normed;
     private readonly float[] _query;
     private readonly float[] _attended;
+    private readonly float* _xp;
+    private readonly float* _normedp;
+    private readonly float* _queryp;
+    private readonly float* _attendedp;
     private readonly float[] _scratch;
     private float[] _scores = [];
+    private float* _scoresp;
     private KvCache? _boundCache;
     private int _boundAllocated;
+    private RotaryTables? _rotaryTables;
+    private int _position;
     private readonly nint[] _keys;
     private readonly nint[] _values;
 
@@ -42,10 +51,11 @@ internal sealed unsafe class KernelDecoder
         _head = weights.Matrix(model.Head);
         _rotary = model.Rotary;
         _epsilon = (float)_config.RmsNormEpsilon;
-        _x = new float[_config.HiddenSize];
-        _normed = new float[_config.HiddenSize];
-        _query = new float[_config.NumHeads * _config.HeadDim];
-        _attended = new float[_query.Length];
+        _weights = weights;
+        _x = Pinned(_config.HiddenSize, out _xp);
+        _normed = Pinned(_config.HiddenSize, out _normedp);
+        _query = Pinned(_config.NumHeads * _config.HeadDim, out _queryp);
+        _attended = Pinned(_query.Length, out _attendedp);
         _scratch = new float[_layers.Max(l => l.FeedForward.ScratchWidth)];
         _keys = new nint[_layers.Length];
         _values = new nint[_layers.Length];
@@ -73,45 +83,16 @@ internal sealed unsafe class KernelDecoder
     /// </summary>
     public void Step(int token, KvCache cache, Span<float> logits)
     {
-        int position = cache.Length;
-        int hidden = _config.HiddenSize, headDim = _config.HeadDim, heads = _config.NumHeads, kvHeads = _config.NumKeyValueHeads;
-        int kvWidth = kvHeads * headDim, half = headDim / 2;
-        if (position >= cache.Capacity)
-        {
-            throw new InvalidOperationException($"The KV cache is full ({cache.Capacity} positions).");
-        }
-        cache.Reserve(position + 1);
-        Bind(cache);
-        if (_scores.Length < heads * (position + 1))
-        {
-            _scores = new float[heads * cache.Allocated];
-        }
-        new ReadOnlySpan<float>(_embedding + ((nint)token * hidden), hidden).CopyTo(_x);
-        RotaryTables rotary = _rotary.Covering(position + 1);
-        ReadOnlySpan<float> cos = rotary.CosValues.AsSpan(position * half, half);
-        ReadOnlySpan<float> sin = rotary.SinValues.AsSpan(position * half, half);
-        int cached = cache.Allocated * kvWidth;
+        int hidden = _config.HiddenSize;
+        int kvWidth = _config.NumKeyValueHeads * _config.HeadDim;
+        int position = Begin(token, cache);
 
         for (int l = 0; l < _layers.Length; l++)
         {
             LayerStep layer = _layers[l];
-            var keys = new Span<float>((float*)_keys[l], cached);
-            var values = new Span<float>((float*)_values[l], cached);
-            Span<float> key = keys.Slice(position * kvWidth, kvWidth);
-            Span<float> value = values.Slice(position * kvWidth, kvWidth);
-
             Kernels.RmsNorm.Apply(_x, new ReadOnlySpan<float>(layer.AttentionNorm, hidden), _epsilon, _normed);
-            MatVec.Multiply(_pool, _normed, layer.Query, _query, layer.Key, key, layer.Value, value);
-            AddBias(_query, layer.QueryBias);
-            AddBias(key, layer.KeyBias);
-            AddBias(value, layer.ValueBias);
-            NormalizeHeads(_query, layer.QueryNorm, headDim);
-            NormalizeHeads(key, layer.KeyNorm, headDim);
-            Kernels.RotaryEmbedding.Apply(_query, headDim, cos, sin);
-            Kernels.RotaryEmbedding.Apply(key, headDim, cos, sin);
-            // A sliding window (Mistral) starts the attended positions at position - window + 1.
-            int first = _config.SlidingWindow is { } window ? Math.Max(0, position - window + 1) : 0;
-            DecodeAttention.Compute(_pool, _query, keys[(first * kvWidth)..], values[(first * kvWidth)..], heads, kvHeads, headDim, position - first, _scores, _attended);
+            MatVec.Multiply(_pool, _normed, layer.Query, _query, layer.Key, new Span<float>(KeySlot(l), kvWidth), layer.Value, new Span<float>(ValueSlot(l), kvWidth));
+            Attend(l, layer);
             MatVec.MultiplyAdd(_pool, layer.Output, _attended, 1f, _x);
 
             Kernels.RmsNorm.Apply(_x, new ReadOnlySpan<float>(layer.FeedForwardNorm, hidden), _epsilon, _normed);
@@ -119,6 +100,165 @@ internal sealed unsafe class KernelDecoder
         }
         Kernels.RmsNorm.Apply(_x, new ReadOnlySpan<float>(_finalNorm, hidden), _epsilon, _normed);
         MatVec.Multiply(_pool, _head, _normed, logits);
+    }
+
+    /// <summary>
+    /// One step of several sequences of the same model and precision, each with its own decoder (routing), token, cache
+    /// and logits: the same work as <see cref="Step(int, KvCache, Span{float})"/> for each, with every weight matrix read
+    /// once for all of them (<see cref="MultiVec"/>, <see cref="ExpertGroups"/>). Each sequence's logits are bit for bit
+    /// those of its own step. The caller advances each cache's length.
+    /// </summary>
+    public static void Step(DecodeBatch batch, ReadOnlySpan<KernelDecoder> decoders, ReadOnlySpan<int> tokens, ReadOnlySpan<KvCache> caches, ReadOnlySpan<float[]> logits)
+    {
+        int n = decoders.Length;
+        if (tokens.Length != n || caches.Length != n || logits.Length != n || n > batch.Capacity)
+        {
+            throw new ArgumentException($"A batched step of {n} decoders got {tokens.Length} tokens, {caches.Length} caches and {logits.Length} logits (at most {batch.Capacity} sequences).");
+        }
+        KernelDecoder first = decoders[0];
+        for (int s = 1; s < n; s++)
+        {
+            if (!ReferenceEquals(decoders[s]._weights, first._weights))
+            {
+                throw new ArgumentException("The sequences of a batched step decode one model in one precision.", nameof(decoders));
+            }
+        }
+        int hidden = first._config.HiddenSize;
+        batch.Prepare(first.BatchWidth, first._scratch.Length, first._layers.Length);
+        for (int s = 0; s < n; s++)
+        {
+            KernelDecoder d = decoders[s];
+            if (logits[s].Length != first._config.VocabSize)
+            {
+                throw new ArgumentException($"The logits of sequence {s} hold {logits[s].Length} values; the vocabulary has {first._config.VocabSize}.", nameof(logits));
+            }
+            d.Begin(tokens[s], caches[s]);
+            batch.X[s] = d._xp;
+            batch.Normed[s] = d._normedp;
+            batch.Query[s] = d._queryp;
+            batch.Attended[s] = d._attendedp;
+            batch.Hidden[s] = batch.HiddenScratch(s);
+        }
+
+        for (int l = 0; l < first._layers.Length; l++)
+        {
+            LayerStep layer = first._layers[l];
+            for (int s = 0; s < n; s++)
+            {
+                KernelDecoder d = decoders[s];
+                Kernels.RmsNorm.Apply(d._x, new ReadOnlySpan<float>(layer.AttentionNorm, hidden), d._epsilon, d._normed);
+                batch.Key[s] = d.KeySlot(l);
+                batch.Value[s] = d.ValueSlot(l);
+            }
+            MultiVec.Inputs(layer.Query, batch.Normed, n, batch.Paired, batch.PairedStride, batch.Inputs);
+            MultiVec.Multiply(first._pool, batch.Inputs, n, layer.Query, batch.Query, layer.Key, batch.Key, layer.Value, batch.Value);
+            for (int s = 0; s < n; s++)
+            {
+                decoders[s].Position(l, decoders[s]._layers[l]);
+                batch.Attention[s] = decoders[s].AttentionHeads(l);
+            }
+            DecodeAttention.Compute(first._pool, batch.Attention, n, first._config.NumHeads);
+            MultiVec.Inputs(layer.Output, batch.Attended, n, batch.Paired, batch.PairedStride, batch.Inputs);
+            MultiVec.Multiply(first._pool, layer.Output, batch.Inputs, batch.X, n, 1f, accumulate: true);
+
+            for (int s = 0; s < n; s++)
+            {
+                KernelDecoder d = decoders[s];
+                Kernels.RmsNorm.Apply(d._x, new ReadOnlySpan<float>(layer.FeedForwardNorm, hidden), d._epsilon, d._normed);
+                batch.Steps[s] = d._layers[l].FeedForward;
+            }
+            layer.FeedForward.AccumulateBatch(first._pool, batch, l, batch.Steps.AsSpan(0, n));
+        }
+        try
+        {
+            for (int s = 0; s < n; s++)
+            {
+                KernelDecoder d = decoders[s];
+                Kernels.RmsNorm.Apply(d._x, new ReadOnlySpan<float>(d._finalNorm, hidden), d._epsilon, d._normed);
+                batch.Logits[s] = batch.Pin(s, logits[s]);
+            }
+            MultiVec.Inputs(first._head, batch.Normed, n, batch.Paired, batch.PairedStride, batch.Inputs);
+            MultiVec.Multiply(first._pool, first._head, batch.Inputs, batch.Logits, n);
+        }
+        finally
+        {
+            batch.Unpin(n);
+        }
+    }
+
+    /// <summary>The widest input of a product in this model: the paired-input scratch a batched step needs per sequence.</summary>
+    private int BatchWidth => Math.Max(Math.Max(_config.HiddenSize, _query.Length), _scratch.Length);
+
+    // Checks room, binds the cache, loads the token's embedding and the position's rotation; returns the position.
+    private int Begin(int token, KvCache cache)
+    {
+        int position = cache.Length;
+        if (position >= cache.Capacity)
+        {
+            throw new InvalidOperationException($"The KV cache is full ({cache.Capacity} positions).");
+        }
+        cache.Reserve(position + 1);
+        Bind(cache);
+        if (_scores.Length < _config.NumHeads * (position + 1))
+        {
+            _scores = Pinned(_config.NumHeads * cache.Allocated, out _scoresp);
+        }
+        new ReadOnlySpan<float>(_embedding + ((nint)token * _config.HiddenSize), _config.HiddenSize).CopyTo(_x);
+        _rotaryTables = _rotary.Covering(position + 1);
+        _position = position;
+        return position;
+    }
+
+    private float* KeySlot(int layer) => (float*)_keys[layer] + ((nint)_position * _config.NumKeyValueHeads * _config.HeadDim);
+
+    private float* ValueSlot(int layer) => (float*)_values[layer] + ((nint)_position * _config.NumKeyValueHeads * _config.HeadDim);
+
+    // The query, key and value of this layer are computed: biases, head norms, rotation, attention over the cache.
+    private void Attend(int l, LayerStep layer)
+    {
+        Position(l, layer);
+        int kvWidth = _config.NumKeyValueHeads * _config.HeadDim;
+        int first = FirstAttended;
+        int cached = (_boundAllocated - first) * kvWidth;
+        DecodeAttention.Compute(_pool, _query, new Span<float>((float*)_keys[l] + ((nint)first * kvWidth), cached),
+            new Span<float>((float*)_values[l] + ((nint)first * kvWidth), cached),
+            _config.NumHeads, _config.NumKeyValueHeads, _config.HeadDim, _position - first, _scores, _attended);
+    }
+
+    // The first position this position attends to: 0, or with a sliding window (Mistral) position - window + 1.
+    private int FirstAttended => _config.SlidingWindow is { } window ? Math.Max(0, _position - window + 1) : 0;
+
+    // Biases, head norms and rotation of this position's query and key.
+    private void Position(int l, LayerStep layer)
+    {
+        int headDim = _config.HeadDim, kvWidth = _config.NumKeyValueHeads * headDim, half = headDim / 2;
+        var key = new Span<float>(KeySlot(l), kvWidth);
+        var value = new Span<float>(ValueSlot(l), kvWidth);
+        ReadOnlySpan<float> cos = _rotaryTables!.CosValues.AsSpan(_position * half, half);
+        ReadOnlySpan<float> sin = _rotaryTables.SinValues.AsSpan(_position * half, half);
+        AddBias(_query, layer.QueryBias);
+        AddBias(key, layer.KeyBias);
+        AddBias(value, layer.ValueBias);
+        NormalizeHeads(_query, layer.QueryNorm, headDim);
+        NormalizeHeads(key, layer.KeyNorm, headDim);
+        Kernels.RotaryEmbedding.Apply(_query, headDim, cos, sin);
+        Kernels.RotaryEmbedding.Apply(key, headDim, cos, sin);
+    }
+
+    // This sequence's attention of layer l at its position, for a batched step (the checks of DecodeAttention.Compute hold by construction).
+    private DecodeAttention.Heads AttentionHeads(int l)
+    {
+        nint first = (nint)FirstAttended * _config.NumKeyValueHeads * _config.HeadDim;
+        return new(_queryp, (float*)_keys[l] + first, (float*)_values[l] + first, _scoresp, _attendedp,
+            _config.NumHeads / _config.NumKeyValueHeads, _config.NumKeyValueHeads, _config.HeadDim, _position + 1 - FirstAttended);
+    }
+
+    // The pinned object heap never moves an array, so its address holds while the decoder keeps the array.
+    private static float[] Pinned(int length, out float* pointer)
+    {
+        float[] array = GC.AllocateArray<float>(length, pinned: true);
+        pointer = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref array[0]);
+        return array;
     }
 
     // Qwen3: each head's slice RMS-normalized in place with the shared [headDim] weight.

@@ -8,7 +8,7 @@ namespace MoESdk.Inference.Decoding;
 /// rows), plus the shared experts. The route (top-k, policy) and the observer come from the session's
 /// <see cref="RoutingContext"/>, resolved once: this step belongs to one session, the block to every session.
 /// </summary>
-internal sealed class MixtureFeedForwardStep : IFeedForwardStep
+internal sealed unsafe class MixtureFeedForwardStep : IFeedForwardStep
 {
     private readonly int _layer;
     private readonly ExpertRoute _route;
@@ -19,6 +19,7 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
     private readonly SwiGluWeights[] _shared;
     private readonly float[]? _sharedGate;
     private readonly float[] _logits;
+    private readonly float* _logitsp;
     private readonly int[] _chosen;
     private readonly float[] _weights;
     private readonly long[] _observed;
@@ -34,7 +35,9 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
         _experts = block.Experts.Select(e => SwiGlu(e, weights)).ToArray();
         _shared = block.SharedExperts.Select(e => SwiGlu(e, weights)).ToArray();
         _sharedGate = block.SharedExpertGate?.Weight.data<float>().ToArray();
-        _logits = new float[_experts.Length];
+        // Pinned: a batched step writes the router logits from the pool's threads.
+        _logits = GC.AllocateArray<float>(_experts.Length, pinned: true);
+        _logitsp = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _logits[0]);
         _chosen = new int[_experts.Length];
         _weights = new float[_experts.Length];
         _observed = new long[_experts.Length];
@@ -46,31 +49,87 @@ internal sealed class MixtureFeedForwardStep : IFeedForwardStep
 
     public void Accumulate(ComputePool pool, ReadOnlySpan<float> x, Span<float> scratch, Span<float> residual)
     {
-        int k = _route.ExpertsPerToken;
-        MatVec.Multiply(pool, _router, x, _logits);
-        _route.Select(_logits, _chosen);
-        Weigh(k);
+        Route(pool, x);
         // The shared and chosen experts in two dispatches for the whole layer, however many there are.
         _batch.Clear();
-        float sharedWeight = _sharedGate is null ? 1f : 1f / (1f + MathF.Exp(-Dot(_sharedGate, x)));
+        float sharedWeight = SharedWeight(x);
         foreach (SwiGluWeights shared in _shared)
         {
             _batch.Add(shared, sharedWeight);
         }
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < _route.ExpertsPerToken; i++)
         {
             _batch.Add(_experts[_chosen[i]], _weights[i]);
         }
         _batch.Accumulate(pool, x, residual);
-        if (_observer is not null)
+        Observe();
+    }
+
+    public unsafe void AccumulateBatch(ComputePool pool, DecodeBatch batch, int layer, ReadOnlySpan<IFeedForwardStep> sequences)
+    {
+        // Numbered as one table: the routed experts, then the shared ones.
+        ExpertGroups groups = batch.Groups(layer, tokens => new ExpertGroups(tokens, _experts.Length + _shared.Length, _experts.Length + _shared.Length,
+            _experts.Concat(_shared).Sum(e => e.Hidden), _experts.Concat(_shared).First().Dim));
+        groups.Clear(sequences.Length);
+        int n = sequences.Length;
+        for (int s = 0; s < n; s++)
         {
-            for (int i = 0; i < k; i++)
+            batch.RouterLogits[s] = ((MixtureFeedForwardStep)sequences[s])._logitsp;
+        }
+        // Every sequence's router logits in one dispatch, the same products as its own step's.
+        MultiVec.Inputs(_router, batch.Normed, n, batch.Paired, batch.PairedStride, batch.Inputs);
+        MultiVec.Multiply(pool, _router, batch.Inputs, batch.RouterLogits, n);
+        for (int s = 0; s < n; s++)
+        {
+            var step = (MixtureFeedForwardStep)sequences[s];
+            step.Choose();
+            float sharedWeight = _shared.Length == 0 ? 1f : SharedWeight(new ReadOnlySpan<float>(batch.Normed[s], _router.Cols));
+            // Each token's experts in the order its own step adds them: its sums run in the same order.
+            for (int i = 0; i < _shared.Length; i++)
             {
-                _observed[i] = _chosen[i];
+                groups.Add(s, _experts.Length + i, _shared[i], sharedWeight);
             }
-            _observer(_layer, _observed.AsSpan(0, k), k);
+            for (int i = 0; i < step._route.ExpertsPerToken; i++)
+            {
+                groups.Add(s, step._chosen[i], _experts[step._chosen[i]], step._weights[i]);
+            }
+        }
+        groups.Accumulate(pool, batch.Normed, batch.X);
+        for (int s = 0; s < sequences.Length; s++)
+        {
+            ((MixtureFeedForwardStep)sequences[s]).Observe();
         }
     }
+
+    // Scores the experts for x and picks this session's top k with their output weights.
+    private void Route(ComputePool pool, ReadOnlySpan<float> x)
+    {
+        MatVec.Multiply(pool, _router, x, _logits);
+        Choose();
+    }
+
+    private void Choose()
+    {
+        _route.Select(_logits, _chosen);
+        Weigh(_route.ExpertsPerToken);
+    }
+
+    private void Observe()
+    {
+        if (_observer is null)
+        {
+            return;
+        }
+        int k = _route.ExpertsPerToken;
+        for (int i = 0; i < k; i++)
+        {
+            _observed[i] = _chosen[i];
+        }
+        _observer(_layer, _observed.AsSpan(0, k), k);
+    }
+
+    // Qwen2-MoE gates its shared expert by sigmoid(w·x); the other rules add it whole.
+    private float SharedWeight(ReadOnlySpan<float> x) => _sharedGate is null ? 1f : 1f / (1f + MathF.Exp(-Dot(_sharedGate, x)));
 
     private static SwiGluWeights SwiGlu(Expert expert, DecodeWeights weights) =>
         new(weights.Matrix(expert.Gate.Weight), weights.Matrix(expert.Up.Weight), weights.Matrix(expert.Down.Weight));

@@ -45,7 +45,30 @@ internal static unsafe class DecodeAttention
         }
     }
 
-    private readonly struct Heads : IRangeJob
+    /// <summary>
+    /// Attention of several sequences, each with its own query, cache and position (<see cref="Heads"/>, built by the
+    /// caller after the checks the one-sequence overload makes), in one dispatch over all their heads: each head's result is
+    /// the one that overload gives.
+    /// </summary>
+    public static void Compute(ComputePool pool, Heads* sequences, int count, int heads) =>
+        pool.Run(new SequenceHeads(sequences, heads), count * heads);
+
+    private readonly struct SequenceHeads(Heads* sequences, int heads) : IRangeJob
+    {
+        public void Execute(int start, int end)
+        {
+            while (start < end)
+            {
+                int sequence = start / heads, head = start % heads;
+                int last = Math.Min(end - (sequence * heads), heads);
+                sequences[sequence].Execute(head, last);
+                start = (sequence * heads) + last;
+            }
+        }
+    }
+
+    /// <summary>The heads of one sequence's attention at one position.</summary>
+    internal readonly struct Heads : IRangeJob
     {
         private readonly float* _query;
         private readonly float* _keys;

@@ -1,0 +1,99 @@
+using System.Threading.Channels;
+using MoESdk.Inference;
+
+namespace MoESdk.Serving;
+
+public sealed partial class MoEModel
+{
+    /// <summary>The most generations one decode step has batched so far (1 without batching).</summary>
+    internal int LargestDecodeStep => _scheduler?.LargestStep ?? 1;
+
+    /// <summary>
+    /// A generation with continuous batching: the prefill and the first token on the request's own thread, then the
+    /// model's <see cref="DecodeScheduler"/> decodes it together with the other running generations until it ends.
+    /// The same tokens and finish reason as <see cref="InferenceSession.Generate"/>; returns the finish reason.
+    /// </summary>
+    private FinishReason GenerateBatched(InferenceSession session, GenerationRequest request, RoutingRecorder recorder,
+        ChannelWriter<TokenStep> output, Action delivered, CancellationToken cancellationToken)
+    {
+        var cursor = new GenerationCursor(session, request.Generation);
+        cancellationToken.ThrowIfCancellationRequested();
+        session.Feed(request.Prompt);
+        if (!cursor.TryNext(out int first))
+        {
+            return cursor.FinishReason;
+        }
+        delivered();
+        var step = new TokenStep(first, request.IncludeExperts ? recorder.LastChoices() : []);
+        while (!output.TryWrite(step))
+        {
+            output.WaitToWriteAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!cursor.HasRoom())
+        {
+            return cursor.FinishReason;
+        }
+        _scheduler!.Run(new BatchedGeneration(session, first, cursor, request.IncludeExperts ? recorder : null, output, delivered, cancellationToken));
+        cancellationToken.ThrowIfCancellationRequested();
+        return cursor.FinishReason;
+    }
+
+    /// <summary>
+    /// A request's generation in the shared decode steps: picks its tokens with its own sampler and hands them to its
+    /// reader. A token its reader has no room for is held, and the sequence sits the steps out until it is taken.
+    /// </summary>
+    private sealed class BatchedGeneration(InferenceSession session, int first, GenerationCursor cursor, RoutingRecorder? recorder,
+        ChannelWriter<TokenStep> output, Action delivered, CancellationToken cancellationToken) : DecodeSequence(session, first)
+    {
+        private TokenStep? _held;
+        private bool _endsAfterHeld;
+
+        public override SequenceState Ready()
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return SequenceState.Ended;
+            }
+            if (_held is TokenStep held)
+            {
+                if (!output.TryWrite(held))
+                {
+                    return SequenceState.Waiting;
+                }
+                _held = null;
+                if (_endsAfterHeld)
+                {
+                    return SequenceState.Ended;
+                }
+            }
+            return SequenceState.Ready;
+        }
+
+        public override bool Advance()
+        {
+            if (!cursor.TryNext(out int next))
+            {
+                return false;
+            }
+            delivered();
+            var step = new TokenStep(next, recorder is null ? [] : recorder.LastChoices());
+            if (!output.TryWrite(step))
+            {
+                _held = step;
+            }
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+            if (!cursor.HasRoom())
+            {
+                // The last token still goes to the reader before the sequence leaves.
+                _endsAfterHeld = _held is not null;
+                return _endsAfterHeld;
+            }
+            Next = next;
+            return true;
+        }
+    }
+}
