@@ -58,10 +58,10 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
     /// <summary>FactorLLM's N/k scale of the <see cref="ExpertOutputRule.FixedScale"/> rule at the block's own top-k.</summary>
     public float FixedScale => DefaultRoute.FixedScale;
 
-    public override long TotalParameters => _experts.Sum(e => e.Parameters) + _shared.Sum(e => e.Parameters) + Router.Weight.numel();
+    public override long TotalParameters => _experts.Sum(e => e.TotalParameters) + _shared.Sum(e => e.TotalParameters) + Router.Weight.numel();
 
     public override long ActiveParameters =>
-        _shared.Sum(e => e.Parameters) + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * TopK);
+        _shared.Sum(e => e.TotalParameters) + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.TotalParameters) * TopK);
 
     /// <summary>Chosen experts [tokens, k] and their combination weights [tokens, k] at the block's own top-k.</summary>
     public (Tensor Indices, Tensor Weights) Route(Tensor logits) => Route(logits, DefaultRoute);
