@@ -66,7 +66,7 @@ internal static class ToMoETrainer
         }
 
         IReadOnlyList<double> losses;
-        // The dense model stays as it is, its FFNs included: the masked view only borrows them.
+        // The dense model stays frozen as a whole, not only what the masked view registers of it.
         using (var frozen = new FrozenExcept(dense, []))
         using (var loop = new TrainingLoop(masked, trainable, recipe.Loop))
         {
