@@ -93,7 +93,7 @@ public static class PretrainCommand
             bool resuming = result.GetValue(resume) && File.Exists(Path.Combine(checkpointDir, OptimizerFile));
             using ModelWeights initial = resuming ? ModelLoader.Load(checkpointDir).Weights : RandomInitialization.Create(config, options.Seed);
             using var model = new LlamaModel(config, initial);
-            var trainer = new Pretrainer(model, options);
+            using var trainer = new Pretrainer(model, options);
             if (resuming)
             {
                 trainer.LoadOptimizerState(Path.Combine(checkpointDir, OptimizerFile));

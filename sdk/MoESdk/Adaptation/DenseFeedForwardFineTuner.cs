@@ -30,7 +30,7 @@ internal sealed class DenseFeedForwardFineTuner
             trained.AddRange([ffn.Gate.Weight, ffn.Up.Weight, ffn.Down.Weight]);
         }
         int[] tokens = [.. model.RequireTokenizer().Encode(corpus.Text, addBos: false)];
-        FineTuningLoop.RequireOneWindow(tokens, _options, corpus.Name);
-        return FineTuningLoop.Run(model.Model, trained, tokens, _options, progress, cancellationToken);
+        FineTuning.RequireOneWindow(tokens, _options, corpus.Name);
+        return FineTuning.Run(model.Model, trained, tokens, _options, progress, cancellationToken);
     }
 }

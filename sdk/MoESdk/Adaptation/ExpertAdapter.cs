@@ -29,7 +29,7 @@ public sealed class ExpertAdapter
     {
         MixtureOfExpertsFeedForward[] blocks = RoutingProfile.Blocks(model.Model);
         int[] tokens = [.. model.RequireTokenizer().Encode(corpus.Text, addBos: false)];
-        FineTuningLoop.RequireOneWindow(tokens, _options, corpus.Name);
+        FineTuning.RequireOneWindow(tokens, _options, corpus.Name);
         int profileWindows = Math.Min(_options.ProfileWindows, (tokens.Length - 1) / _options.SequenceLength);
         RoutingProfile profile = RoutingProfile.Collect(model.Model, tokens, _options.SequenceLength, profileWindows,
             progress is null ? null : new InlineProgress<int>(done => progress.Report(new AdaptationProgress("profiling", done, profileWindows))), cancellationToken);
@@ -43,7 +43,7 @@ public sealed class ExpertAdapter
             trained.AddRange([expert.Gate.Weight, expert.Up.Weight, expert.Down.Weight]);
         }
         trained.AddRange(routerLayers.Select(layer => blocks[layer].Router.Weight));
-        FineTuningResult training = FineTuningLoop.Run(model.Model, trained, tokens, _options, progress, cancellationToken);
+        FineTuningResult training = FineTuning.Run(model.Model, trained, tokens, _options, progress, cancellationToken);
 
         var record = new AdaptationRecord(_options.Experts.IsAuto ? "auto" : "explicit", chosen, routerLayers, _options.Steps, _options.LearningRate,
             _options.Seed, _options.BatchSize, _options.SequenceLength, corpus.Describe(tokens.Length), training.TrainedParameters,

@@ -48,6 +48,12 @@ internal sealed class MaskedExpertsFeedForward : FeedForward
     /// <summary>Router weight [experts, hidden].</summary>
     public Parameter Router => _router;
 
+    /// <summary>
+    /// What ToMoE learns: router, expert embeddings, channel projection and bias. Not <c>parameters()</c>, which
+    /// also lists the dense FFN's weights (TorchSharp registers the <see cref="Dense"/> module it finds on its own).
+    /// </summary>
+    public IReadOnlyList<Parameter> Learned => [_router, _expertEmbeddings, _channelProjection, _channelBias];
+
     public int ExpertCount => (int)_router.shape[0];
 
     /// <summary>Statistics of the last forward pass, owned by this block until the next one or <see cref="ClearStatistics"/>.</summary>

@@ -46,78 +46,45 @@ internal static class PriorApproximateRouterTrainer
         var capture = new RoutingCapture();
         var routing = new RoutingContext { Capture = capture };
         var batches = new TrainingBatches(tokens as int[] ?? [.. tokens], recipe.BatchSize, recipe.SequenceLength);
-        var schedule = new LearningRateSchedule(recipe.LearningRate, recipe.WarmupSteps, recipe.Steps);
-        var losses = new List<double>(recipe.Steps);
 
-        using var frozen = new FrozenExcept(moe, expertParameters.Concat(routerParameters));
-        using var optimizer = optim.AdamW(
-            [new AdamW.ParamGroup(expertParameters, new AdamW.Options { weight_decay = 0 }),
-             new AdamW.ParamGroup(routerParameters, new AdamW.Options { weight_decay = 0 })],
-            lr: recipe.LearningRate, beta1: 0.9, beta2: 0.95);
-        moe.train();
+        Tensor Loss(Tensor inputs, Tensor targets)
+        {
+            Tensor logits = moe.Forward(inputs, 0, null, lastTokenOnly: false, routing);
+            Tensor loss = distill ? LanguageModelLoss.Distillation(dense, inputs, logits) : LanguageModelLoss.NextToken(logits, targets);
+            for (int layer = 0; layer < blocks.Length; layer++)
+            {
+                (Tensor x, Tensor routerLogits) = capture.Entries(layer)[0];
+                loss = loss + PriorWeight * PriorApproximationLoss(blocks[layer], teachers[layer], x, routerLogits)
+                    + BalanceWeight * BalanceLoss(routerLogits, blocks[layer].TopK);
+                if (distill)
+                {
+                    Tensor teacherOutput;
+                    using (no_grad())
+                    {
+                        teacherOutput = teachers[layer].forward(x);
+                    }
+                    loss = loss + nn.functional.mse_loss(capture.Outputs(layer)[0], teacherOutput) / blocks.Length;
+                }
+            }
+            return loss;
+        }
+
+        var routers = new HashSet<Parameter>(routerParameters, ReferenceEqualityComparer.Instance);
+        var routerGroup = new ParameterGroup(RateFactor: RouterRateFactor);
+        var expertGroup = new ParameterGroup();
+        using var loop = new TrainingLoop(moe, expertParameters.Concat(routerParameters), recipe.Loop, p => routers.Contains(p) ? routerGroup : expertGroup);
         try
         {
-            for (int step = 0; step < recipe.Steps; step++)
+            return Summarize(loop.Run(batches, Loss, step =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                double rate = schedule.At(step);
-                optimizer.ParamGroups.First().LearningRate = rate;
-                optimizer.ParamGroups.Last().LearningRate = rate * RouterRateFactor;
-                using (NewDisposeScope())
-                {
-                    (Tensor inputs, Tensor targets) = batches.At(recipe.Seed, step);
-                    optimizer.zero_grad();
-                    Tensor logits = moe.Forward(inputs, 0, null, lastTokenOnly: false, routing);
-                    long vocab = logits.shape[^1];
-                    Tensor loss;
-                    if (distill)
-                    {
-                        Tensor teacherLogits;
-                        using (no_grad())
-                        {
-                            teacherLogits = dense.forward(inputs).log_softmax(-1);
-                        }
-                        loss = nn.functional.kl_div(logits.log_softmax(-1).view(-1, vocab), teacherLogits.view(-1, vocab),
-                            reduction: nn.Reduction.Mean, log_target: true) * vocab;
-                    }
-                    else
-                    {
-                        loss = nn.functional.cross_entropy(logits.view(-1, vocab), targets.view(-1));
-                    }
-                    for (int layer = 0; layer < blocks.Length; layer++)
-                    {
-                        (Tensor x, Tensor routerLogits) = capture.Entries(layer)[0];
-                        loss = loss + PriorWeight * PriorApproximationLoss(blocks[layer], teachers[layer], x, routerLogits)
-                            + BalanceWeight * BalanceLoss(routerLogits, blocks[layer].TopK);
-                        if (distill)
-                        {
-                            Tensor teacherOutput;
-                            using (no_grad())
-                            {
-                                teacherOutput = teachers[layer].forward(x);
-                            }
-                            loss = loss + nn.functional.mse_loss(capture.Outputs(layer)[0], teacherOutput) / blocks.Length;
-                        }
-                    }
-                    loss.backward();
-                    nn.utils.clip_grad_norm_(expertParameters.Concat(routerParameters), 1.0);
-                    optimizer.step();
-                    losses.Add(loss.item<float>());
-                }
                 capture.Clear();
-                progress?.Report(new ConversionProgress("training", step + 1, recipe.Steps, $"loss {losses[^1]:F3}"));
-            }
+                progress?.Report(new ConversionProgress("training", step.Step, step.Steps, $"loss {step.Loss:F3}"));
+            }, cancellationToken));
         }
         finally
         {
             capture.Clear();
-            foreach (Parameter p in expertParameters.Concat(routerParameters))
-            {
-                p.grad = null;
-            }
-            moe.eval();
         }
-        return Summarize(losses);
     }
 
     /// <summary>

@@ -39,51 +39,38 @@ internal static class ToMoETrainer
         var noise = new Generator((ulong)recipe.Seed);
         var layers = dense.Layers.Select(l => new MaskedExpertsFeedForward((DenseFeedForward)l.FeedForward, experts, noise)).ToArray();
         using var masked = new LlamaModel(dense, i => layers[i]);
-        var trainable = layers.SelectMany(l => l.parameters()).ToList();
+        var trainable = layers.SelectMany(l => l.Learned).ToList();
         var batches = new TrainingBatches(tokens as int[] ?? [.. tokens], recipe.BatchSize, recipe.SequenceLength);
-        var schedule = new LearningRateSchedule(recipe.LearningRate, recipe.WarmupSteps, recipe.Steps);
-        var losses = new List<double>(recipe.Steps);
-        using (var frozen = new FrozenExcept(dense, []))
-        using (var optimizer = optim.AdamW(trainable, lr: recipe.LearningRate, beta1: 0.9, beta2: 0.95, weight_decay: 0))
+        float kl = 0, active = 0;
+
+        StepLoss loss = (inputs, _) =>
         {
-            masked.train();
-            for (int step = 0; step < recipe.Steps; step++)
+            Tensor klLoss = LanguageModelLoss.Distillation(dense, inputs, masked.forward(inputs));
+            MaskStatistics[] stats = layers.Select(l => l.Statistics!).ToArray();
+            Tensor activeShare = stack(stats.Select(s => s.ActiveShare).ToArray()).mean();
+            Tensor coverage = stack(stats.Select(s => s.Coverage).ToArray()).mean();
+            Tensor balance = stack(stats.Select(s => s.Balance).ToArray()).mean();
+            // log(max(R, p) / min(R, p)) = |log R − log p|.
+            Tensor ratio = (activeShare.clamp_min(1e-6).log() - Math.Log(budget)).abs();
+            (kl, active) = (klLoss.item<float>(), activeShare.item<float>());
+            return KlWeight * klLoss + RatioWeight * ratio - CoverageWeight * coverage.log() + BalanceWeight * balance;
+        };
+
+        void AfterStep(TrainingStep step)
+        {
+            foreach (MaskedExpertsFeedForward layer in layers)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                optimizer.ParamGroups.First().LearningRate = schedule.At(step);
-                string detail;
-                using (NewDisposeScope())
-                {
-                    (Tensor inputs, _) = batches.At(recipe.Seed, step);
-                    Tensor teacher;
-                    using (no_grad())
-                    {
-                        teacher = dense.forward(inputs).log_softmax(-1);
-                    }
-                    optimizer.zero_grad();
-                    Tensor student = masked.forward(inputs).log_softmax(-1);
-                    long vocab = student.shape[^1];
-                    Tensor kl = nn.functional.kl_div(student.view(-1, vocab), teacher.view(-1, vocab), reduction: nn.Reduction.Mean, log_target: true) * vocab;
-                    MaskStatistics[] stats = layers.Select(l => l.Statistics!).ToArray();
-                    Tensor active = stack(stats.Select(s => s.ActiveShare).ToArray()).mean();
-                    Tensor coverage = stack(stats.Select(s => s.Coverage).ToArray()).mean();
-                    Tensor balance = stack(stats.Select(s => s.Balance).ToArray()).mean();
-                    // log(max(R, p) / min(R, p)) = |log R − log p|.
-                    Tensor ratio = (active.clamp_min(1e-6).log() - Math.Log(budget)).abs();
-                    Tensor loss = KlWeight * kl + RatioWeight * ratio - CoverageWeight * coverage.log() + BalanceWeight * balance;
-                    loss.backward();
-                    nn.utils.clip_grad_norm_(trainable, 1.0);
-                    optimizer.step();
-                    losses.Add(loss.item<float>());
-                    detail = $"loss {losses[^1]:F3} KL {kl.item<float>():F3} active {active.item<float>():P0}";
-                }
-                foreach (MaskedExpertsFeedForward layer in layers)
-                {
-                    layer.ClearStatistics();
-                }
-                progress?.Report(new ConversionProgress("training", step + 1, recipe.Steps, detail));
+                layer.ClearStatistics();
             }
-            masked.eval();
+            progress?.Report(new ConversionProgress("training", step.Step, step.Steps, $"loss {step.Loss:F3} KL {kl:F3} active {active:P0}"));
+        }
+
+        IReadOnlyList<double> losses;
+        // The dense model stays frozen as a whole, not only what the masked view registers of it.
+        using (var frozen = new FrozenExcept(dense, []))
+        using (var loop = new TrainingLoop(masked, trainable, recipe.Loop))
+        {
+            losses = loop.Run(batches, loss, AfterStep, cancellationToken);
         }
         int width = ExpertWidth((int)layers[0].Dense.Gate.OutFeatures, budget);
         MixtureOfExpertsFeedForward[] blocks = layers.Select(l => Export(l, width)).ToArray();

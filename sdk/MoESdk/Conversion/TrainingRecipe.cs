@@ -1,4 +1,5 @@
 using System.Globalization;
+using MoESdk.Training;
 
 namespace MoESdk.Conversion;
 
@@ -12,6 +13,9 @@ internal sealed record TrainingRecipe(int Steps, int BatchSize, int SequenceLeng
 {
     /// <summary>Steps of linear warm-up: a tenth of the run, at most 20.</summary>
     public int WarmupSteps => Math.Clamp(Steps / 10, 1, 20);
+
+    /// <summary>The training loop's settings for this recipe (gradients clipped to norm 1).</summary>
+    public TrainingLoopOptions Loop => new(Steps, LearningRate, WarmupSteps, Seed);
 
     internal static string Format(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 }

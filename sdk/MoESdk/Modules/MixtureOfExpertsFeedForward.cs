@@ -91,12 +91,12 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
     /// <summary>FactorLLM's N/k scale of the <see cref="ExpertOutputRule.FixedScale"/> rule at the block's own top-k.</summary>
     public float FixedScale => DefaultRoute.FixedScale;
 
-    public override long TotalParameters => _experts.Sum(e => e.Parameters) + SharedParameters + Router.Weight.numel();
+    public override long TotalParameters => _experts.Sum(e => e.TotalParameters) + SharedParameters + Router.Weight.numel();
 
     public override long ActiveParameters =>
-        SharedParameters + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.Parameters) * TopK);
+        SharedParameters + Router.Weight.numel() + (long)Math.Round(_experts.Average(e => (double)e.TotalParameters) * TopK);
 
-    private long SharedParameters => _shared.Sum(e => e.Parameters) + (SharedExpertGate?.Weight.numel() ?? 0);
+    private long SharedParameters => _shared.Sum(e => e.TotalParameters) + (SharedExpertGate?.Weight.numel() ?? 0);
 
     /// <summary>Chosen experts [tokens, k] and their combination weights [tokens, k] at the block's own top-k.</summary>
     public (Tensor Indices, Tensor Weights) Route(Tensor logits) => Route(logits, DefaultRoute);

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using MoESdk.Evaluation;
 using MoESdk.Modules;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace MoESdk.Training;
 
@@ -12,12 +9,11 @@ namespace MoESdk.Training;
 /// matrices only, warm-up + cosine learning rate, gradient clipping, periodic held-out evaluation and
 /// resumable checkpoints. Deterministic for a seed.
 /// </summary>
-internal sealed class Pretrainer
+internal sealed class Pretrainer : IDisposable
 {
     private readonly LlamaModel _model;
     private readonly PretrainingOptions _options;
-    private readonly AdamW _optimizer;
-    private readonly LearningRateSchedule _schedule;
+    private readonly TrainingLoop _loop;
 
     public Pretrainer(LlamaModel model, PretrainingOptions options)
     {
@@ -25,17 +21,15 @@ internal sealed class Pretrainer
         _model = model;
         _options = options;
         // Norm gains (vectors) are not decayed: pulling them to zero would fight the normalization.
-        var matrices = model.parameters().Where(p => p.dim() >= 2).ToList();
-        var vectors = model.parameters().Where(p => p.dim() < 2).ToList();
-        _optimizer = optim.AdamW(
-            [new AdamW.ParamGroup(matrices, new AdamW.Options { weight_decay = options.WeightDecay }),
-             new AdamW.ParamGroup(vectors, new AdamW.Options { weight_decay = 0 })],
-            lr: options.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8);
-        _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps);
+        var matrices = new ParameterGroup(options.WeightDecay);
+        var vectors = new ParameterGroup();
+        _loop = new TrainingLoop(model, model.parameters(),
+            new TrainingLoopOptions(options.Steps, options.LearningRate, options.WarmupSteps, options.Seed) { GradientClip = options.GradientClip },
+            p => p.dim() >= 2 ? matrices : vectors);
     }
 
     /// <summary>Steps completed (after a resume, counting the earlier run's).</summary>
-    public int Step { get; private set; }
+    public int Step => _loop.Step;
 
     /// <summary>Held-out loss of the last evaluation.</summary>
     public double? ValidationLoss { get; private set; }
@@ -45,8 +39,7 @@ internal sealed class Pretrainer
     {
         using var stream = File.Create(path);
         using var writer = new BinaryWriter(stream);
-        writer.Write(Step);
-        _optimizer.save_state_dict(writer);
+        _loop.SaveState(writer);
     }
 
     /// <summary>Restores the step and optimizer state written by <see cref="SaveOptimizerState"/>.</summary>
@@ -54,8 +47,7 @@ internal sealed class Pretrainer
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream);
-        Step = reader.ReadInt32();
-        _optimizer.load_state_dict(reader);
+        _loop.LoadState(reader);
     }
 
     /// <summary>
@@ -68,43 +60,24 @@ internal sealed class Pretrainer
         var validation = new TokenWindows(validationTokens, _options.SequenceLength, _options.EvaluationWindows);
         var clock = Stopwatch.StartNew();
         long tokensSeen = 0;
-        _model.train();
-        while (Step < _options.Steps)
+        _loop.Run(batches, (inputs, targets) => LanguageModelLoss.NextToken(_model.forward(inputs), targets), step =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            double rate = _schedule.At(Step);
-            foreach (ParamGroup group in _optimizer.ParamGroups)
-            {
-                group.LearningRate = rate;
-            }
-            double loss;
-            using (NewDisposeScope())
-            {
-                (Tensor inputs, Tensor targets) = batches.At(_options.Seed, Step);
-                _optimizer.zero_grad();
-                Tensor logits = _model.forward(inputs);
-                Tensor lossTensor = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1));
-                lossTensor.backward();
-                nn.utils.clip_grad_norm_(_model.parameters(), _options.GradientClip);
-                _optimizer.step();
-                loss = lossTensor.item<float>();
-            }
-            Step++;
             tokensSeen += (long)_options.BatchSize * _options.SequenceLength;
-            if (Step % _options.EvaluationInterval == 0 || Step == _options.Steps)
+            if (step.Step % _options.EvaluationInterval == 0 || step.Step == _options.Steps)
             {
                 _model.eval();
                 ValidationLoss = ModelEvaluator.Perplexity(_model, validation, cancellationToken: cancellationToken).MeanNegativeLogLikelihood;
                 _model.train();
             }
-            progress?.Report(new PretrainingProgress(Step, _options.Steps, loss, rate, ValidationLoss, tokensSeen / clock.Elapsed.TotalSeconds));
-            if (Step % _options.CheckpointInterval == 0 || Step == _options.Steps)
+            progress?.Report(new PretrainingProgress(step.Step, _options.Steps, step.Loss, step.LearningRate, ValidationLoss, tokensSeen / clock.Elapsed.TotalSeconds));
+            if (step.Step % _options.CheckpointInterval == 0 || step.Step == _options.Steps)
             {
-                checkpoint(Step);
+                checkpoint(step.Step);
             }
-        }
-        _model.eval();
+        }, cancellationToken);
         // A run resumed at its last step trains nothing, and still reports where it ended.
         ValidationLoss ??= ModelEvaluator.Perplexity(_model, validation, cancellationToken: cancellationToken).MeanNegativeLogLikelihood;
     }
+
+    public void Dispose() => _loop.Dispose();
 }

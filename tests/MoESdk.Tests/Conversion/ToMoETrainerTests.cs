@@ -1,5 +1,6 @@
 using MoESdk.Conversion;
 using MoESdk.Modules;
+using MoESdk.Tests.Loading;
 using static TorchSharp.torch;
 
 namespace MoESdk.Tests.Conversion;
@@ -38,6 +39,22 @@ public class ToMoETrainerTests
         (MixtureOfExpertsFeedForward[] blocks, _) = ToMoETrainer.Convert(dense, experts: 4, budget: 1.0, TinyModel.Text(200, 1), recipe);
         using var moe = new LlamaModel(dense, i => blocks[i]);
         Assert.True((TinyModel.Logits(dense) - TinyModel.Logits(moe)).abs().max().item<float>() < 1e-4f);
+    }
+
+    [Fact]
+    public void TheDenseModelIsLeftAsItWas()
+    {
+        using LlamaModel dense = TinyModel.Dense(seed: 15);
+        Tensor before = TinyModel.Logits(dense);
+        var recipe = new TrainingRecipe(Steps: 3, BatchSize: 2, SequenceLength: 32, LearningRate: ToMoETrainer.DefaultLearningRate, Seed: 1);
+
+        (MixtureOfExpertsFeedForward[] blocks, _) = ToMoETrainer.Convert(dense, experts: 4, budget: 0.25, TinyModel.Text(200, 2), recipe);
+        using var moe = new LlamaModel(dense, i => blocks[i]);
+
+        // The masks learn on top of the dense FFNs; the FFNs themselves neither move nor keep gradients.
+        Assert.True(TinyModel.Logits(dense).IsIdenticalTo(before));
+        Assert.All(dense.parameters(), p => Assert.True(p.requires_grad));
+        Assert.All(dense.parameters(), p => Assert.Null(p.grad));
     }
 
     [Theory]

@@ -1,12 +1,12 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MoESdk.Conversion;
+namespace MoESdk.Training;
 
 /// <summary>
-/// While alive, only the given parameters of a model take gradients: conversion trains experts, routers
-/// or masks on top of a dense model whose embeddings, attention, norms and head must stay as they are.
-/// Disposing restores every parameter's former setting (the dense model is used again afterwards).
+/// While alive, only the given parameters of a model take gradients: training experts, routers or masks on top
+/// of a model whose embeddings, attention, norms and head must stay as they are. Disposing restores every
+/// parameter's former setting (the model is used again afterwards).
 /// </summary>
 internal sealed class FrozenExcept : IDisposable
 {
