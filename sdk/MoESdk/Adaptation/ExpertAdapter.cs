@@ -48,7 +48,7 @@ public sealed class ExpertAdapter
         var record = new AdaptationRecord(_options.Experts.IsAuto ? "auto" : "explicit", chosen, routerLayers, _options.Steps, _options.LearningRate,
             _options.Seed, _options.BatchSize, _options.SequenceLength, corpus.Describe(tokens.Length), training.TrainedParameters,
             training.InitialLoss, training.FinalLoss);
-        return new AdaptationResult(record, training, profile);
+        return new AdaptationResult(record, training);
     }
 
     /// <summary>
@@ -97,5 +97,4 @@ public sealed class ExpertAdapter
 /// <summary>The outcome of <see cref="ExpertAdapter.Adapt"/>.</summary>
 /// <param name="Record">What was adapted, as recorded in the manifest.</param>
 /// <param name="Training">The fine-tuning run.</param>
-/// <param name="Profile">The domain text's routing before adaptation.</param>
-public sealed record AdaptationResult(AdaptationRecord Record, FineTuningResult Training, RoutingProfile Profile);
+public sealed record AdaptationResult(AdaptationRecord Record, FineTuningResult Training);

@@ -8,7 +8,7 @@ namespace MoESdk.Evaluation;
 /// fixed windows (<see cref="TokenWindows"/>) and a <see cref="RoutingContext.Observer"/>
 /// records its choices. The basis of expert load statistics and of picking the experts a domain uses.
 /// </summary>
-public sealed class RoutingProfile
+internal sealed class RoutingProfile
 {
     private const int BatchWindows = 4;
 
