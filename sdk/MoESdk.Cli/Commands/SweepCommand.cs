@@ -86,7 +86,7 @@ public static class SweepCommand
                 var quality = ConversionMeasurement.Quality(dense.Model, moe, evalTokens, stages, cancellationToken);
                 var speed = ConversionMeasurement.Speed(dense.Model, moe, timedRuns, stages, cancellationToken);
                 log.Add(new SweepPoint(recipe.Flags, ConversionChoice.Name(recipe.Method), recipe.Experts, recipe.ExpertsPerToken, recipe.SharedExperts, conversion.Router,
-                    options.TrainingSteps, recipe.TargetBudget, moe.CountParameters().ActiveFeedForwardRatio, quality.Reference.Perplexity, quality.Candidate.Perplexity,
+                    options.TrainingSteps, recipe.TargetBudget, conversion.ActiveFeedForwardRatio(dense.Model), quality.Reference.Perplexity, quality.Candidate.Perplexity,
                     quality.PerplexityRatio, quality.MeanKlDivergence, quality.AccuracyKept, speed[1].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
                     speed[1].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond, seconds));
                 AtomicFile.Write(page, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(FrontierPage.Render(log.Inputs, log.Points, target))));

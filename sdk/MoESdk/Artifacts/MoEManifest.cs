@@ -61,7 +61,7 @@ public sealed record MoEManifest
         Architecture = ArchitectureSummary.Of(dense.Config),
         Method = new ConversionMethod(method, conversion.Partition, conversion.Router, conversion.OutputRule, conversion.Parameters),
         Layers = conversion.Model.Layers.Select(l => LayerExperts.Of((Modules.MixtureOfExpertsFeedForward)l.FeedForward)).ToArray(),
-        ActiveFeedForwardRatio = (double)conversion.Model.CountParameters().FeedForwardActive / dense.CountParameters().FeedForward,
+        ActiveFeedForwardRatio = conversion.ActiveFeedForwardRatio(dense),
         Report = report,
         CreatedBy = $"MoESdk {typeof(MoEManifest).Assembly.GetName().Version}",
     };

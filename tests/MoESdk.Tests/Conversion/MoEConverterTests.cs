@@ -37,6 +37,21 @@ public class MoEConverterTests
         Assert.True((expected - actual).abs().max().item<float>() < 1e-5f, method.ToString());
     }
 
+    [Fact]
+    public void TheActiveShareIsOverTheDenseFeedForwardEvenWhenTheExpertsHoldMore()
+    {
+        // ToMoE's 8 experts each take the budget's quarter of the FFN's width, twice the dense FFN's weights together, and a
+        // token runs one of them: a quarter of the dense FFN (over the converted model's own FFN it would read as an eighth).
+        using LlamaModel dense = TinyModel.Dense(seed: 21);
+        ConversionResult conversion = MoEConverter.Convert(dense, Options(MoEMethod.ToMoE, null) with { Experts = 8, Budget = 0.25 }, TinyModel.Text(512, seed: 22));
+        using LlamaModel moe = conversion.Model;
+
+        double share = conversion.ActiveFeedForwardRatio(dense);
+
+        Assert.InRange(share, 0.25, 0.30);
+        Assert.Equal(share, TinyModel.Manifest(dense, conversion).ActiveFeedForwardRatio);
+    }
+
     [Theory]
     [InlineData(MoEMethod.Factor, null, "contiguous", "par", ExpertOutputRule.FixedScale)]
     [InlineData(MoEMethod.Factor, MoERouter.Analytic, "contiguous", "analytic", ExpertOutputRule.FixedScale)]
