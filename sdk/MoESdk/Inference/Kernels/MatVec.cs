@@ -60,7 +60,7 @@ internal static unsafe class MatVec
         fixed (float* p2 = y2)
         {
             RowInput input = RowInput.For(w0, xp, paired);
-            var job = new SharedInputRows(
+            var job = new ConsecutiveRows<WeightRows>(
                 new WeightRows(w0, input, p0, 0, false), w0.Rows,
                 new WeightRows(w1, input, p1, 0, false), w1.Rows,
                 new WeightRows(w2, input, p2, 0, false));
@@ -129,38 +129,4 @@ internal static unsafe class MatVec
         }
     }
 
-    /// <summary>The rows of up to three matrices with one input, numbered one after the other.</summary>
-    private readonly struct SharedInputRows : IRangeJob
-    {
-        private readonly WeightRows _first;
-        private readonly WeightRows _second;
-        private readonly WeightRows _third;
-        private readonly int _secondStart;
-        private readonly int _thirdStart;
-
-        public SharedInputRows(WeightRows first, int firstRows, WeightRows second, int secondRows, WeightRows third)
-        {
-            _first = first;
-            _second = second;
-            _third = third;
-            _secondStart = firstRows;
-            _thirdStart = firstRows + secondRows;
-        }
-
-        public void Execute(int start, int end)
-        {
-            if (start < _secondStart)
-            {
-                _first.Execute(start, Math.Min(end, _secondStart));
-            }
-            if (start < _thirdStart && end > _secondStart)
-            {
-                _second.Execute(Math.Max(start, _secondStart) - _secondStart, Math.Min(end, _thirdStart) - _secondStart);
-            }
-            if (end > _thirdStart)
-            {
-                _third.Execute(Math.Max(start, _thirdStart) - _thirdStart, end - _thirdStart);
-            }
-        }
-    }
 }

@@ -28,7 +28,7 @@ internal static unsafe class MultiVec
 
     /// <summary>Three matrices with one input per sequence (query, key and value) in one dispatch, as <see cref="MatVec"/> does for one.</summary>
     public static void Multiply(ComputePool pool, RowInput* x, int count, in WeightMatrix w0, float** y0, in WeightMatrix w1, float** y1, in WeightMatrix w2, float** y2) =>
-        pool.Run(new ThreeMatrices(new Rows(w0, x, y0, count, 0, false), w0.Rows, new Rows(w1, x, y1, count, 0, false), w1.Rows,
+        pool.Run(new ConsecutiveRows<Rows>(new Rows(w0, x, y0, count, 0, false), w0.Rows, new Rows(w1, x, y1, count, 0, false), w1.Rows,
             new Rows(w2, x, y2, count, 0, false)), w0.Rows + w1.Rows + w2.Rows, MatVec.RowBlock);
 
     /// <summary>h_s = silu(gate·x_s) ⊙ (up·x_s), the first half of a dense SwiGLU block (see <see cref="SwiGluFeedForward"/>).</summary>
@@ -100,41 +100,6 @@ internal static unsafe class MultiVec
             else
             {
                 y[row] = dot;
-            }
-        }
-    }
-
-    /// <summary>The rows of three matrices numbered one after the other, as <see cref="MatVec"/>'s shared-input job numbers them.</summary>
-    private readonly struct ThreeMatrices : IRangeJob
-    {
-        private readonly Rows _first;
-        private readonly Rows _second;
-        private readonly Rows _third;
-        private readonly int _secondStart;
-        private readonly int _thirdStart;
-
-        public ThreeMatrices(Rows first, int firstRows, Rows second, int secondRows, Rows third)
-        {
-            _first = first;
-            _second = second;
-            _third = third;
-            _secondStart = firstRows;
-            _thirdStart = firstRows + secondRows;
-        }
-
-        public void Execute(int start, int end)
-        {
-            if (start < _secondStart)
-            {
-                _first.Execute(start, Math.Min(end, _secondStart));
-            }
-            if (start < _thirdStart && end > _secondStart)
-            {
-                _second.Execute(Math.Max(start, _secondStart) - _secondStart, Math.Min(end, _thirdStart) - _secondStart);
-            }
-            if (end > _thirdStart)
-            {
-                _third.Execute(Math.Max(start, _thirdStart) - _thirdStart, end - _thirdStart);
             }
         }
     }
