@@ -61,7 +61,7 @@ internal sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, int start, KvCache? cache, RoutingContext? routing = null)
     {
         using var scope = NewDisposeScope();
-        Tensor h = x + Attention.Forward(AttentionNorm.forward(x), start, cache, Index);
-        return (h + _feedForward.Forward(FeedForwardNorm.forward(h), Index, routing ?? RoutingContext.Default)).MoveToOuterDisposeScope();
+        Tensor h = x.add(Attention.Forward(AttentionNorm.forward(x), start, cache, Index), TorchScalars.One);
+        return h.add(_feedForward.Forward(FeedForwardNorm.forward(h), Index, routing ?? RoutingContext.Default), TorchScalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -138,7 +138,7 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
         Tensor output = zeros_like(tokens);
         foreach (Expert shared in _shared)
         {
-            output = output + shared.forward(tokens);
+            output = output.add(shared.forward(tokens), TorchScalars.One);
         }
         if (SharedExpertGate is not null)
         {
@@ -163,7 +163,7 @@ internal sealed class MixtureOfExpertsFeedForward : FeedForward
             }
             Tensor ids = sortedTokens.narrow(0, offset, n);
             Tensor y = _experts[e].forward(tokens.index_select(0, ids)) * sortedWeights.narrow(0, offset, n).unsqueeze(-1);
-            output = output.index_add(0, ids, y, 1);
+            output = output.index_add(0, ids, y, TorchScalars.One);
             offset += n;
         }
         routing.Capture?.AddOutput(layer, output);

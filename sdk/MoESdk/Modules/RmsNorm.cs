@@ -9,10 +9,14 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter _weight;
 
+    // Kept for the module's life: a scalar made per call can be finalized mid-call (see TorchScalars).
+    private readonly Scalar _epsilon;
+
     public RmsNorm(Tensor weight, double epsilon) : base(nameof(RmsNorm))
     {
         _weight = OwnedParameter.From(weight);
         Epsilon = epsilon;
+        _epsilon = epsilon.ToScalar();
         register_parameter("weight", _weight);
     }
 
@@ -23,7 +27,7 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        Tensor variance = x.pow(2).mean([-1], keepdim: true);
-        return (x * rsqrt(variance + Epsilon) * _weight).MoveToOuterDisposeScope();
+        Tensor variance = x.square().mean([-1], keepdim: true);
+        return (x * rsqrt(variance.add(_epsilon)) * _weight).MoveToOuterDisposeScope();
     }
 }

@@ -71,7 +71,7 @@ internal sealed class RotaryEmbedding
         Tensor sin = tensor(tables.SinValues[rows], [tokens, HalfDim], device: x.device).to_type(x.dtype).unsqueeze(1);
         Tensor[] halves = x.chunk(2, -1);
         Tensor a = halves[0], b = halves[1];
-        return cat([a * cos - b * sin, b * cos + a * sin], -1).MoveToOuterDisposeScope();
+        return cat([(a * cos).add(b * sin, TorchScalars.MinusOne), (b * cos).add(a * sin, TorchScalars.One)], -1).MoveToOuterDisposeScope();
     }
 
     private RotaryTables Build(int positions)
