@@ -27,7 +27,8 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        Tensor variance = x.square().mean([-1], keepdim: true);
+        // x·x, not pow(2) or square(): those pass TorchSharp a per-call scalar (see TorchScalars).
+        Tensor variance = x.mul(x).mean([-1], keepdim: true);
         return (x * rsqrt(variance.add(_epsilon)) * _weight).MoveToOuterDisposeScope();
     }
 }
