@@ -63,7 +63,7 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
             Assert.Equal(config with { EosTokenIds = model.Model.Config.EosTokenIds }, model.Model.Config);
             int[] prompt = Enumerable.Range(0, 40).Select(i => 1 + (i * 37 + 11) % 120).ToArray();
             ExportParity.AssertParity(ExportParity.Measure(model, type, prompt, name, output));
-            AssertKernelDecodeMatchesForward(model, prompt);
+            KernelDecode.AssertMatchesForward(model, prompt);
         }
         finally
         {
@@ -101,20 +101,6 @@ public sealed class HuggingFaceExportParityTests(ITestOutputHelper output)
         {
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    /// <summary>MoESdk's own single-token decode kernels give the logits of its module forward pass.</summary>
-    private static void AssertKernelDecodeMatchesForward(LanguageModel model, int[] prompt)
-    {
-        using var session = new Inference.InferenceSession(model.Model, 64);
-        Assert.Equal(Inference.DecodeBackend.Kernels, session.Backend);
-        float[] stepped = [];
-        foreach (int token in prompt)
-        {
-            stepped = session.Feed([token]).ToArray();
-        }
-        float[] forward = MoESdkReference.LastLogits(model.Model, prompt);
-        Assert.True(stepped.Zip(forward, (a, b) => Math.Abs(a - b)).Max() < 1e-3f, "kernel decode differs from the forward pass");
     }
 
     /// <summary>Writes config.json and model.safetensors with random weights large enough for sharp, varied logits.</summary>
