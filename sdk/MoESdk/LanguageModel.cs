@@ -47,6 +47,16 @@ public sealed class LanguageModel : IDisposable
         return new LanguageModel(model, tokenizer, path);
     }
 
+    /// <summary>
+    /// Whether a prompt starts with BOS: when the model's configuration names a BOS id and the tokenizer has one.
+    /// Generation, serving and the GGUF export (its <c>add_bos_token</c>) all follow this, so an exported model
+    /// reads a prompt as MoESdk does.
+    /// </summary>
+    internal bool PromptStartsWithBos => Model.Config.BosTokenId is not null && Tokenizer?.BosId is not null;
+
+    /// <summary>A prompt's token ids: the text, with special-token strings as their ids, after BOS where <see cref="PromptStartsWithBos"/>.</summary>
+    internal IReadOnlyList<int> EncodePrompt(string text) => RequireTokenizer().Encode(text, addBos: PromptStartsWithBos);
+
     /// <summary>The tokenizer, or an error that says how to drive a model without one.</summary>
     public ITextTokenizer RequireTokenizer() => Tokenizer ?? throw new ModelFormatException(Source,
         "no tokenizer found (tokenizer.json, tokenizer.model, vocab.json + merges.txt, or tokenizer.bin beside a llama2.c checkpoint); pass token ids instead of text");

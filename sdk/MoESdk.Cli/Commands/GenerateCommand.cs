@@ -48,7 +48,7 @@ public static class GenerateCommand
 
             using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!, CommonOptions.LoadOptions(result));
             ITextTokenizer? tokenizer = promptText is null ? null : model.RequireTokenizer();
-            IReadOnlyList<int> input = tokenizer is null ? ParseIds(promptIds!) : tokenizer.Encode(promptText!, addBos: model.Model.Config.BosTokenId is not null);
+            IReadOnlyList<int> input = tokenizer is null ? ParseIds(promptIds!) : model.EncodePrompt(promptText!);
             if (tokenizer is not null)
             {
                 options = options with { StopTokens = tokenizer.EosIds };

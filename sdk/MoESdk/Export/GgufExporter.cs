@@ -79,7 +79,8 @@ internal static class GgufExporter
                 writer.Add($"{a}.expert_shared_feed_forward_length", (uint)moe.SharedWidth);
             }
         }
-        GgufVocabulary.Read(model.Source, config).WriteTo(writer);
+        // add_bos_token says what MoESdk does with a prompt, whatever the tokenizer files claim, so llama.cpp reads it alike.
+        GgufVocabulary.Read(model.Source, config, model.Tokenizer is null ? config.BosTokenId is not null : model.PromptStartsWithBos).WriteTo(writer);
 
         GgufTensorType Matrix(long rowLength) =>
             weightType == GgufTensorType.Q8_0 && rowLength % GgufTensorEncoding.Q8BlockSize != 0 ? GgufTensorType.F16 : weightType;

@@ -23,10 +23,11 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
 
     /// <summary>
     /// The vocabulary of the model at <paramref name="modelPath"/> (folder, or checkpoint file whose folder holds the
-    /// tokenizer), padded to the embedding rows of <paramref name="config"/>.
+    /// tokenizer), padded to the embedding rows of <paramref name="config"/>; llama.cpp adds BOS before a prompt as
+    /// <paramref name="addBos"/> says.
     /// </summary>
     /// <exception cref="ModelFormatException">The tokenizer is of a kind not exported, or larger than the model's vocabulary.</exception>
-    public static GgufVocabulary Read(string modelPath, ModelConfig config)
+    public static GgufVocabulary Read(string modelPath, ModelConfig config, bool addBos)
     {
         string folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         string File(string name) => Path.Combine(folder, name);
@@ -56,7 +57,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
         {
             throw new ModelFormatException(folder, $"the tokenizer has {vocabulary.Tokens.Count} tokens but the model's embedding only {config.VocabSize} rows");
         }
-        return vocabulary.PaddedTo(config.VocabSize);
+        return (vocabulary with { AddBos = addBos }).PaddedTo(config.VocabSize);
     }
 
     /// <summary>Writes the <c>tokenizer.ggml.*</c> keys.</summary>
@@ -119,7 +120,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
         string[] tokens = Enumerable.Range(0, config.VocabSize).Select(i => $"<tok{i}>").ToArray();
         int[] types = tokens.Select((_, i) => i == config.BosTokenId || config.EosTokenIds.Contains(i) ? Control : Normal).ToArray();
         return new GgufVocabulary("llama", null, tokens, new float[tokens.Length], types, null, config.BosTokenId,
-            config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null, null, config.BosTokenId is not null);
+            config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null, null, AddBos: false);
     }
 
     private static GgufVocabulary FromLlama2c(string path)
@@ -144,7 +145,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
                 _ => Normal,
             });
         }
-        return new GgufVocabulary("llama", null, tokens, scores, types, null, 1, 2, 0, AddBos: true);
+        return new GgufVocabulary("llama", null, tokens, scores, types, null, 1, 2, 0, AddBos: false);
     }
 
     private static bool IsByteLevel(string path) => System.IO.File.ReadAllText(path).Contains("\"ByteLevel\"", StringComparison.Ordinal);
@@ -155,7 +156,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
         int? Find(int type) => types.IndexOf(type) is >= 0 and var id ? id : null;
         int? bos = config.BosTokenId ?? (pieces.IndexOf("<s>") is >= 0 and var b ? b : null);
         int? eos = config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : pieces.IndexOf("</s>") is >= 0 and var e ? e : null;
-        return new GgufVocabulary("llama", null, pieces, scores, types, null, bos, eos, Find(Unknown), ReadAddBos(folder) ?? true, addDummyPrefix);
+        return new GgufVocabulary("llama", null, pieces, scores, types, null, bos, eos, Find(Unknown), AddBos: false, addDummyPrefix);
     }
 
     private static GgufVocabulary FromTokenizerJson(string path, ModelConfig config)
@@ -208,8 +209,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
             }
         }
         int[] types = Enumerable.Range(0, count).Select(i => !byId.ContainsKey(i) ? Unused : special.Contains(i) ? Control : Normal).ToArray();
-        bool addBos = ReadAddBos(folder) ?? bos is not null;
-        return new GgufVocabulary("gpt2", "gpt-2", tokens, null, types, merges, bos, eos, Find("<unk>"), addBos);
+        return new GgufVocabulary("gpt2", "gpt-2", tokens, null, types, merges, bos, eos, Find("<unk>"), AddBos: false);
     }
 
     private static string[] ReadMergesFile(string path) =>
@@ -235,18 +235,5 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
             }
         }
         return ids;
-    }
-
-    private static bool? ReadAddBos(string folder)
-    {
-        string config = Path.Combine(folder, "tokenizer_config.json");
-        if (!System.IO.File.Exists(config))
-        {
-            return null;
-        }
-        using JsonDocument document = JsonDocument.Parse(System.IO.File.ReadAllBytes(config));
-        return document.RootElement.TryGetProperty("add_bos_token", out JsonElement value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
-            ? value.GetBoolean()
-            : null;
     }
 }

@@ -14,10 +14,10 @@ namespace MoESdk.Export;
 /// <item>Mixtral renormalizes the chosen probabilities to sum 1, which is
 /// <see cref="ExpertOutputRule.RouterWeighted"/> exactly; Qwen2-MoE keeps them unnormalized (norm_topk_prob false, the
 /// only choice llama.cpp's <c>qwen2moe</c> has), which is <see cref="ExpertOutputRule.RouterProbability"/> exactly.</item>
-/// <item><see cref="ExpertOutputRule.FixedScale"/> (every chosen expert weighs N/k): the router is multiplied by
-/// <see cref="UniformRouterScale"/>, a power of two that keeps the logits' order (hence the choice) while making
-/// their softmax uniform to within that factor, and the down projections carry N/k divided by the resulting
-/// uniform weight (1/k renormalized, 1/N not).</item>
+/// <item><see cref="ExpertOutputRule.FixedScale"/> (every chosen expert weighs N/k): each layer's router is multiplied
+/// by <see cref="RouterScale"/>, a power of two that keeps the logits' order (hence the choice) while making their
+/// softmax uniform to within that factor, and the down projections carry N/k divided by the resulting uniform weight
+/// (1/k renormalized, 1/N not).</item>
 /// <item>Shared experts become one shared expert of all their neurons; Qwen2-MoE gates it by sigmoid(w·x). A block
 /// with such a gate (read from a Qwen2-MoE checkpoint) keeps it; otherwise, as llama.cpp computes the gate as
 /// silu(z)/z — NaN at z = 0 — w is the constant <see cref="SharedGateWeight"/>: z is then ~10⁻²⁴, whose sigmoid is ½
@@ -32,22 +32,20 @@ namespace MoESdk.Export;
 /// </summary>
 internal sealed class MoEExportLayout
 {
-    /// <summary>2⁻¹⁴: router logits 0.01 apart still differ by 6·10⁻⁷ after it (ten float32 steps near 1, so the
-    /// choice is kept), while the weights differ from uniform by 6·10⁻⁵ per unit of logit spread.</summary>
-    public const float UniformRouterScale = 1f / 16384;
-
     /// <summary>2⁻⁸⁰ in every component of the shared expert's gate: a gate input far below float32's resolution
     /// around 0 (sigmoid = ½ exactly), yet a normal number for any hidden state that does not sum to exactly 0.</summary>
     public static readonly float SharedGateWeight = MathF.ScaleB(1f, -80);
 
     private readonly MixtureOfExpertsFeedForward[] _blocks;
+    private readonly float[] _routerScales;
 
     /// <summary>Width of the all-zero shared expert that carries a Qwen2 source's MoE into Qwen2-MoE: one Q8_0 block per row.</summary>
     public const int ZeroSharedWidth = 32;
 
-    private MoEExportLayout(MixtureOfExpertsFeedForward[] blocks, bool sharedInFile, bool queryKeyNorm)
+    private MoEExportLayout(MixtureOfExpertsFeedForward[] blocks, RmsNorm[] routerInputNorms, bool sharedInFile, bool queryKeyNorm)
     {
         _blocks = blocks;
+        _routerScales = blocks.Select((b, i) => b.OutputRule == ExpertOutputRule.FixedScale ? UniformRouterScale(b.Router.Weight, routerInputNorms[i].Weight) : 1f).ToArray();
         HasSharedExperts = sharedInFile;
         QueryKeyNorm = queryKeyNorm;
         Experts = blocks[0].Experts.Count;
@@ -81,7 +79,7 @@ internal sealed class MoEExportLayout
     /// <summary>The blocks as Mixtral / Qwen2-MoE / Qwen3-MoE configure them (Mixtral and Qwen3-MoE renormalize the top-k weights, Qwen2-MoE here does not).</summary>
     public MixtureConfig HuggingFaceMixture => new(Experts, ExpertsPerToken, checked((int)ExpertWidth), checked((int)SharedWidth), NormalizeTopK: Renormalizes);
 
-    /// <summary>Whether a block's routing is made uniform by <see cref="UniformRouterScale"/> (the fixed-scale rule).</summary>
+    /// <summary>Whether a block's routing is made uniform by <see cref="RouterScale"/> (the fixed-scale rule).</summary>
     public bool UniformRouter => _blocks[0].OutputRule == ExpertOutputRule.FixedScale;
 
     /// <summary>The layout of <paramref name="model"/>'s blocks, or null for a dense model.</summary>
@@ -139,17 +137,37 @@ internal sealed class MoEExportLayout
         {
             throw new NotSupportedException("unnormalized router probabilities without a shared expert cannot be expressed exactly: Mixtral and Qwen3-MoE as llama.cpp runs them (the architectures without a shared expert) renormalize the top-k weights");
         }
-        return new MoEExportLayout(moe, shared || zeroShared, config.QueryKeyNorm);
+        return new MoEExportLayout(moe, model.Layers.Select(l => l.FeedForwardNorm).ToArray(), shared || zeroShared, config.QueryKeyNorm);
     }
 
     /// <summary>Whether the file's architecture renormalizes the chosen experts' weights (llama yes, qwen2moe no).</summary>
     private bool Renormalizes => !HasSharedExperts;
 
-    /// <summary>Router [experts, hidden], scaled for the fixed-scale rule.</summary>
-    public Tensor Router(int layer)
+    /// <summary>Router [experts, hidden], scaled by <see cref="RouterScale"/> for the fixed-scale rule.</summary>
+    public Tensor Router(int layer) => _routerScales[layer] == 1f ? _blocks[layer].Router.Weight : _blocks[layer].Router.Weight * _routerScales[layer];
+
+    /// <summary>The factor on layer <paramref name="layer"/>'s router logits: 1, or for the fixed-scale rule a power of two ≪ 1.</summary>
+    public float RouterScale(int layer) => _routerScales[layer];
+
+    /// <summary>
+    /// The power of two s that makes a fixed-scale router's softmax uniform while keeping its order. Two errors pull
+    /// against each other. A chosen expert's weight is off from uniform by about s times its logit's distance from the
+    /// other chosen ones: a small, smooth error. But llama.cpp's softmax computes exp(s·(l − max)) in float32, whose
+    /// values near 1 are 2⁻²⁴ apart, so logits closer than 2⁻²⁴/s may tie and swap an expert, which changes the
+    /// layer's output entirely, and a trained router has near-ties of 10⁻³ within a few dozen tokens. So s is the
+    /// largest power of two that keeps the weights within 2⁻¹⁰ of uniform (finer than bfloat16's rounding) at the
+    /// router's logit spread, which leaves order resolved to 2⁻¹⁴ of that spread. The spread is estimated from the
+    /// weights alone: the largest standard deviation of a logit difference (w_i − w_j)·x over router inputs
+    /// x = g ⊙ z (g the norm's weight, z of unit RMS), which on the reference model's artifact is within 2× of the
+    /// largest spread its logits reach on text.
+    /// </summary>
+    internal static float UniformRouterScale(Tensor router, Tensor inputNormWeight)
     {
-        MixtureOfExpertsFeedForward b = _blocks[layer];
-        return b.OutputRule == ExpertOutputRule.FixedScale ? b.Router.Weight * UniformRouterScale : b.Router.Weight;
+        using var scope = NewDisposeScope();
+        Tensor scaled = router.to(float64) * inputNormWeight.to(float64);
+        Tensor differences = scaled.unsqueeze(0) - scaled.unsqueeze(1);
+        double spread = Math.Max(differences.square().sum(-1).sqrt().max().item<double>(), 1e-6);
+        return MathF.ScaleB(1f, (int)Math.Floor(Math.Log2(Math.ScaleB(1, -9) / spread)));
     }
 
     /// <summary>Gate or up projection of one expert, padded to [width, hidden].</summary>

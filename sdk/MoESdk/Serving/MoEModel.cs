@@ -116,7 +116,7 @@ public sealed partial class MoEModel : IMoEModel
         if (ChatTemplate is null)
         {
             string text = PlainTextPrompt.Format(messages);
-            return new ChatPrompt(text, _tokenizer.Encode(text, addBos: _model.Model.Config.BosTokenId is not null));
+            return new ChatPrompt(text, _model.EncodePrompt(text));
         }
         return ChatPrompt.Create(ChatTemplate, _tokenizer, ChatMessageValues.FromMessages(messages), options);
     }
@@ -401,7 +401,7 @@ public sealed partial class MoEModel : IMoEModel
     private GenerationRequest Prepare(string prompt, MoEGenerationOptions options, string operation)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        return Prepare(_tokenizer.Encode(prompt, addBos: _model.Model.Config.BosTokenId is not null), options, operation);
+        return Prepare(_model.EncodePrompt(prompt), options, operation);
     }
 
     private GenerationRequest Prepare(IReadOnlyList<int> ids, MoEGenerationOptions options, string operation)

@@ -58,7 +58,9 @@ internal sealed class TrainedBpeVocabulary
         {
             ["tokenizer_class"] = "GPT2Tokenizer",
             ["add_prefix_space"] = false,
-            ["add_bos_token"] = true,
+            // Pretraining reads the text as one stream without BOS, and the config.json it writes names no BOS id, so
+            // MoESdk puts none before a prompt; Hugging Face tokenizers must not either.
+            ["add_bos_token"] = false,
             ["unk_token"] = UnknownToken,
             ["bos_token"] = BosToken,
             ["eos_token"] = EosToken,
