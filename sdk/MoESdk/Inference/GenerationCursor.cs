@@ -7,16 +7,23 @@ namespace MoESdk.Inference;
 internal sealed class GenerationCursor
 {
     private readonly InferenceSession _session;
-    private readonly GenerationOptions _options;
+    private readonly int _maxTokens;
+    private readonly IReadOnlyList<int> _stopTokens;
     private readonly TokenSampler _sampler;
     private int _produced;
 
-    public GenerationCursor(InferenceSession session, GenerationOptions options)
+    /// <param name="session">The session whose logits are sampled.</param>
+    /// <param name="maxTokens">Most tokens to produce, 0 or more (callers validate it with the option's own name).</param>
+    /// <param name="sampling">How each token is chosen.</param>
+    /// <param name="stopTokens">Ids that end the generation; they are not emitted.</param>
+    public GenerationCursor(InferenceSession session, int maxTokens, SamplingOptions sampling, IReadOnlyList<int> stopTokens)
     {
-        options.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        sampling.Validate();
         _session = session;
-        _options = options;
-        _sampler = new TokenSampler(options.Sampling);
+        _maxTokens = maxTokens;
+        _stopTokens = stopTokens;
+        _sampler = new TokenSampler(sampling);
     }
 
     /// <summary>Why the generation ended; <see cref="FinishReason.None"/> while it runs.</summary>
@@ -28,14 +35,14 @@ internal sealed class GenerationCursor
     /// </summary>
     public bool TryNext(out int token)
     {
-        if (_produced >= _options.MaxTokens)
+        if (_produced >= _maxTokens)
         {
             FinishReason = FinishReason.MaxTokens;
             token = -1;
             return false;
         }
         token = _sampler.Sample(_session.Logits);
-        if (_options.StopTokens.Contains(token))
+        if (_stopTokens.Contains(token))
         {
             FinishReason = FinishReason.Stop;
             return false;

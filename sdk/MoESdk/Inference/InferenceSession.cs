@@ -118,7 +118,13 @@ public sealed class InferenceSession : IDisposable
     /// </summary>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancellationToken = default)
     {
-        var cursor = new GenerationCursor(this, options);
+        options.Validate();
+        return GenerateWith(prompt, new GenerationCursor(this, options.MaxTokens, options.Sampling, options.StopTokens), cancellationToken);
+    }
+
+    /// <summary>The same loop with the sampling and stopping rules of <paramref name="cursor"/> (serving builds its own from a request).</summary>
+    internal IEnumerable<int> GenerateWith(IReadOnlyList<int> prompt, GenerationCursor cursor, CancellationToken cancellationToken)
+    {
         FinishReason = FinishReason.None;
         cancellationToken.ThrowIfCancellationRequested();
         Feed(prompt);

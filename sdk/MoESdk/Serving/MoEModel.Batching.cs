@@ -16,7 +16,7 @@ public sealed partial class MoEModel
     private FinishReason GenerateBatched(InferenceSession session, GenerationRequest request, RoutingRecorder recorder,
         ChannelWriter<TokenStep> output, Action delivered, CancellationToken cancellationToken)
     {
-        var cursor = new GenerationCursor(session, request.Generation);
+        var cursor = Cursor(session, request);
         cancellationToken.ThrowIfCancellationRequested();
         session.Feed(request.Prompt);
         if (!cursor.TryNext(out int first))

@@ -263,7 +263,7 @@ public sealed partial class MoEModel : IMoEModel
             activity.SetTag("gen_ai.operation.name", request.Operation);
             activity.SetTag("gen_ai.provider.name", MoEMetrics.ProviderName);
             activity.SetTag("gen_ai.request.model", Info.Name);
-            activity.SetTag("gen_ai.request.max_tokens", request.Generation.MaxTokens);
+            activity.SetTag("gen_ai.request.max_tokens", request.Options.MaxTokens);
             activity.SetTag("gen_ai.usage.input_tokens", request.Prompt.Count);
         }
         activity?.SetTag("moe.model", Info.Name);
@@ -323,12 +323,12 @@ public sealed partial class MoEModel : IMoEModel
     {
         using var inference = inference_mode();
         var recorder = new RoutingRecorder(Info.ExpertsPerLayer);
-        int capacity = Math.Min(_model.Model.Config.MaxPositions, request.Prompt.Count + Math.Max(1, request.Generation.MaxTokens));
+        int capacity = Math.Min(_model.Model.Config.MaxPositions, request.Prompt.Count + Math.Max(1, request.Options.MaxTokens));
         int count = 0;
         TimeSpan firstToken = TimeSpan.Zero;
         try
         {
-            using var session = new InferenceSession(_model.Model, capacity, routing: Routing(request.ExpertsPerToken, request.RoutingPolicy, recorder),
+            using var session = new InferenceSession(_model.Model, capacity, routing: Routing(request.ExpertsPerToken, request.Options.RoutingPolicy, recorder),
                 precision: _precision);
             void Delivered()
             {
@@ -343,7 +343,7 @@ public sealed partial class MoEModel : IMoEModel
                 run.FinishReason = GenerateBatched(session, request, recorder, output, Delivered, cancellationToken);
                 return;
             }
-            foreach (int id in session.Generate(request.Prompt, request.Generation, cancellationToken))
+            foreach (int id in session.GenerateWith(request.Prompt, Cursor(session, request), cancellationToken))
             {
                 Delivered();
                 var step = new TokenStep(id, request.IncludeExperts ? recorder.LastChoices() : []);
@@ -425,8 +425,7 @@ public sealed partial class MoEModel : IMoEModel
         {
             throw new ArgumentException("A stop sequence is empty: give stop sequences of at least one character.", nameof(MoEGenerationOptions.StopSequences));
         }
-        var generation = new GenerationOptions { MaxTokens = options.MaxTokens, Sampling = options.Sampling, StopTokens = _stopTokens };
-        return new GenerationRequest(ids, generation, k, options.RoutingPolicy, options.IncludeExperts && _hasExperts, options.StopSequences, operation);
+        return new GenerationRequest(ids, options, k, options.IncludeExperts && _hasExperts, operation);
     }
 
     /// <summary>
@@ -514,8 +513,15 @@ public sealed partial class MoEModel : IMoEModel
     }
 
     // Operation: the GenAI operation name telemetry reports (chat or text_completion).
-    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationOptions Generation, int ExpertsPerToken, ExpertRoutingPolicy? RoutingPolicy, bool IncludeExperts,
-        IReadOnlyList<string> StopSequences, string Operation);
+    // A request as the engine runs it: the caller's options, with the experts per token resolved against the model.
+    private sealed record GenerationRequest(IReadOnlyList<int> Prompt, MoEGenerationOptions Options, int ExpertsPerToken, bool IncludeExperts, string Operation)
+    {
+        public IReadOnlyList<string> StopSequences => Options.StopSequences;
+    }
+
+    /// <summary>The sampling and stopping rules of <paramref name="request"/> on <paramref name="session"/>: its options, and the model's stop tokens.</summary>
+    private GenerationCursor Cursor(InferenceSession session, GenerationRequest request) =>
+        new(session, request.Options.MaxTokens, request.Options.Sampling, _stopTokens);
 
     /// <summary>The OpenTelemetry GenAI operation names of this model's requests.</summary>
     private static class GenAIOperation
