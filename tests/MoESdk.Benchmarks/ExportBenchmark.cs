@@ -44,8 +44,8 @@ internal static class ExportBenchmark
     private static void Measure(string name, LanguageModel model, GgufTensorType type, string folder, bool hf)
     {
         string path = Path.Combine(folder, $"{name.Replace(' ', '-').Replace('/', '-')}{(hf ? "" : ".gguf")}");
-        long before = Status("VmRSS");
-        ResetPeak();
+        long before = ProcessMemory.Resident;
+        ProcessMemory.ResetPeak();
         var clock = Stopwatch.StartNew();
         if (hf)
         {
@@ -57,7 +57,7 @@ internal static class ExportBenchmark
             GgufExporter.Export(model, path, type);
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        long peak = Status("VmHWM");
+        long peak = ProcessMemory.Peak;
         long bytes = hf ? Directory.EnumerateFiles(path).Sum(f => new FileInfo(f).Length) : new FileInfo(path).Length;
         Console.WriteLine($"{name,-8}{before >> 20,15}{peak >> 20,16}{(peak - before) >> 20,10}{bytes >> 20,9}{seconds,9:F1}");
         if (hf)
@@ -68,14 +68,5 @@ internal static class ExportBenchmark
         {
             File.Delete(path);
         }
-    }
-
-    // Writing 5 to clear_refs resets VmHWM to the current resident set (Linux 4.0+).
-    private static void ResetPeak() => File.WriteAllText($"/proc/{Environment.ProcessId}/clear_refs", "5");
-
-    private static long Status(string field)
-    {
-        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 }

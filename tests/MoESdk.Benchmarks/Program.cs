@@ -37,6 +37,12 @@ if (args is ["batch-step", .. var batchArgs])
     return;
 }
 
+if (args is ["held", .. var heldArgs])
+{
+    HeldPrecisionBenchmark.Run(heldArgs);
+    return;
+}
+
 if (args is ["load", .. var loadArgs])
 {
     await LoadBenchmark.RunAsync(loadArgs);

@@ -132,13 +132,8 @@ public static class MoEArtifact
                     {
                         throw new ModelFormatException(weightsPath, $"tensor '{name}' is missing (moe.json expects it); the artifact is incomplete: convert it again");
                     }
-                    Tensor tensor = checkpoint.Read(name).DetachFromDisposeScope();
-                    tensors.Add(name, tensor);
+                    tensors.Add(name, checkpoint.Read(name, options));
                     weights.Get(name, shape);
-                    if (!options.TrustWeights)
-                    {
-                        FiniteWeights.Check(tensor, weightsPath, name);
-                    }
                 }
             }
             var model = new LlamaModel(config, weights, layer => BuildLayer(weights, config, manifest, layer));

@@ -46,10 +46,11 @@ public sealed class InferenceSession : IDisposable
                 Routing.ForLayer(layer.Index, block);
             }
         }
-        _cache = new KvCache(model.Config, contextLength, model.Device, model.DType);
         _logits = new float[model.Config.VocabSize];
         _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model, Routing, precision: precision) : null;
-        Precision = _decoder is null ? DecodePrecision.Float32 : precision;
+        // The kernels keep keys and values in float32 whatever the weights' type; the TorchSharp path in the model's own type.
+        _cache = new KvCache(model.Config, contextLength, model.Device, _decoder is null ? model.DType : ScalarType.Float32);
+        Precision = _decoder is null ? DecodePrecision.Float32 : DecodeWeights.Effective(model, precision);
     }
 
     /// <summary>The precision decode steps read the weights in (float32 when they run on TorchSharp).</summary>

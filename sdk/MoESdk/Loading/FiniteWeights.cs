@@ -19,15 +19,31 @@ internal static class FiniteWeights
     /// <summary>Throws <see cref="ModelFormatException"/> naming <paramref name="source"/>, the tensor and the first non-finite index.</summary>
     public static void Check(Tensor tensor, string source, string name)
     {
-        if (tensor.dtype != ScalarType.Float32 || tensor.numel() == 0)
+        if (tensor.numel() == 0)
         {
             return;
         }
+        if (tensor.dtype == ScalarType.BFloat16)
+        {
+            // bfloat16 is float32's upper half: widened a small piece at a time (16 MB), it has the same NaN and infinities.
+            CheckPieces(tensor, source, name, 1L << 22, piece => piece.to(ScalarType.Float32));
+            return;
+        }
+        if (tensor.dtype != ScalarType.Float32)
+        {
+            return;
+        }
+        CheckPieces(tensor, source, name, PieceElements, piece => piece);
+    }
+
+    private static void CheckPieces(Tensor tensor, string source, string name, long pieceElements, Func<Tensor, Tensor> asFloat32)
+    {
         using Tensor flat = tensor.contiguous().view(-1);
         long total = flat.shape[0];
-        for (long first = 0; first < total; first += PieceElements)
+        for (long first = 0; first < total; first += pieceElements)
         {
-            using Tensor piece = flat.narrow(0, first, Math.Min(PieceElements, total - first));
+            using Tensor slice = flat.narrow(0, first, Math.Min(pieceElements, total - first));
+            using Tensor piece = asFloat32(slice);
             ReadOnlySpan<float> values = MemoryMarshal.Cast<byte, float>(piece.bytes);
             int index = IndexOfNonFinite(values);
             if (index >= 0)

@@ -15,7 +15,7 @@ namespace MoESdk.Loading;
 internal static class ModelLoader
 {
     /// <summary>
-    /// Loads the model at <paramref name="path"/> as float32 CPU tensors in the <see cref="WeightNames"/> layout.
+    /// Loads the model at <paramref name="path"/> as CPU tensors of the options' precision (float32 by default) in the <see cref="WeightNames"/> layout.
     /// Unless <paramref name="options"/> trusts the weights, a NaN or infinite weight is refused.
     /// </summary>
     /// <exception cref="ModelFormatException">The path is missing, a file is corrupt or truncated, the architecture is
@@ -34,11 +34,11 @@ internal static class ModelLoader
         }
         if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
         {
-            return Llama2cCheckpoint.Read(path, options);
+            return InPrecision(Llama2cCheckpoint.Read(path, options), options);
         }
         if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
-            return GgufCheckpoint.Read(path);
+            return InPrecision(GgufCheckpoint.Read(path), options);
         }
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(".safetensors.index.json", StringComparison.OrdinalIgnoreCase))
@@ -48,6 +48,16 @@ internal static class ModelLoader
         }
         throw new ModelFormatException(path,
             "is not a model this SDK reads: pass a folder with config.json and model.safetensors, a .safetensors file beside a config.json, a llama2.c .bin checkpoint or a .gguf file");
+    }
+
+    // llama2.c and GGUF files are read as float32 (their types are not torch's); rounded a tensor at a time afterwards.
+    private static LoadedModel InPrecision(LoadedModel model, LoadOptions options)
+    {
+        if (options.WeightType != ScalarType.Float32)
+        {
+            model.Weights.ConvertTo(options.WeightType);
+        }
+        return model;
     }
 
     private static string HuggingFaceConfigBeside(string folder)
@@ -92,14 +102,9 @@ internal static class ModelLoader
                 {
                     throw new ModelFormatException(weightsPath, MissingTensorProblem(stored, config));
                 }
-                Tensor tensor = checkpoint.Read(stored).DetachFromDisposeScope();
-                tensors.Add(name, tensor);
-                if (!options.TrustWeights)
-                {
-                    FiniteWeights.Check(tensor, checkpoint.FileOf(stored), stored);
-                }
+                tensors.Add(name, checkpoint.Read(stored, options));
             }
-            WeightLayout.Validate(weights, config);
+            WeightLayout.Validate(weights, config, options.WeightType);
             return new LoadedModel(config, weights);
         }
         catch

@@ -44,13 +44,18 @@ internal sealed class ModelWeights : IDisposable
     /// Weights move before a model is built from them: modules keep their parameters in fields, which a
     /// module-level move would leave pointing at the freed CPU tensors.
     /// </summary>
-    internal void MoveTo(Device device)
+    internal void MoveTo(Device device) => ReplaceEach(tensor => tensor.to(device));
+
+    /// <summary>Converts every tensor to <paramref name="type"/>, one at a time (each old copy is freed as it goes).</summary>
+    internal void ConvertTo(ScalarType type) => ReplaceEach(tensor => tensor.to(type));
+
+    private void ReplaceEach(Func<Tensor, Tensor> replacement)
     {
         foreach (string name in _tensors.Keys.ToList())
         {
-            Tensor moved = _tensors[name].to(device);
+            Tensor replaced = replacement(_tensors[name]).DetachFromDisposeScope();
             _tensors[name].Dispose();
-            _tensors[name] = moved;
+            _tensors[name] = replaced;
         }
     }
 

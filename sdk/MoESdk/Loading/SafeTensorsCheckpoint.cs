@@ -81,6 +81,25 @@ internal sealed class SafeTensorsCheckpoint : IDisposable
     /// <summary>The tensor <paramref name="name"/> as a new float32 CPU tensor.</summary>
     public Tensor Read(string name) => ShardOf(name).Read(name);
 
+    /// <summary>The tensor <paramref name="name"/> in <paramref name="options"/>' precision, checked for NaN and infinities unless the options trust the weights.</summary>
+    public Tensor Read(string name, LoadOptions options)
+    {
+        Tensor tensor = ShardOf(name).Read(name, options.WeightType).DetachFromDisposeScope();
+        if (!options.TrustWeights)
+        {
+            try
+            {
+                FiniteWeights.Check(tensor, FileOf(name), name);
+            }
+            catch
+            {
+                tensor.Dispose();
+                throw;
+            }
+        }
+        return tensor;
+    }
+
     /// <summary>The tensor <paramref name="name"/> as a new CPU tensor in its stored dtype.</summary>
     public Tensor ReadAsStored(string name) => ShardOf(name).ReadAsStored(name);
 

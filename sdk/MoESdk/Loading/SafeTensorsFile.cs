@@ -67,11 +67,14 @@ internal sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>The tensor <paramref name="name"/> as a new float32 CPU tensor, whatever dtype it is stored in.</summary>
-    public Tensor Read(string name)
+    public Tensor Read(string name) => Read(name, ScalarType.Float32);
+
+    /// <summary>The tensor <paramref name="name"/> as a new CPU tensor of <paramref name="type"/>; stored in that type, it is not copied.</summary>
+    public Tensor Read(string name, ScalarType type)
     {
         using var scope = NewDisposeScope();
         Tensor stored = ReadAsStored(name);
-        return stored.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return (stored.dtype == type ? stored : stored.to(type)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The tensor <paramref name="name"/> as a new CPU tensor in its stored dtype (F32, F16 or BF16), without conversion.</summary>

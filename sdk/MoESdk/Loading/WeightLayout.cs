@@ -118,16 +118,16 @@ internal static class WeightLayout
         return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer < int.MaxValue ? layer : null;
     }
 
-    /// <summary>Throws <see cref="ModelFormatException"/> unless every expected tensor is present, float32 and of its shape.</summary>
-    public static void Validate(ModelWeights weights, ModelConfig config)
+    /// <summary>Throws <see cref="ModelFormatException"/> unless every expected tensor is present, of <paramref name="type"/> and of its shape.</summary>
+    public static void Validate(ModelWeights weights, ModelConfig config, ScalarType type = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(weights);
         foreach ((string name, long[] shape) in Expected(config))
         {
             Tensor tensor = weights.Get(name, shape);
-            if (tensor.dtype != ScalarType.Float32)
+            if (tensor.dtype != type)
             {
-                throw new ModelFormatException(weights.Source, $"tensor '{name}' is {tensor.dtype}, expected Float32");
+                throw new ModelFormatException(weights.Source, $"tensor '{name}' is {tensor.dtype}, expected {type}");
             }
         }
     }

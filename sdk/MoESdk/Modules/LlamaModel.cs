@@ -178,6 +178,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// </summary>
     internal Inference.Decoding.DecodeWeights DecodeWeights(Inference.DecodePrecision precision)
     {
+        precision = Inference.Decoding.DecodeWeights.Effective(this, precision);
         lock (_decodeWeights)
         {
             if (!_decodeWeights.TryGetValue(precision, out Inference.Decoding.DecodeWeights? weights))

@@ -26,12 +26,17 @@ public class LongGenerationTests
     };
 
     [Theory]
-    [InlineData(DecodePrecision.Float32)]
-    [InlineData(DecodePrecision.BFloat16)]
-    [InlineData(DecodePrecision.Int8)]
-    public void MemoryStaysFlatOver2000GeneratedTokens(DecodePrecision precision)
+    [InlineData(DecodePrecision.Float32, false)]
+    [InlineData(DecodePrecision.BFloat16, false)]
+    [InlineData(DecodePrecision.Int8, false)]
+    [InlineData(DecodePrecision.BFloat16, true)]
+    public void MemoryStaysFlatOver2000GeneratedTokens(DecodePrecision precision, bool weightsInBFloat16)
     {
         using ModelWeights weights = RandomInitialization.Create(SmallConfig, seed: 7);
+        if (weightsInBFloat16)
+        {
+            weights.ConvertTo(torch.ScalarType.BFloat16);
+        }
         using var model = new LlamaModel(SmallConfig, weights);
         using var session = new InferenceSession(model, precision: precision);
         Assert.Equal(DecodeBackend.Kernels, session.Backend);

@@ -5,21 +5,26 @@ using static TorchSharp.torch;
 namespace MoESdk.Inference.Decoding;
 
 /// <summary>
-/// A model's weight matrices as the decode kernels read them in one <see cref="DecodePrecision"/>: float32 views of
-/// the tensors themselves, or bfloat16 / int8 copies made once and shared by every session of the model. The router
-/// and the embedding stay float32 in every precision: the router is small and its logits choose the experts, and the
-/// embedding is one row per token, not a product. An int8 matrix whose width is not a whole number of blocks stays
-/// float32 too.
+/// A model's weight matrices as the decode kernels read them in one <see cref="DecodePrecision"/>: views of the tensors
+/// themselves (float32, or bfloat16 for a model loaded in bfloat16, whatever the precision asked unless it is int8),
+/// or bfloat16 / int8 copies made once and shared by every session of the model. The router and the norms stay
+/// float32 in every precision (copies for a bfloat16 model: they are small, and the router's logits choose the
+/// experts). An int8 matrix whose width is not a whole number of blocks stays as it is.
 /// </summary>
 internal sealed class DecodeWeights : IDisposable
 {
-    // Keyed by the float32 storage address: TorchSharp hands out a new Tensor object for the same parameter.
+    // Keyed by the storage address: TorchSharp hands out a new Tensor object for the same parameter.
     private readonly Dictionary<nint, WeightMatrix> _copies = [];
     private readonly List<IDisposable> _owned = [];
+    private readonly Dictionary<nint, Tensor> _widened = [];
 
     private DecodeWeights(DecodePrecision precision) => Precision = precision;
 
     public DecodePrecision Precision { get; }
+
+    /// <summary>The precision the kernels read <paramref name="model"/>'s matrices in when <paramref name="asked"/> is asked: a bfloat16 model is read as such unless int8 is asked.</summary>
+    public static DecodePrecision Effective(LlamaModel model, DecodePrecision asked) =>
+        asked == DecodePrecision.Float32 && model.DType == ScalarType.BFloat16 ? DecodePrecision.BFloat16 : asked;
 
     /// <summary>Bytes of the copies (zero for float32, which reads the tensors in place).</summary>
     public long CopyBytes { get; private set; }
@@ -28,7 +33,7 @@ internal sealed class DecodeWeights : IDisposable
     public static DecodeWeights Create(LlamaModel model, DecodePrecision precision)
     {
         var weights = new DecodeWeights(precision);
-        if (precision == DecodePrecision.Float32)
+        if (precision == DecodePrecision.Float32 || (precision == DecodePrecision.BFloat16 && model.DType == ScalarType.BFloat16))
         {
             return weights;
         }
@@ -48,8 +53,42 @@ internal sealed class DecodeWeights : IDisposable
     }
 
     /// <summary>The matrix the kernels read for <paramref name="tensor"/>: its copy in this precision, or the tensor itself.</summary>
-    public unsafe WeightMatrix Matrix(Tensor tensor) =>
-        _copies.TryGetValue((nint)TensorMemory.Pointer(tensor), out WeightMatrix copy) ? copy : WeightView.Matrix(tensor);
+    public unsafe WeightMatrix Matrix(Tensor tensor)
+    {
+        if (_copies.TryGetValue(TensorMemory.Key(tensor), out WeightMatrix copy))
+        {
+            return copy;
+        }
+        return tensor.dtype == ScalarType.BFloat16
+            ? new BFloat16Matrix(TensorMemory.BFloat16Pointer(tensor), checked((int)tensor.shape[0]), checked((int)tensor.shape[1]))
+            : WeightView.Matrix(tensor);
+    }
+
+    /// <summary>A float32 matrix for <paramref name="tensor"/> (a router): the tensor itself, or for bfloat16 a float32 copy owned here.</summary>
+    public unsafe FloatMatrix FloatMatrix(Tensor tensor) => TensorMemory.Matrix(Float32(tensor));
+
+    /// <summary>A float32 vector for <paramref name="tensor"/> (a norm, a bias): the tensor itself, or for bfloat16 a float32 copy owned here.</summary>
+    public unsafe float* Vector(Tensor tensor) => WeightView.Vector(Float32(tensor));
+
+    // Small tensors only: a bfloat16 model's float32 copies of them live as long as these weights.
+    private unsafe Tensor Float32(Tensor tensor)
+    {
+        if (tensor.dtype == ScalarType.Float32)
+        {
+            return tensor;
+        }
+        nint key = TensorMemory.Key(tensor);
+        lock (_widened)
+        {
+            if (!_widened.TryGetValue(key, out Tensor? widened))
+            {
+                widened = tensor.to(ScalarType.Float32).contiguous().DetachFromDisposeScope();
+                _widened.Add(key, widened);
+                _owned.Add(widened);
+            }
+            return widened;
+        }
+    }
 
     public void Dispose()
     {
@@ -59,16 +98,19 @@ internal sealed class DecodeWeights : IDisposable
         }
         _owned.Clear();
         _copies.Clear();
+        _widened.Clear();
     }
 
     private unsafe void Copy(Tensor tensor)
     {
-        nint key = (nint)TensorMemory.Pointer(tensor);
+        nint key = TensorMemory.Key(tensor);
         if (_copies.ContainsKey(key))
         {
             return;
         }
-        FloatMatrix source = WeightView.Matrix(tensor);
+        // A bfloat16 model's matrix is widened to float32 only while its copy is made.
+        using Tensor? widened = tensor.dtype == ScalarType.Float32 ? null : tensor.to(ScalarType.Float32).contiguous();
+        FloatMatrix source = WeightView.Matrix(widened ?? tensor);
         WeightMatrix copy;
         if (Precision == DecodePrecision.BFloat16)
         {

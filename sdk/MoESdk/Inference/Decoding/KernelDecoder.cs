@@ -17,6 +17,7 @@ internal sealed unsafe class KernelDecoder
     private readonly ComputePool _pool;
     private readonly LayerStep[] _layers;
     private readonly float* _embedding;
+    private readonly ushort* _bfloat16Embedding;
     private readonly float* _finalNorm;
     private readonly WeightMatrix _head;
     private readonly Modules.RotaryEmbedding _rotary;
@@ -46,8 +47,16 @@ internal sealed unsafe class KernelDecoder
         _config = model.Config;
         _pool = pool;
         _layers = model.Layers.Select(l => new LayerStep(l, weights, FeedForwardStep(l, routing, weights))).ToArray();
-        _embedding = WeightView.Vector(model.Embedding);
-        _finalNorm = WeightView.Vector(model.FinalNorm.Weight);
+        // A bfloat16 model's embedding is read in place and widened a row at a time: a float32 copy would be the size of its head.
+        if (model.Embedding.dtype == TorchSharp.torch.ScalarType.BFloat16)
+        {
+            _bfloat16Embedding = TensorMemory.BFloat16Pointer(model.Embedding);
+        }
+        else
+        {
+            _embedding = WeightView.Vector(model.Embedding);
+        }
+        _finalNorm = weights.Vector(model.FinalNorm.Weight);
         _head = weights.Matrix(model.Head);
         _rotary = model.Rotary;
         _epsilon = (float)_config.RmsNormEpsilon;
@@ -203,7 +212,18 @@ internal sealed unsafe class KernelDecoder
         {
             _scores = Pinned(_config.NumHeads * cache.Allocated, out _scoresp);
         }
-        new ReadOnlySpan<float>(_embedding + ((nint)token * _config.HiddenSize), _config.HiddenSize).CopyTo(_x);
+        if (_bfloat16Embedding != null)
+        {
+            ushort* row = _bfloat16Embedding + ((nint)token * _config.HiddenSize);
+            for (int i = 0; i < _x.Length; i++)
+            {
+                _x[i] = BitConverter.UInt32BitsToSingle((uint)row[i] << 16);
+            }
+        }
+        else
+        {
+            new ReadOnlySpan<float>(_embedding + ((nint)token * _config.HiddenSize), _config.HiddenSize).CopyTo(_x);
+        }
         _rotaryTables = _rotary.Covering(position + 1);
         _position = position;
         return position;

@@ -9,17 +9,17 @@ internal sealed unsafe class LayerStep
     public LayerStep(DecoderLayer layer, DecodeWeights weights, IFeedForwardStep feedForward)
     {
         Attention attention = layer.Attention;
-        AttentionNorm = WeightView.Vector(layer.AttentionNorm.Weight);
-        FeedForwardNorm = WeightView.Vector(layer.FeedForwardNorm.Weight);
+        AttentionNorm = weights.Vector(layer.AttentionNorm.Weight);
+        FeedForwardNorm = weights.Vector(layer.FeedForwardNorm.Weight);
         Query = weights.Matrix(attention.Query.Weight);
         Key = weights.Matrix(attention.Key.Weight);
         Value = weights.Matrix(attention.Value.Weight);
         Output = weights.Matrix(attention.Output.Weight);
-        QueryBias = attention.Query.Bias is { } qb ? WeightView.Vector(qb) : null;
-        KeyBias = attention.Key.Bias is { } kb ? WeightView.Vector(kb) : null;
-        ValueBias = attention.Value.Bias is { } vb ? WeightView.Vector(vb) : null;
-        QueryNorm = attention.QueryNorm is { } qn ? WeightView.Vector(qn.Weight) : null;
-        KeyNorm = attention.KeyNorm is { } kn ? WeightView.Vector(kn.Weight) : null;
+        QueryBias = attention.Query.Bias is { } qb ? weights.Vector(qb) : null;
+        KeyBias = attention.Key.Bias is { } kb ? weights.Vector(kb) : null;
+        ValueBias = attention.Value.Bias is { } vb ? weights.Vector(vb) : null;
+        QueryNorm = attention.QueryNorm is { } qn ? weights.Vector(qn.Weight) : null;
+        KeyNorm = attention.KeyNorm is { } kn ? weights.Vector(kn.Weight) : null;
         FeedForward = feedForward;
     }
 

@@ -31,10 +31,10 @@ internal sealed unsafe class MixtureFeedForwardStep : IFeedForwardStep
         _route = routing.ForLayer(layer, block);
         _rule = block.OutputRule;
         _observer = routing.Observer;
-        _router = WeightView.Matrix(block.Router.Weight);
+        _router = weights.FloatMatrix(block.Router.Weight);
         _experts = block.Experts.Select(e => SwiGlu(e, weights)).ToArray();
         _shared = block.SharedExperts.Select(e => SwiGlu(e, weights)).ToArray();
-        _sharedGate = block.SharedExpertGate?.Weight.data<float>().ToArray();
+        _sharedGate = block.SharedExpertGate?.Weight.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray();
         // Pinned: a batched step writes the router logits from the pool's threads.
         _logits = GC.AllocateArray<float>(_experts.Length, pinned: true);
         _logitsp = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _logits[0]);

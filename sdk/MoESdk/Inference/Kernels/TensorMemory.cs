@@ -17,8 +17,24 @@ internal static unsafe class TensorMemory
     public static float* Pointer(Tensor tensor)
     {
         CheckLayout(tensor);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+        return (float*)Address(tensor);
     }
+
+    /// <summary>The bfloat16 elements of a contiguous bfloat16 CPU tensor, in place.</summary>
+    public static ushort* BFloat16Pointer(Tensor tensor)
+    {
+        CheckLayout(tensor, ScalarType.BFloat16);
+        return (ushort*)Address(tensor);
+    }
+
+    /// <summary>Where the storage of a contiguous CPU tensor of any type starts: a key for the tensor's weights.</summary>
+    public static nint Key(Tensor tensor)
+    {
+        CheckLayout(tensor, tensor.dtype);
+        return (nint)Address(tensor);
+    }
+
+    private static void* Address(Tensor tensor) => Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
 
     /// <summary>The elements of <paramref name="tensor"/> as a span over its own storage.</summary>
     public static Span<float> Span(Tensor tensor)
@@ -37,12 +53,12 @@ internal static unsafe class TensorMemory
         return new FloatMatrix(Pointer(tensor), checked((int)tensor.shape[0]), checked((int)tensor.shape[1]));
     }
 
-    private static void CheckLayout(Tensor tensor)
+    private static void CheckLayout(Tensor tensor, ScalarType type = ScalarType.Float32)
     {
-        if (tensor.dtype != ScalarType.Float32 || tensor.device_type != DeviceType.CPU || !tensor.is_contiguous())
+        if (tensor.dtype != type || tensor.device_type != DeviceType.CPU || !tensor.is_contiguous())
         {
             throw new ArgumentException(
-                $"Kernels need a contiguous float32 CPU tensor; got {tensor.dtype} on {tensor.device_type}"
+                $"Kernels need a contiguous {type} CPU tensor; got {tensor.dtype} on {tensor.device_type}"
                 + (tensor.is_contiguous() ? "." : ", not contiguous."), nameof(tensor));
         }
     }

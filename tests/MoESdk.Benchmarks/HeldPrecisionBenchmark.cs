@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using MoESdk;
+using MoESdk.Evaluation;
+using MoESdk.Inference;
+using MoESdk.Loading;
+using static TorchSharp.torch;
+
+/// <summary>
+/// A model held in bfloat16 against the same file loaded as float32: resident memory over the file's bytes, and
+/// decode speed. `write` makes a bfloat16 Hugging Face folder of a benchmark shape (random weights); `run` loads it in
+/// one precision in this process (run each precision in its own process: resident memory is the process's).
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16 [tokens=16]
+/// </summary>
+internal static class HeldPrecisionBenchmark
+{
+    public static void Run(string[] args)
+    {
+        if (args is ["write", var shape, var folder])
+        {
+            Write(BenchmarkShape.Config(shape), folder);
+        }
+        else if (args is ["run", var model, var precision, .. var rest])
+        {
+            Measure(model, precision == "bf16", rest.Length > 0 ? int.Parse(rest[0]) : 16);
+        }
+        else
+        {
+            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16 [tokens]");
+        }
+    }
+
+    private static void Write(ModelConfig config, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        using ModelWeights weights = WeightLayout.Random(config, seed: 1);
+        SafeTensorsWriter.Write(Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName), weights.Tensors, storeAs: ScalarType.BFloat16);
+        File.WriteAllText(Path.Combine(folder, HuggingFaceConfig.FileName), HuggingFaceConfig.ToJson(config, "bfloat16"));
+        Console.WriteLine($"wrote {folder}: {new FileInfo(Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName)).Length / 1e9:F2} GB");
+    }
+
+    private static void Measure(string folder, bool bfloat16, int tokens)
+    {
+        // libtorch and the runtime are loaded before the baseline is taken.
+        using (Tensor warm = ones(4))
+        {
+            _ = warm.sum().item<float>();
+        }
+        long fileBytes = new FileInfo(Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName)).Length;
+        long before = ProcessMemory.Resident;
+        ProcessMemory.ResetPeak();
+        var clock = Stopwatch.StartNew();
+        using LanguageModel model = LanguageModel.Open(folder, new LoadOptions { HoldInBFloat16 = bfloat16, TrustWeights = true });
+        double loadSeconds = clock.Elapsed.TotalSeconds;
+        long loaded = ProcessMemory.Resident - before, peak = ProcessMemory.Peak - before;
+
+        using var session = new InferenceSession(model.Model, 64);
+        int token = 1;
+        var times = new List<double>();
+        for (int i = 0; i < tokens + 2; i++)
+        {
+            clock.Restart();
+            ReadOnlySpan<float> logits = session.Feed([token]);
+            times.Add(clock.Elapsed.TotalSeconds);
+            token = ArgMax(logits);
+        }
+        double median = times.Skip(2).Order().ElementAt(tokens / 2);
+        Console.WriteLine($"{(bfloat16 ? "held in bfloat16" : "float32")}: file {fileBytes / 1e9:F2} GB, resident after load {loaded / 1e9:F2} GB ({(double)loaded / fileBytes:F2}× the file), "
+            + $"peak during load {peak / 1e9:F2} GB ({(double)peak / fileBytes:F2}×), load {loadSeconds:F1} s, decode {session.Precision} {1 / median:F2} tok/s (median of {tokens})");
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+        {
+            best = logits[i] > logits[best] ? i : best;
+        }
+        return best;
+    }
+}

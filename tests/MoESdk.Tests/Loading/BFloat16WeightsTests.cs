@@ -1,0 +1,91 @@
+using MoESdk.Inference;
+using MoESdk.Loading;
+using static TorchSharp.torch;
+
+namespace MoESdk.Tests.Loading;
+
+/// <summary>
+/// A model loaded with <see cref="LoadOptions.HoldInBFloat16"/>: held as the file stores it (the reference model's
+/// safetensors are bfloat16), decoded by the kernels in place, prefilled by TorchSharp in bfloat16.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class BFloat16WeightsTests
+{
+    private static readonly string ReferenceModel = Path.Combine(AppContext.BaseDirectory, "kjv-llama");
+    private static readonly LoadOptions BFloat16 = new() { HoldInBFloat16 = true };
+
+    [Fact]
+    public void StoredBFloat16WeightsAreKeptWithoutAFloat32Copy()
+    {
+        using LoadedModel loaded = ModelLoader.Load(ReferenceModel, BFloat16);
+        Assert.All(loaded.Weights.Tensors, pair => Assert.Equal(ScalarType.BFloat16, pair.Value.dtype));
+        long bytes = loaded.Weights.Tensors.Values.Sum(t => t.numel() * t.element_size());
+        // The file is the tensors plus a small header: the model in memory is the size of its file.
+        long file = new FileInfo(Path.Combine(ReferenceModel, "model.safetensors")).Length;
+        Assert.InRange(bytes, file - 64 * 1024, file);
+    }
+
+    [Fact]
+    public void KernelDecodeOfTheBFloat16ModelEqualsTheFloat32ModelsBFloat16Decode()
+    {
+        // The file's values are bfloat16: widened to float32 and rounded back by the float32 model's bf16 copies, they
+        // are the same numbers the bfloat16 model reads in place, so token-by-token decode agrees exactly.
+        using LanguageModel wide = LanguageModel.Open(ReferenceModel);
+        using LanguageModel half = LanguageModel.Open(ReferenceModel, BFloat16);
+        using var expected = new InferenceSession(wide.Model, 64, DecodePrecision.BFloat16);
+        using var actual = new InferenceSession(half.Model, 64);
+        Assert.Equal(DecodePrecision.BFloat16, actual.Precision);
+        IReadOnlyList<int> text = wide.RequireTokenizer().Encode("In the beginning God created the heaven and the earth.", addBos: false);
+        foreach (int token in text)
+        {
+            float[] e = expected.Feed([token]).ToArray();
+            float[] a = actual.Feed([token]).ToArray();
+            Assert.Equal(e, a);
+        }
+    }
+
+    [Fact]
+    public void BFloat16PrefillAgreesWithTheKernelsWithinBFloat16Rounding()
+    {
+        using LanguageModel half = LanguageModel.Open(ReferenceModel, BFloat16);
+        IReadOnlyList<int> text = half.RequireTokenizer().Encode("And the LORD spake unto Moses, saying, Speak unto the children of Israel", addBos: false);
+        using var prefilled = new InferenceSession(half.Model, 64);
+        using var stepped = new InferenceSession(half.Model, 64);
+        float[] prefill = prefilled.Feed(text).ToArray();
+        float[] step = [];
+        foreach (int token in text)
+        {
+            step = stepped.Feed([token]).ToArray();
+        }
+        // TorchSharp rounds every activation to bfloat16 (8 significant bits), the kernels keep them float32.
+        float diff = prefill.Zip(step, (p, s) => Math.Abs(p - s)).Max();
+        Assert.InRange(diff, 0f, 0.5f);
+        Assert.Equal(Array.IndexOf(step, step.Max()), Array.IndexOf(prefill, prefill.Max()));
+    }
+
+    [Fact]
+    public void ANaNInBFloat16WeightsIsRefusedByName()
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-bf16-nan-").FullName;
+        try
+        {
+            foreach (string file in Directory.GetFiles(ReferenceModel))
+            {
+                File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            }
+            using (LoadedModel loaded = ModelLoader.Load(ReferenceModel, BFloat16))
+            {
+                var tensors = loaded.Weights.Tensors.ToDictionary(p => p.Key, p => p.Value);
+                tensors[WeightNames.Down(2)][3, 5] = float.NaN;
+                SafeTensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors);
+            }
+            var error = Assert.Throws<ModelFormatException>(() => ModelLoader.Load(folder, BFloat16).Dispose());
+            Assert.Contains(WeightNames.Down(2), error.Message);
+            Assert.Contains("NaN", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
