@@ -5,7 +5,7 @@ using MoESdk.Hosting;
 
 namespace MoESdk.Samples.WebApi;
 
-/// <summary>The web app: one MoE model behind an OpenAI-compatible chat API, its live expert statistics and health.</summary>
+/// <summary>The web app: one MoE model behind an OpenAI-compatible chat and text completions API, its live expert statistics and health.</summary>
 public static class ChatApp
 {
     /// <summary>The name of the served model: its configuration section is MoE:Models:kjv-llama.</summary>
@@ -38,6 +38,7 @@ public static class ChatApp
         // Unknown routes, wrong methods and server limits answer in OpenAI's error shape too.
         app.UseStatusCodePages(context => OpenAiErrors.WriteForStatusAsync(context.HttpContext));
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
+        app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
         app.MapGet("/v1/models", ModelsEndpoint.Handle);
         app.MapGet("/v1/models/{id}", ModelsEndpoint.HandleOne);
         app.MapGet("/experts", ExpertsEndpoint.Handle);

@@ -1,8 +1,6 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using MoESdk.Chat.Templates;
 using MoESdk.Hosting;
 using MoESdk.Serving;
 
@@ -18,33 +16,12 @@ public static class ChatCompletionsEndpoint
 {
     private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
 
-    /// <summary>OpenAI accepts up to 4 stop sequences.</summary>
-    private const int MaxStopSequences = 4;
-
     public static async Task HandleAsync(HttpContext context, MoEModelCatalog catalog, IOptions<ChatApiOptions> limits)
     {
         CancellationToken aborted = context.RequestAborted;
-        if (!context.Request.HasJsonContentType())
+        ChatCompletionRequest? request = await OpenAiBody.ReadAsync<ChatCompletionRequest>(context, limits.Value.MaxRequestBodyBytes, "a JSON object with 'messages'");
+        if (request is null)
         {
-            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            await OpenAiErrors.WriteForStatusAsync(context);
-            return;
-        }
-        ChatCompletionRequest? request;
-        try
-        {
-            request = await ReadAsync(context, limits.Value.MaxRequestBodyBytes, aborted);
-        }
-        catch (JsonException e)
-        {
-            string? param = e.Path is { Length: > 2 } path ? path[2..] : null;
-            await OpenAiErrors.BadRequest($"The request body is not valid JSON for a chat completion: {Describe(e, param)}", param, "invalid_json").ExecuteAsync(context);
-            return;
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await OpenAiErrors.WriteForStatusAsync(context);
             return;
         }
         IResult? problem = Validate(request, limits.Value, catalog, out IMoEModel? model, out IChatClient? chat, out ChatMessage[] messages, out ChatOptions? options);
@@ -53,7 +30,7 @@ public static class ChatCompletionsEndpoint
             await problem.ExecuteAsync(context);
             return;
         }
-        int expertsPerToken = request!.ExpertsPerToken ?? model!.Info.DefaultExpertsPerToken;
+        int expertsPerToken = request.ExpertsPerToken ?? model!.Info.DefaultExpertsPerToken;
         try
         {
             if (request.Stream)
@@ -69,57 +46,10 @@ public static class ChatCompletionsEndpoint
                 await Results.Json(completion, ChatApp.Json).ExecuteAsync(context);
             }
         }
-        catch (MoEQueueFullException e) when (!context.Response.HasStarted)
+        catch (Exception e) when (!context.Response.HasStarted && GenerationFailures.Maps(e))
         {
-            context.Response.Headers.RetryAfter = "1";
-            await OpenAiErrors.Overloaded(e.Message).ExecuteAsync(context);
+            await GenerationFailures.WriteAsync(context, e, "messages");
         }
-        catch (TemplateException e) when (!context.Response.HasStarted)
-        {
-            await OpenAiErrors.BadRequest($"The model's chat template cannot render these messages: {e.Problem}", "messages").ExecuteAsync(context);
-        }
-        catch (PromptTooLongException e) when (!context.Response.HasStarted)
-        {
-            await OpenAiErrors.BadRequest(
-                $"This model's maximum context length is {e.ContextLength} tokens, and the messages are {e.PromptTokens} tokens: shorten the messages.",
-                "messages", "context_length_exceeded").ExecuteAsync(context);
-        }
-        catch (ArgumentException e) when (!context.Response.HasStarted)
-        {
-            string param = e.ParamName switch
-            {
-                nameof(MoEGenerationOptions.ExpertsPerToken) => "experts_per_token",
-                nameof(MoEGenerationOptions.StopSequences) => "stop",
-                _ => "messages",
-            };
-            await OpenAiErrors.BadRequest(WithoutParameterName(e), param).ExecuteAsync(context);
-        }
-    }
-
-    /// <summary>
-    /// The serializer's "could not be converted to T" names .NET types the client never sees: say which field holds a
-    /// value of the wrong type instead.
-    /// </summary>
-    private static string Describe(JsonException e, string? param) =>
-        !e.Message.StartsWith("The JSON value could not be converted to ", StringComparison.Ordinal) ? e.Message
-        : param is null ? "the body must be a JSON object with 'messages'."
-        : $"'{param}' holds a value of the wrong type, or a number out of its range.";
-
-    /// <summary>
-    /// Reads the body as a request, refusing it (413) when its Content-Length is over the limit, before reading, or
-    /// as soon as the read passes the limit: a big body never sits in memory.
-    /// </summary>
-    private static async Task<ChatCompletionRequest?> ReadAsync(HttpContext context, long limit, CancellationToken aborted)
-    {
-        if (context.Request.ContentLength > limit)
-        {
-            throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge);
-        }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limit;
-        }
-        return await JsonSerializer.DeserializeAsync<ChatCompletionRequest>(context.Request.Body, ChatApp.Json, aborted);
     }
 
     /// <summary>The first update is read before any byte is sent, so a full queue or a bad prompt still gets its status code.</summary>
@@ -164,19 +94,13 @@ public static class ChatCompletionsEndpoint
         await context.Response.Body.FlushAsync(aborted);
     }
 
-    private const float OpenAiDefaultTemperature = 1f;
-
-    private static IResult? Validate(ChatCompletionRequest? request, ChatApiOptions limits, MoEModelCatalog catalog,
+    private static IResult? Validate(ChatCompletionRequest request, ChatApiOptions limits, MoEModelCatalog catalog,
         out IMoEModel? model, out IChatClient? chat, out ChatMessage[] messages, out ChatOptions? options)
     {
         model = null;
         chat = null;
         messages = [];
         options = null;
-        if (request is null)
-        {
-            return OpenAiErrors.BadRequest("The request body must be a JSON object.", code: "invalid_json");
-        }
         if (request.Messages is not { Count: > 0 })
         {
             return OpenAiErrors.BadRequest("'messages' is required and must hold at least one message.", "messages");
@@ -199,25 +123,9 @@ public static class ChatCompletionsEndpoint
             }
         }
         int maxTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, limits.MaxTokensLimit);
-        if (maxTokens < 1 || maxTokens > limits.MaxTokensLimit)
+        if (SamplingFields.Check(maxTokens, request.Temperature, request.TopP, request.N, request.Stop, limits) is { } invalid)
         {
-            return OpenAiErrors.BadRequest($"max_tokens must be in 1..{limits.MaxTokensLimit} on this server, was {maxTokens}.", "max_tokens");
-        }
-        if (request.Temperature is float temperature && !(temperature >= 0 && temperature <= 2))
-        {
-            return OpenAiErrors.BadRequest($"temperature must be in 0..2, was {request.Temperature}.", "temperature");
-        }
-        if (request.TopP is float topP && !(topP > 0 && topP <= 1))
-        {
-            return OpenAiErrors.BadRequest($"top_p must be in (0, 1], was {request.TopP}.", "top_p");
-        }
-        if (request.N is int n && n != 1)
-        {
-            return OpenAiErrors.BadRequest($"n must be 1 on this server (one choice per request), was {n}: send {n} requests instead.", "n");
-        }
-        if (request.Stop is { } stop && (stop.Count > MaxStopSequences || stop.Any(string.IsNullOrEmpty)))
-        {
-            return OpenAiErrors.BadRequest($"stop must be a non-empty string or up to {MaxStopSequences} non-empty strings.", "stop");
+            return invalid;
         }
         string name = request.Model ?? catalog.Names[0];
         model = catalog.Find(name);
@@ -232,8 +140,7 @@ public static class ChatCompletionsEndpoint
         {
             ModelId = name,
             MaxOutputTokens = maxTokens,
-            // OpenAI's default temperature is 1; a model whose generation_config.json sets one keeps its own.
-            Temperature = request.Temperature ?? (model.GenerationDefaults.Temperature is null ? OpenAiDefaultTemperature : null),
+            Temperature = SamplingFields.Temperature(request.Temperature, model),
             TopP = request.TopP,
             Seed = request.Seed,
             StopSequences = request.Stop is { } stops ? [.. stops] : null,
@@ -244,10 +151,6 @@ public static class ChatCompletionsEndpoint
         }
         return null;
     }
-
-    /// <summary>The exception's message without .NET's " (Parameter 'x')" tail: the API names the field itself.</summary>
-    private static string WithoutParameterName(ArgumentException e) =>
-        e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
 
     private static UsageContract Usage(UsageDetails? usage)
     {

@@ -74,21 +74,25 @@ public sealed class ContentConverter : JsonConverter<IReadOnlyList<ContentPart>>
         JsonSerializer.Serialize(writer, value, options);
 }
 
-/// <summary><c>stop</c>: a string or an array of strings.</summary>
-public sealed class StopConverter : JsonConverter<IReadOnlyList<string>>
+/// <summary>A field that holds a string or an array of strings, read as a list either way.</summary>
+public abstract class StringOrStringsConverter(string problem) : JsonConverter<IReadOnlyList<string>>
 {
-    private const string Problem = "'stop' must be a string or an array of strings.";
-
     public override IReadOnlyList<string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
     {
         JsonTokenType.String => [reader.GetString()!],
-        JsonTokenType.StartArray => NestedArray.Read<string>(ref reader, options, Problem),
-        _ => throw new JsonException(Problem),
+        JsonTokenType.StartArray => NestedArray.Read<string>(ref reader, options, problem),
+        _ => throw new JsonException(problem),
     };
 
     public override void Write(Utf8JsonWriter writer, IReadOnlyList<string> value, JsonSerializerOptions options) =>
         JsonSerializer.Serialize(writer, value, options);
 }
+
+/// <summary><c>stop</c>: a string or an array of strings.</summary>
+public sealed class StopConverter() : StringOrStringsConverter("'stop' must be a string or an array of strings.");
+
+/// <summary><c>prompt</c>: a string or an array of strings (several prompts are refused by the endpoint, by count).</summary>
+public sealed class PromptConverter() : StringOrStringsConverter("'prompt' must be a string or an array of strings (token-id prompts are not accepted: send text).");
 
 /// <summary>
 /// An array a converter reads with a nested deserialization. The nested call reports paths from its own root
@@ -110,3 +114,34 @@ internal static class NestedArray
         }
     }
 }
+
+/// <summary>
+/// POST /v1/completions body (OpenAI's legacy text completions): <c>prompt</c> is a string, or an array of one string.
+/// Fields this server cannot honour (<c>echo</c>, <c>logprobs</c>, <c>suffix</c>, <c>best_of</c> above 1) are read so
+/// that they can be refused by name rather than ignored.
+/// </summary>
+public sealed record CompletionRequest(
+    string? Model,
+    [property: JsonConverter(typeof(PromptConverter))] IReadOnlyList<string>? Prompt,
+    int? MaxTokens,
+    float? Temperature,
+    float? TopP,
+    int? Seed,
+    int? N,
+    [property: JsonConverter(typeof(StopConverter))] IReadOnlyList<string>? Stop,
+    bool Stream,
+    StreamOptions? StreamOptions,
+    int? ExpertsPerToken,
+    bool Echo,
+    int? Logprobs,
+    string? Suffix,
+    int? BestOf);
+
+public sealed record TextCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<TextChoice> Choices, UsageContract Usage, MoEUsage Moe);
+
+/// <summary>One choice of a text completion or of a streamed chunk (<c>logprobs</c> always null: not computed).</summary>
+public sealed record TextChoice(string Text, int Index, object? Logprobs, string? FinishReason);
+
+/// <summary>A streamed text completion chunk; the last one, when the request asked for usage, has no choices and the usage.</summary>
+public sealed record TextCompletionChunk(string Id, string Object, long Created, string Model, IReadOnlyList<TextChoice> Choices,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UsageContract? Usage = null);

@@ -29,7 +29,7 @@ public static class OpenAiErrors
         string request = $"{context.Request.Method} {context.Request.Path}";
         (string message, string? code) = status switch
         {
-            StatusCodes.Status404NotFound => ($"Unknown request URL: {request}. The API serves POST /v1/chat/completions, GET /v1/models and GET /v1/models/{{id}}.", "unknown_url"),
+            StatusCodes.Status404NotFound => ($"Unknown request URL: {request}. The API serves POST /v1/chat/completions, POST /v1/completions, GET /v1/models and GET /v1/models/{{id}}.", "unknown_url"),
             StatusCodes.Status405MethodNotAllowed => ($"Method {context.Request.Method} is not allowed for {context.Request.Path}.", "method_not_allowed"),
             StatusCodes.Status413PayloadTooLarge => ("The request body is larger than this server accepts.", "request_too_large"),
             StatusCodes.Status415UnsupportedMediaType => ("Send the request body as JSON with the header 'Content-Type: application/json'.", "unsupported_media_type"),
