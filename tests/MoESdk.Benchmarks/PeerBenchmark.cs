@@ -38,11 +38,14 @@ internal static class PeerBenchmark
         {
             using LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape));
             using LlamaModel moe = BenchmarkShape.Mixture(dense, experts: 8, topK: 2);
+            // The same weights held in bfloat16 (LoadOptions.HoldInBFloat16): no float32 copy, prefill in bfloat16.
+            using LlamaModel heldDense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), bfloat16: true);
+            using LlamaModel heldMoe = BenchmarkShape.Mixture(heldDense, experts: 8, topK: 2);
             Console.WriteLine($"shape {shape}, {threads} threads (MoESdk compute pool: {Environment.ProcessorCount} processors), prompt {PromptTokens}, decode {DecodeTokens}, median of {repetitions}");
             Console.WriteLine($"{"model",-10}{"precision",-11}{"engine",-11}{"decode tok/s",14}{"prefill tok/s",15}{"decode ×peer",14}{"prefill ×peer",15}");
             foreach ((string name, DecodePrecision ours, GgufTensorType theirs) in Precisions)
             {
-                foreach ((string modelName, LlamaModel model) in new[] { ("dense", dense), ("moe 8/2", moe) })
+                foreach ((string modelName, LlamaModel model, LlamaModel held) in new[] { ("dense", dense, heldDense), ("moe 8/2", moe, heldMoe) })
                 {
                     string gguf = Path.Combine(folder, $"{modelName.Replace(' ', '-').Replace('/', '-')}-{theirs}.gguf");
                     GgufExporter.Export(new LanguageModel(model, null, folder), gguf, theirs);
@@ -52,6 +55,12 @@ internal static class PeerBenchmark
                     Console.WriteLine($"{modelName,-10}{name,-11}{"llama.cpp",-11}{peerDecode,14:F1}{peerPrefill,15:F0}");
                     Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk",-11}{mine.DecodeTokensPerSecond,14:F1}{mine.PrefillTokensPerSecond,15:F0}" +
                         $"{mine.DecodeTokensPerSecond / peerDecode,14:F2}{mine.PrefillTokensPerSecond / peerPrefill,15:F2}");
+                    if (ours == DecodePrecision.BFloat16)
+                    {
+                        SpeedResult heldResult = SpeedBenchmark.Measure([held], PromptTokens, DecodeTokens, repetitions, precisions: [ours])[0];
+                        Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk held",-11}{heldResult.DecodeTokensPerSecond,14:F1}{heldResult.PrefillTokensPerSecond,15:F0}" +
+                            $"{heldResult.DecodeTokensPerSecond / peerDecode,14:F2}{heldResult.PrefillTokensPerSecond / peerPrefill,15:F2}");
+                    }
                 }
             }
         }

@@ -31,10 +31,14 @@ internal static class BenchmarkShape
         _ => throw new ArgumentException($"Unknown shape '{name}': use one of {string.Join(", ", Names)}."),
     };
 
-    /// <summary>A dense model of the shape with N(0, 0.02²) weights.</summary>
-    public static LlamaModel Dense(ModelConfig config, long seed = 1)
+    /// <summary>A dense model of the shape with N(0, 0.02²) weights, held in float32 or (<paramref name="bfloat16"/>) rounded to bfloat16.</summary>
+    public static LlamaModel Dense(ModelConfig config, long seed = 1, bool bfloat16 = false)
     {
         using ModelWeights weights = WeightLayout.Random(config, seed);
+        if (bfloat16)
+        {
+            weights.ConvertTo(ScalarType.BFloat16);
+        }
         return new LlamaModel(config, weights);
     }
 
@@ -49,6 +53,6 @@ internal static class BenchmarkShape
         using var generator = new Generator(unchecked((ulong)seed));
         NeuronPartition partition = ContiguousPartitioner.Split(dense.Config.IntermediateSize, experts);
         return new LlamaModel(dense, layer => ExpertSlicer.Build((DenseFeedForward)dense.Layers[layer].FeedForward, partition,
-            randn([experts, dense.Config.HiddenSize], generator: generator), topK, ExpertOutputRule.FixedScale));
+            randn([experts, dense.Config.HiddenSize], generator: generator).to_type(dense.DType), topK, ExpertOutputRule.FixedScale));
     }
 }
