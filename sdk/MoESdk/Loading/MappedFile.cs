@@ -72,10 +72,33 @@ internal sealed unsafe class MappedFile : IDisposable
         {
             long count = Math.Min(piece, flat.shape[0] - first);
             using Tensor target = flat.narrow(0, first, count);
-            new ReadOnlySpan<byte>(_start + offset + first * elementSize, checked((int)(count * elementSize))).CopyTo(target.bytes);
+            byte* source = _start + offset + (first * elementSize);
+            new ReadOnlySpan<byte>(source, checked((int)(count * elementSize))).CopyTo(target.bytes);
+            Release(source, count * elementSize);
         }
         return tensor;
     }
+
+    /// <summary>
+    /// Drops copied pages from this process's resident set (Linux): they stay in the page cache, and a later read of
+    /// them maps them again, but a model is not counted twice, file and tensors, while it loads.
+    /// </summary>
+    private static void Release(byte* start, long length)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        long page = Environment.SystemPageSize;
+        long first = (long)start & ~(page - 1);
+        long end = ((long)start + length + page - 1) & ~(page - 1);
+        _ = Madvise((void*)first, (nuint)(end - first), DontNeed);
+    }
+
+    private const int DontNeed = 4;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Madvise(void* address, nuint length, int advice);
 
     private void CheckRange(long offset, long count)
     {
