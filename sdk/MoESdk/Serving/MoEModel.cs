@@ -391,7 +391,8 @@ public sealed partial class MoEModel : IMoEModel
                 using var scope = NewDisposeScope();
                 Tensor inputs = tensor(tokens.Skip(start).Take(n).Select(t => (long)t).ToArray(), [1, n], device: _model.Model.Device);
                 Tensor targets = tensor(tokens.Skip(start + 1).Take(n).Select(t => (long)t).ToArray(), [1, n], device: _model.Model.Device);
-                Tensor logProbabilities = _model.Model.Forward(inputs, 0, null, lastTokenOnly: false, routing).log_softmax(-1);
+                // In float32 whatever the model computes in: a bfloat16 log-softmax over the vocabulary would round the score.
+                Tensor logProbabilities = _model.Model.Forward(inputs, 0, null, lastTokenOnly: false, routing).to_type(ScalarType.Float32).log_softmax(-1);
                 nll -= logProbabilities.gather(-1, targets.unsqueeze(-1)).sum().item<float>();
                 windows++;
             }

@@ -88,4 +88,19 @@ public sealed class BFloat16WeightsTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task ServingInBFloat16HoldsTheWeightsSoAndScoresLikeFloat32()
+    {
+        using MoESdk.Serving.MoEModel wide = MoESdk.Serving.MoEModel.Open(ReferenceModel);
+        using MoESdk.Serving.MoEModel half = MoESdk.Serving.MoEModel.Open(ReferenceModel, new MoESdk.Serving.MoEServingOptions { Precision = DecodePrecision.BFloat16 });
+        string text = File.ReadAllText(Path.Combine(ReferenceModel, "data", "heldout.txt"))[..3000];
+
+        double expected = (await wide.ScoreAsync(text)).Perplexity;
+        double actual = (await half.ScoreAsync(text)).Perplexity;
+
+        Assert.Equal(DecodePrecision.BFloat16, half.Info.DecodePrecision);
+        // The same bfloat16 weights; only the activations' rounding in bfloat16 differs.
+        Assert.InRange(actual / expected, 0.98, 1.02);
+    }
 }
