@@ -103,4 +103,22 @@ public sealed class BFloat16WeightsTests
         // The same bfloat16 weights; only the activations' rounding in bfloat16 differs.
         Assert.InRange(actual / expected, 0.98, 1.02);
     }
+
+    [Fact]
+    public async Task BatchedServingOfABFloat16ModelGivesEachRequestItsTextAlone()
+    {
+        var options = new MoESdk.Serving.MoEServingOptions { Precision = DecodePrecision.BFloat16, MaxConcurrentRequests = 4, MaxBatchSize = 4 };
+        using MoESdk.Serving.MoEModel model = MoESdk.Serving.MoEModel.Open(ReferenceModel, options);
+        string[] prompts = ["In the beginning", "And the LORD said", "Blessed is the man", "The earth is the LORD's"];
+        var generation = new MoESdk.Serving.MoEGenerationOptions { MaxTokens = 24 };
+        string[] alone = new string[prompts.Length];
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            alone[i] = (await model.GenerateAsync(prompts[i], generation)).Text;
+        }
+
+        string[] together = [.. (await Task.WhenAll(prompts.Select(p => model.GenerateAsync(p, generation)))).Select(r => r.Text)];
+
+        Assert.Equal(alone, together);
+    }
 }
