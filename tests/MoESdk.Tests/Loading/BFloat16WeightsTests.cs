@@ -25,16 +25,19 @@ public sealed class BFloat16WeightsTests
         Assert.InRange(bytes, file - 64 * 1024, file);
     }
 
-    [Fact]
-    public void KernelDecodeOfTheBFloat16ModelEqualsTheFloat32ModelsBFloat16Decode()
+    [Theory]
+    [InlineData(DecodePrecision.Float32, DecodePrecision.BFloat16)]
+    [InlineData(DecodePrecision.Int8, DecodePrecision.Int8)]
+    public void KernelDecodeOfTheBFloat16ModelEqualsTheFloat32ModelsDecode(DecodePrecision asked, DecodePrecision read)
     {
-        // The file's values are bfloat16: widened to float32 and rounded back by the float32 model's bf16 copies, they
-        // are the same numbers the bfloat16 model reads in place, so token-by-token decode agrees exactly.
+        // The file's values are bfloat16: widened to float32 and rounded back by the float32 model's bf16 copies (or
+        // quantized to int8 from the same float32 values), they are the same numbers the bfloat16 model reads in place
+        // (or quantizes from its widened matrices), so token-by-token decode agrees exactly.
         using LanguageModel wide = LanguageModel.Open(ReferenceModel);
         using LanguageModel half = LanguageModel.Open(ReferenceModel, BFloat16);
-        using var expected = new InferenceSession(wide.Model, 64, DecodePrecision.BFloat16);
-        using var actual = new InferenceSession(half.Model, 64);
-        Assert.Equal(DecodePrecision.BFloat16, actual.Precision);
+        using var expected = new InferenceSession(wide.Model, 64, read);
+        using var actual = new InferenceSession(half.Model, 64, asked);
+        Assert.Equal(read, actual.Precision);
         IReadOnlyList<int> text = wide.RequireTokenizer().Encode("In the beginning God created the heaven and the earth.", addBos: false);
         foreach (int token in text)
         {
