@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MoESdk.Evaluation;
+using MoESdk.Loading;
 using MoESdk.Modules;
 using static TorchSharp.torch;
 
@@ -24,6 +25,7 @@ public static class MoEConverter
         IProgress<ConversionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate(dense.Config);
+        Float32Required.Check(dense.DType, "convert");
         if (dense.Layers.Any(l => l.FeedForward is not DenseFeedForward))
         {
             throw new ArgumentException("The source model is not dense: its feed-forward blocks are already experts.");

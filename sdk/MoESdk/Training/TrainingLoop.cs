@@ -1,3 +1,4 @@
+using MoESdk.Loading;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -54,6 +55,10 @@ internal sealed class TrainingLoop : IDisposable
     {
         _model = model;
         _trained = [.. trained];
+        foreach (Parameter parameter in _trained)
+        {
+            Float32Required.Check(parameter.dtype, "train");
+        }
         _options = options;
         _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps);
         IGrouping<ParameterGroup, Parameter>[] groups = [.. _trained.GroupBy(groupOf ?? (_ => new ParameterGroup()))];

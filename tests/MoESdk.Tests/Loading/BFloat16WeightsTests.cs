@@ -124,4 +124,18 @@ public sealed class BFloat16WeightsTests
 
         Assert.Equal(alone, together);
     }
+
+    [Fact]
+    public void ConvertingOrTrainingABFloat16ModelIsRefusedWithTheFix()
+    {
+        using LanguageModel half = LanguageModel.Open(ReferenceModel, BFloat16);
+        IReadOnlyList<int> calibration = half.RequireTokenizer().Encode(File.ReadAllText(Path.Combine(ReferenceModel, "data", "calibration.txt")), addBos: false);
+
+        var convert = Assert.Throws<ArgumentException>(() => MoESdk.Conversion.MoEConverter.Convert(half.Model, new MoESdk.Conversion.ConversionOptions { Router = MoESdk.Conversion.MoERouter.Analytic }, calibration));
+        var train = Assert.Throws<ArgumentException>(() => new MoESdk.Training.TrainingLoop(half.Model, half.Model.parameters(), new MoESdk.Training.TrainingLoopOptions(1, 1e-3, 0, 0)));
+
+        Assert.Contains("held in BFloat16", convert.Message, StringComparison.Ordinal);
+        Assert.Contains("open it without HoldInBFloat16", convert.Message, StringComparison.Ordinal);
+        Assert.StartsWith("To train a model", train.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace MoESdk.Loading;
+
+/// <summary>
+/// Conversion and training compute in float32: a model held in bfloat16 (<see cref="LoadOptions.HoldInBFloat16"/>) is
+/// refused up front with the fix, instead of failing deep in libtorch on mixed types.
+/// </summary>
+internal static class Float32Required
+{
+    /// <param name="type">The type the model's weights are held in.</param>
+    /// <param name="operation">What needs float32, as the message says it ("convert", "train").</param>
+    /// <exception cref="ArgumentException">The weights are not float32.</exception>
+    public static void Check(ScalarType type, string operation)
+    {
+        if (type != ScalarType.Float32)
+        {
+            throw new ArgumentException(
+                $"To {operation} a model it must be held in float32, and this one is held in {type} ({nameof(LoadOptions)}.{nameof(LoadOptions.HoldInBFloat16)}): open it without {nameof(LoadOptions.HoldInBFloat16)}.",
+                "model");
+        }
+    }
+}
