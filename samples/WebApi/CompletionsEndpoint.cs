@@ -128,17 +128,10 @@ public static class CompletionsEndpoint
         {
             return OpenAiErrors.ModelNotFound(name);
         }
-        GenerationDefaults defaults = model.GenerationDefaults;
         options = new MoEGenerationOptions
         {
             MaxTokens = maxTokens,
-            Sampling = new SamplingOptions
-            {
-                Temperature = SamplingFields.Temperature(request.Temperature, model) ?? defaults.Temperature ?? 0f,
-                TopP = request.TopP ?? defaults.TopP ?? 1f,
-                TopK = defaults.TopK ?? 0,
-                Seed = request.Seed,
-            },
+            Sampling = model.GenerationDefaults.Sampling(SamplingFields.Temperature(request.Temperature, model), request.TopP, topK: null, request.Seed),
             StopSequences = request.Stop ?? [],
             ExpertsPerToken = request.ExpertsPerToken,
             IncludeExperts = false,

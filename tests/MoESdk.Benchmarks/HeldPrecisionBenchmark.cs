@@ -74,21 +74,11 @@ internal static class HeldPrecisionBenchmark
             clock.Restart();
             ReadOnlySpan<float> logits = session.Feed([token]);
             times.Add(clock.Elapsed.TotalSeconds);
-            token = ArgMax(logits);
+            token = TokenSampler.ArgMax(logits);
         }
         double median = times.Skip(2).Order().ElementAt(tokens / 2);
         Console.WriteLine($"{(bfloat16 ? "held in bfloat16" : "float32")}: file {fileBytes / 1e9:F2} GB, resident after load {loaded / 1e9:F2} GB ({(double)loaded / fileBytes:F2}× the file), "
             + $"peak during load {peak / 1e9:F2} GB ({(double)peak / fileBytes:F2}×), load {loadSeconds:F1} s, prefill {64 / prefill:F1} tok/s (64 tokens, median of 3), "
             + $"decode {session.Precision} {1 / median:F2} tok/s (median of {tokens})");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++)
-        {
-            best = logits[i] > logits[best] ? i : best;
-        }
-        return best;
     }
 }

@@ -12,8 +12,11 @@ namespace MoESdk.Export;
 /// tokenizer, numbered placeholder tokens so the file still loads and runs on token ids.
 /// </summary>
 internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadOnlyList<string> Tokens, IReadOnlyList<float>? Scores,
-    IReadOnlyList<int> Types, IReadOnlyList<string>? Merges, int? BosId, int? EosId, int? UnknownId, bool AddBos, bool? AddSpacePrefix = null)
+    IReadOnlyList<int> Types, IReadOnlyList<string>? Merges, int? BosId, int? EosId, int? UnknownId, bool? AddSpacePrefix = null)
 {
+    /// <summary>Whether llama.cpp puts BOS before a prompt: what MoESdk does with the model, set by <see cref="Read"/>.</summary>
+    public bool AddBos { get; init; }
+
     // llama.cpp's token types (llama_token_type).
     private const int Normal = 1;
     private const int Unknown = 2;
@@ -120,7 +123,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
         string[] tokens = Enumerable.Range(0, config.VocabSize).Select(i => $"<tok{i}>").ToArray();
         int[] types = tokens.Select((_, i) => i == config.BosTokenId || config.EosTokenIds.Contains(i) ? Control : Normal).ToArray();
         return new GgufVocabulary("llama", null, tokens, new float[tokens.Length], types, null, config.BosTokenId,
-            config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null, null, AddBos: false);
+            config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null, null);
     }
 
     private static GgufVocabulary FromLlama2c(string path)
@@ -145,7 +148,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
                 _ => Normal,
             });
         }
-        return new GgufVocabulary("llama", null, tokens, scores, types, null, 1, 2, 0, AddBos: false);
+        return new GgufVocabulary("llama", null, tokens, scores, types, null, 1, 2, 0);
     }
 
     private static bool IsByteLevel(string path) => System.IO.File.ReadAllText(path).Contains("\"ByteLevel\"", StringComparison.Ordinal);
@@ -156,7 +159,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
         int? Find(int type) => types.IndexOf(type) is >= 0 and var id ? id : null;
         int? bos = config.BosTokenId ?? (pieces.IndexOf("<s>") is >= 0 and var b ? b : null);
         int? eos = config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : pieces.IndexOf("</s>") is >= 0 and var e ? e : null;
-        return new GgufVocabulary("llama", null, pieces, scores, types, null, bos, eos, Find(Unknown), AddBos: false, addDummyPrefix);
+        return new GgufVocabulary("llama", null, pieces, scores, types, null, bos, eos, Find(Unknown), addDummyPrefix);
     }
 
     private static GgufVocabulary FromTokenizerJson(string path, ModelConfig config)
@@ -209,7 +212,7 @@ internal sealed record GgufVocabulary(string Model, string? PreTokenizer, IReadO
             }
         }
         int[] types = Enumerable.Range(0, count).Select(i => !byId.ContainsKey(i) ? Unused : special.Contains(i) ? Control : Normal).ToArray();
-        return new GgufVocabulary("gpt2", "gpt-2", tokens, null, types, merges, bos, eos, Find("<unk>"), AddBos: false);
+        return new GgufVocabulary("gpt2", "gpt-2", tokens, null, types, merges, bos, eos, Find("<unk>"));
     }
 
     private static string[] ReadMergesFile(string path) =>

@@ -13,13 +13,13 @@ internal sealed class GenerationCursor
     private int _produced;
 
     /// <param name="session">The session whose logits are sampled.</param>
-    /// <param name="maxTokens">Most tokens to produce, 0 or more (callers validate it with the option's own name).</param>
+    /// <param name="maxTokens">Most tokens to produce, 0 or more.</param>
     /// <param name="sampling">How each token is chosen.</param>
     /// <param name="stopTokens">Ids that end the generation; they are not emitted.</param>
+    /// <remarks>Callers have validated the options, each with the name its user knows (InferenceSession's
+    /// GenerationOptions, serving's MoEGenerationOptions).</remarks>
     public GenerationCursor(InferenceSession session, int maxTokens, SamplingOptions sampling, IReadOnlyList<int> stopTokens)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
-        sampling.Validate();
         _session = session;
         _maxTokens = maxTokens;
         _stopTokens = stopTokens;

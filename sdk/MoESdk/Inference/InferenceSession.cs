@@ -50,7 +50,7 @@ public sealed class InferenceSession : IDisposable
         _decoder = backend == DecodeBackend.Kernels ? KernelDecoder.TryCreate(model, Routing, precision: precision) : null;
         // The kernels keep keys and values in float32 whatever the weights' type; the TorchSharp path in the model's own type.
         _cache = new KvCache(model.Config, contextLength, model.Device, _decoder is null ? model.DType : ScalarType.Float32);
-        Precision = _decoder is null ? DecodePrecision.Float32 : DecodeWeights.Effective(model, precision);
+        Precision = _decoder?.Precision ?? DecodePrecision.Float32;
     }
 
     /// <summary>The precision decode steps read the weights in (float32 when they run on TorchSharp).</summary>

@@ -84,9 +84,14 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         {
             cache.Keys(layer).narrow(0, start, tokens).copy_(k[0]);
             cache.Values(layer).narrow(0, start, tokens).copy_(v[0]);
+            k = cache.Keys(layer).narrow(0, 0, start + tokens).unsqueeze(0);
+            v = cache.Values(layer).narrow(0, 0, start + tokens).unsqueeze(0);
             // A session decoding on the kernels keeps float32 keys and values beside a bfloat16 model.
-            k = cache.Keys(layer).narrow(0, 0, start + tokens).unsqueeze(0).to_type(q.dtype);
-            v = cache.Values(layer).narrow(0, 0, start + tokens).unsqueeze(0).to_type(q.dtype);
+            if (k.dtype != q.dtype)
+            {
+                k = k.to_type(q.dtype);
+                v = v.to_type(q.dtype);
+            }
         }
 
         // [batch, heads, tokens, headDim]; each key/value head serves Heads / KeyValueHeads query heads.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MoESdk.Inference;
 using MoESdk.Loading;
 
 namespace MoESdk.Serving;
@@ -14,6 +15,18 @@ namespace MoESdk.Serving;
 public sealed record GenerationDefaults(float? Temperature, float? TopP, int? TopK, IReadOnlyList<int> EosTokenIds)
 {
     public static GenerationDefaults None { get; } = new(null, null, null, []);
+
+    /// <summary>
+    /// A request's sampling: each value it sets, else this model's, else greedy decoding over the whole vocabulary
+    /// (temperature 0, top-p 1, top-k 0).
+    /// </summary>
+    public SamplingOptions Sampling(float? temperature, float? topP, int? topK, int? seed) => new()
+    {
+        Temperature = temperature ?? Temperature ?? 0f,
+        TopP = topP ?? TopP ?? 1f,
+        TopK = topK ?? TopK ?? 0,
+        Seed = seed,
+    };
 
     /// <summary>The defaults of the model at <paramref name="modelPath"/> (a folder, or a file in one); <see cref="None"/> without generation_config.json.</summary>
     /// <exception cref="ModelFormatException">The file is not valid JSON or a value has the wrong type.</exception>

@@ -115,13 +115,7 @@ public sealed partial class MoEModel
         return new MoEGenerationOptions
         {
             MaxTokens = options.MaxOutputTokens ?? DefaultMaxOutputTokens,
-            Sampling = new SamplingOptions
-            {
-                Temperature = options.Temperature ?? GenerationDefaults.Temperature ?? 0f,
-                TopP = options.TopP ?? GenerationDefaults.TopP ?? 1f,
-                TopK = options.TopK ?? GenerationDefaults.TopK ?? 0,
-                Seed = (int?)options.Seed,
-            },
+            Sampling = GenerationDefaults.Sampling(options.Temperature, options.TopP, options.TopK, (int?)options.Seed),
             StopSequences = [.. options.StopSequences ?? []],
             ExpertsPerToken = experts,
             RoutingPolicy = policy,

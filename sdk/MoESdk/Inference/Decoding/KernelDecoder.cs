@@ -23,6 +23,9 @@ internal sealed unsafe class KernelDecoder
     private readonly Modules.RotaryEmbedding _rotary;
     private readonly float _epsilon;
     private readonly DecodeWeights _weights;
+
+    /// <summary>The precision this decoder reads the matrices in (a bfloat16 model's, unless int8 was asked).</summary>
+    public DecodePrecision Precision => _weights.Precision;
     // Pinned: a batched step hands their addresses to the pool's threads.
     private readonly float[] _x;
     private readonly float[] _normed;
