@@ -8,9 +8,12 @@ using static TorchSharp.torch;
 /// <summary>
 /// A model held in bfloat16 against the same file loaded as float32: resident memory over the file's bytes, and
 /// decode speed. `write` makes a bfloat16 Hugging Face folder of a benchmark shape (random weights); `run` loads it in
-/// one precision in this process (run each precision in its own process: resident memory is the process's).
+/// one precision in this process (run each precision in its own process: resident memory is the process's);
+/// `compare` loads it both ways in one process and alternates their decode steps, so the speed ratio is fair on a
+/// shared machine.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16 [tokens=16]
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32]
 /// </summary>
 internal static class HeldPrecisionBenchmark
 {
@@ -24,9 +27,13 @@ internal static class HeldPrecisionBenchmark
         {
             Measure(model, precision == "bf16", rest.Length > 0 ? int.Parse(rest[0]) : 16);
         }
+        else if (args is ["compare", var compared, .. var more])
+        {
+            Compare(compared, more.Length > 0 ? int.Parse(more[0]) : 32);
+        }
         else
         {
-            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16 [tokens]");
+            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16 [tokens] | held compare DIR [tokens]");
         }
     }
 
@@ -80,5 +87,36 @@ internal static class HeldPrecisionBenchmark
         Console.WriteLine($"{(bfloat16 ? "held in bfloat16" : "float32")}: file {fileBytes / 1e9:F2} GB, resident after load {loaded / 1e9:F2} GB ({(double)loaded / fileBytes:F2}× the file), "
             + $"peak during load {peak / 1e9:F2} GB ({(double)peak / fileBytes:F2}×), load {loadSeconds:F1} s, prefill {64 / prefill:F1} tok/s (64 tokens, median of 3), "
             + $"decode {session.Precision} {1 / median:F2} tok/s (median of {tokens})");
+    }
+
+    private static void Compare(string folder, int tokens)
+    {
+        using LanguageModel single = LanguageModel.Open(folder, new LoadOptions { TrustWeights = true });
+        using LanguageModel held = LanguageModel.Open(folder, new LoadOptions { HoldInBFloat16 = true, TrustWeights = true });
+        (string Name, InferenceSession Session)[] runs =
+        [
+            ("float32", new InferenceSession(single.Model, tokens + 4)),
+            ("held in bfloat16", new InferenceSession(held.Model, tokens + 4)),
+            ("int8 (from float32)", new InferenceSession(single.Model, tokens + 4, DecodePrecision.Int8)),
+        ];
+        var times = runs.Select(_ => new List<double>()).ToArray();
+        int[] next = [.. runs.Select(_ => 1)];
+        var clock = new Stopwatch();
+        for (int i = 0; i < tokens + 2; i++)
+        {
+            for (int r = 0; r < runs.Length; r++)
+            {
+                clock.Restart();
+                next[r] = TokenSampler.ArgMax(runs[r].Session.Feed([next[r]]));
+                times[r].Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+        double[] medians = [.. times.Select(t => t.Skip(2).Order().ElementAt(tokens / 2))];
+        Console.WriteLine($"decode, steps alternated (median of {tokens}): "
+            + string.Join(", ", runs.Select((run, r) => $"{run.Name} {1 / medians[r]:F2} tok/s ({medians[0] / medians[r]:F2}×)")));
+        foreach ((_, InferenceSession session) in runs)
+        {
+            session.Dispose();
+        }
     }
 }

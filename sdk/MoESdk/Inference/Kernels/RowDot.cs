@@ -240,8 +240,17 @@ internal static unsafe class RowDot
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
             Vector512<uint> high = Vector512.Create(0xFFFF0000u);
+            // Each step reads one cache line of each row and asks for the line four rows further on, which a range's next
+            // four rows read: bfloat16 rows are short streams the hardware prefetcher ramps up on too late (measured:
+            // 1B decode 1.29× → 1.5–1.65× float32's; other distances, in bytes or in rows, did worse). A prefetch past the
+            // matrix's end is only a hint, never a fault.
+            nint ahead = (nint)cols * MatVec.RowBlock;
             for (; c < paired; c += PairedBlock)
             {
+                Sse.Prefetch0(r0 + ahead + c);
+                Sse.Prefetch0(r1 + ahead + c);
+                Sse.Prefetch0(r2 + ahead + c);
+                Sse.Prefetch0(r3 + ahead + c);
                 Vector512<float> even = Vector512.Load(pairedX + c);
                 Vector512<float> odd = Vector512.Load(pairedX + c + 16);
                 Vector512<uint> w0 = Vector512.Load(r0 + c).AsUInt32();
@@ -326,8 +335,14 @@ internal static unsafe class RowDot
         if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            // The next rows' lines, as the bfloat16 loop asks for them (measured: 1B decode 1.58× → 2.4× float32's).
+            nint ahead = (nint)cols * MatVec.RowBlock;
             for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
             {
+                Sse.Prefetch0(r0 + ahead + c);
+                Sse.Prefetch0(r1 + ahead + c);
+                Sse.Prefetch0(r2 + ahead + c);
+                Sse.Prefetch0(r3 + ahead + c);
                 Vector512<float> x0 = Vector512.Load(x + c);
                 Vector512<float> x1 = Vector512.Load(x + c + 16);
                 a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
@@ -375,8 +390,13 @@ internal static unsafe class RowDot
         int blocks = cols / Int8Matrix.BlockSize;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
+        nint ahead = (nint)cols * MatVec.RowBlock;
         for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
         {
+            Sse.Prefetch0(r0 + ahead + c);
+            Sse.Prefetch0(r1 + ahead + c);
+            Sse.Prefetch0(r2 + ahead + c);
+            Sse.Prefetch0(r3 + ahead + c);
             Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
             Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
             PairBlock(r0 + c, d0[b], xl, xh, yl, yh, ref a0, ref e0);
@@ -489,9 +509,14 @@ internal static unsafe class RowDot
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
     {
         Vector512<uint> high = Vector512.Create(0xFFFF0000u);
+        nint ahead = (nint)cols * MatVec.RowBlock;
         int c = 0;
         for (; c < paired; c += PairedBlock)
         {
+            Sse.Prefetch0(r0 + ahead + c);
+            Sse.Prefetch0(r1 + ahead + c);
+            Sse.Prefetch0(r2 + ahead + c);
+            Sse.Prefetch0(r3 + ahead + c);
             Vector512<float> even = Vector512.Load(pairedX + c);
             Vector512<float> odd = Vector512.Load(pairedX + c + 16);
             Vector512<uint> w0 = Vector512.Load(r0 + c).AsUInt32();
@@ -526,8 +551,13 @@ internal static unsafe class RowDot
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
     {
         int blocks = cols / Int8Matrix.BlockSize;
+        nint ahead = (nint)cols * MatVec.RowBlock;
         for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
         {
+            Sse.Prefetch0(r0 + ahead + c);
+            Sse.Prefetch0(r1 + ahead + c);
+            Sse.Prefetch0(r2 + ahead + c);
+            Sse.Prefetch0(r3 + ahead + c);
             Vector512<float> x0 = Vector512.Load(x + c);
             Vector512<float> x1 = Vector512.Load(x + c + 16);
             a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
