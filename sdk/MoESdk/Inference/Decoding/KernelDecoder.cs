@@ -9,7 +9,8 @@ namespace MoESdk.Inference.Decoding;
 /// memory-bound and TorchSharp runs a single float32 row through one thread with a per-call overhead of
 /// microseconds, so the kernels stream each weight once, split across the compute pool, and a
 /// Mixture-of-Experts layer touches only its chosen experts' rows. Reads the model's weights and the
-/// session's KV cache in place: prefill (TorchSharp) and decode (kernels) share the same cache.
+/// session's KV cache in place: a prompt run on TorchSharp or on the kernels (<see cref="Prefill"/>) and decode share the
+/// same cache.
 /// </summary>
 internal sealed unsafe class KernelDecoder
 {
@@ -127,6 +128,51 @@ internal sealed unsafe class KernelDecoder
         {
             throw new ArgumentException($"A batched step of {n} decoders got {tokens.Length} tokens, {caches.Length} caches and {logits.Length} logits (at most {batch.Capacity} sequences).");
         }
+        Span<int> positions = stackalloc int[n];
+        for (int s = 0; s < n; s++)
+        {
+            positions[s] = caches[s].Length;
+        }
+        Run(batch, decoders, tokens, caches, positions, logits!);
+    }
+
+    /// <summary>
+    /// Runs a prompt at positions <c>cache.Length</c>.. in steps of up to <paramref name="lanes"/>' count of tokens, each
+    /// token on its own lane (a decoder of this model, precision and routing) as the sequences of a batched step, so each
+    /// weight is read once per step for all its tokens; a token attends to the cache up to its own position, its
+    /// predecessors' keys stored in the same step. Every token's numbers are bit for bit those of feeding the prompt one
+    /// token at a time. Writes the logits after the last token (the others' are not computed); the caller advances the
+    /// cache's length.
+    /// </summary>
+    public static void Prefill(DecodeBatch batch, ReadOnlySpan<KernelDecoder> lanes, IReadOnlyList<int> tokens, KvCache cache, float[] logits)
+    {
+        int start = cache.Length, width = Math.Min(lanes.Length, batch.Capacity);
+        // Reserved once: growing the cache moves its storage, which every lane of a step binds.
+        cache.Reserve(start + tokens.Count);
+        var caches = new KvCache[width];
+        Array.Fill(caches, cache);
+        Span<int> ids = stackalloc int[width];
+        Span<int> positions = stackalloc int[width];
+        var outputs = new float[]?[width];
+        for (int done = 0; done < tokens.Count;)
+        {
+            int n = Math.Min(width, tokens.Count - done);
+            for (int i = 0; i < n; i++)
+            {
+                ids[i] = tokens[done + i];
+                positions[i] = start + done + i;
+            }
+            done += n;
+            outputs[n - 1] = done == tokens.Count ? logits : null;
+            Run(batch, lanes[..n], ids[..n], caches.AsSpan(0, n), positions[..n], outputs.AsSpan(0, n));
+        }
+    }
+
+    // The batched step with each sequence's position given; logits only where asked (null: not computed).
+    private static void Run(DecodeBatch batch, ReadOnlySpan<KernelDecoder> decoders, ReadOnlySpan<int> tokens, ReadOnlySpan<KvCache> caches,
+        ReadOnlySpan<int> positions, ReadOnlySpan<float[]?> logits)
+    {
+        int n = decoders.Length;
         KernelDecoder first = decoders[0];
         for (int s = 1; s < n; s++)
         {
@@ -140,11 +186,11 @@ internal sealed unsafe class KernelDecoder
         for (int s = 0; s < n; s++)
         {
             KernelDecoder d = decoders[s];
-            if (logits[s].Length != first._config.VocabSize)
+            if (logits[s] is { } output && output.Length != first._config.VocabSize)
             {
-                throw new ArgumentException($"The logits of sequence {s} hold {logits[s].Length} values; the vocabulary has {first._config.VocabSize}.", nameof(logits));
+                throw new ArgumentException($"The logits of sequence {s} hold {output.Length} values; the vocabulary has {first._config.VocabSize}.", nameof(logits));
             }
-            d.Begin(tokens[s], caches[s]);
+            d.Begin(tokens[s], caches[s], positions[s]);
             batch.X[s] = d._xp;
             batch.Normed[s] = d._normedp;
             batch.Query[s] = d._queryp;
@@ -181,20 +227,31 @@ internal sealed unsafe class KernelDecoder
             }
             layer.FeedForward.AccumulateBatch(first._pool, batch, l, batch.Steps.AsSpan(0, n));
         }
+        // The head only for the sequences that want logits, numbered from 0 in the batch's slots.
+        int wanted = 0;
         try
         {
             for (int s = 0; s < n; s++)
             {
+                if (logits[s] is not { } output)
+                {
+                    continue;
+                }
                 KernelDecoder d = decoders[s];
                 Kernels.RmsNorm.Apply(d._x, new ReadOnlySpan<float>(d._finalNorm, hidden), d._epsilon, d._normed);
-                batch.Logits[s] = batch.Pin(s, logits[s]);
+                batch.Normed[wanted] = d._normedp;
+                batch.Logits[wanted] = batch.Pin(wanted, output);
+                wanted++;
             }
-            MultiVec.Inputs(first._head, batch.Normed, n, batch.Paired, batch.PairedStride, batch.Inputs);
-            MultiVec.Multiply(first._pool, first._head, batch.Inputs, batch.Logits, n);
+            if (wanted > 0)
+            {
+                MultiVec.Inputs(first._head, batch.Normed, wanted, batch.Paired, batch.PairedStride, batch.Inputs);
+                MultiVec.Multiply(first._pool, first._head, batch.Inputs, batch.Logits, wanted);
+            }
         }
         finally
         {
-            batch.Unpin(n);
+            batch.Unpin(wanted);
         }
     }
 
@@ -202,9 +259,10 @@ internal sealed unsafe class KernelDecoder
     private int BatchWidth => Math.Max(Math.Max(_config.HiddenSize, _query.Length), _scratch.Length);
 
     // Checks room, binds the cache, loads the token's embedding and the position's rotation; returns the position.
-    private int Begin(int token, KvCache cache)
+    private int Begin(int token, KvCache cache) => Begin(token, cache, cache.Length);
+
+    private int Begin(int token, KvCache cache, int position)
     {
-        int position = cache.Length;
         if (position >= cache.Capacity)
         {
             throw new InvalidOperationException($"The KV cache is full ({cache.Capacity} positions).");

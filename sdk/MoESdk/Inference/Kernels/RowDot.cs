@@ -477,9 +477,14 @@ internal static unsafe class RowDot
     public static void FourInto(float* r0, float* r1, float* r2, float* r3, float* x, int cols,
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
     {
+        nint ahead = (nint)cols * MatVec.RowBlock;
         int c = 0;
         for (; c <= cols - 16; c += 16)
         {
+            Sse.Prefetch0(r0 + ahead + c);
+            Sse.Prefetch0(r1 + ahead + c);
+            Sse.Prefetch0(r2 + ahead + c);
+            Sse.Prefetch0(r3 + ahead + c);
             Vector512<float> xc = Vector512.Load(x + c);
             a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), xc, a0);
             a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), xc, a1);
