@@ -98,8 +98,17 @@ internal static unsafe class RowDot
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
         Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        nint ahead = (nint)cols * MatVec.RowBlock;
         for (; c <= cols - 32; c += 32)
         {
+            Sse.Prefetch0(r0 + ahead + c);
+            Sse.Prefetch0(r1 + ahead + c);
+            Sse.Prefetch0(r2 + ahead + c);
+            Sse.Prefetch0(r3 + ahead + c);
+            Sse.Prefetch0(r0 + ahead + c + 16);
+            Sse.Prefetch0(r1 + ahead + c + 16);
+            Sse.Prefetch0(r2 + ahead + c + 16);
+            Sse.Prefetch0(r3 + ahead + c + 16);
             Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
             Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
             Vector512<float> w = Vector512.Load(r0 + c);
