@@ -15,7 +15,7 @@ public sealed class InferenceSession : IDisposable
     private readonly KvCache _cache;
     private readonly float[] _logits;
     private readonly KernelDecoder? _decoder;
-    private KernelDecoder[]? _promptLanes;
+    private List<KernelDecoder>? _promptLanes;
     private DecodeBatch? _promptBatch;
 
     /// <param name="model">The model; sessions on different threads may share it.</param>
@@ -105,7 +105,12 @@ public sealed class InferenceSession : IDisposable
         }
         if (PromptOnKernels)
         {
-            KernelDecoder.Prefill(_promptBatch ??= new DecodeBatch(PromptStep), PromptLanes(), tokens, _cache, _logits);
+            int width = Math.Min(PromptStep, tokens.Count);
+            if (_promptBatch is null || _promptBatch.Capacity < width)
+            {
+                _promptBatch = new DecodeBatch(width);
+            }
+            KernelDecoder.Prefill(_promptBatch, PromptLanes(width), tokens, _cache, _logits);
             _cache.Length += tokens.Count;
             return _logits;
         }
@@ -132,9 +137,21 @@ public sealed class InferenceSession : IDisposable
         && (_model.DType == ScalarType.Float32 || _model.Layers.Any(l => l.FeedForward is MixtureOfExpertsFeedForward));
 
     // Lanes of the session's routing that read float32 weights where the model has them (a prompt is computed in float32
-    // whatever precision decode reads, as on TorchSharp), a held model's bfloat16 otherwise; made at the first prompt.
-    private KernelDecoder[] PromptLanes() => _promptLanes ??=
-        [.. Enumerable.Range(0, PromptStep).Select(_ => KernelDecoder.TryCreate(_model, Routing, precision: DecodePrecision.Float32)!)];
+    // whatever precision decode reads, as on TorchSharp), a held model's bfloat16 otherwise: the session's own decoder when
+    // it reads those, and lanes forked from the first, made as prompts need them.
+    private ReadOnlySpan<KernelDecoder> PromptLanes(int count)
+    {
+        if (_promptLanes is null)
+        {
+            DecodePrecision prompt = _model.DType == ScalarType.BFloat16 ? DecodePrecision.BFloat16 : DecodePrecision.Float32;
+            _promptLanes = [_decoder!.Precision == prompt ? _decoder : KernelDecoder.TryCreate(_model, Routing, precision: DecodePrecision.Float32)!];
+        }
+        while (_promptLanes.Count < count)
+        {
+            _promptLanes.Add(_promptLanes[0].Lane());
+        }
+        return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_promptLanes)[..count];
+    }
 
     /// <summary>
     /// Feeds the prompt, then samples up to <see cref="GenerationOptions.MaxTokens"/> tokens, each fed back

@@ -24,4 +24,7 @@ internal sealed class DenseFeedForwardStep : IFeedForwardStep
         MultiVec.Inputs(_weights.Down, batch.Hidden, n, batch.Paired, batch.PairedStride, batch.Inputs);
         MultiVec.Multiply(pool, _weights.Down, batch.Inputs, batch.X, n, 1f, accumulate: true);
     }
+
+    /// <summary>This step: it keeps no per-token state (the hidden activations are the caller's scratch).</summary>
+    public IFeedForwardStep Fork() => this;
 }

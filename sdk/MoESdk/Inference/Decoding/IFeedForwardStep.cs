@@ -17,4 +17,7 @@ internal interface IFeedForwardStep
     /// holds each sequence's step of this layer (this one among them): they share the weights, not the routing.
     /// </summary>
     void AccumulateBatch(ComputePool pool, DecodeBatch batch, int layer, ReadOnlySpan<IFeedForwardStep> sequences);
+
+    /// <summary>A step over the same weights and routing with its own per-token state: another lane of one session's prompt.</summary>
+    IFeedForwardStep Fork();
 }

@@ -74,6 +74,34 @@ internal sealed unsafe class KernelDecoder
         _values = new nint[_layers.Length];
     }
 
+    // Another lane: the source's weights, views and routing, its own vectors and routing state.
+    private KernelDecoder(KernelDecoder source)
+    {
+        _config = source._config;
+        _pool = source._pool;
+        _layers = source._layers.Select(l => l.Fork()).ToArray();
+        _embedding = source._embedding;
+        _bfloat16Embedding = source._bfloat16Embedding;
+        _finalNorm = source._finalNorm;
+        _head = source._head;
+        _rotary = source._rotary;
+        _epsilon = source._epsilon;
+        _weights = source._weights;
+        _x = Pinned(_config.HiddenSize, out _xp);
+        _normed = Pinned(_config.HiddenSize, out _normedp);
+        _query = Pinned(_config.NumHeads * _config.HeadDim, out _queryp);
+        _attended = Pinned(_query.Length, out _attendedp);
+        _scratch = new float[source._scratch.Length];
+        _keys = new nint[_layers.Length];
+        _values = new nint[_layers.Length];
+    }
+
+    /// <summary>
+    /// A decoder of the same model, precision and routing that shares this one's weight views (made in microseconds, not
+    /// by resolving every tensor again): the lanes of a prompt step.
+    /// </summary>
+    public KernelDecoder Lane() => new(this);
+
     /// <summary>
     /// A decoder over <paramref name="model"/>'s weights, or null when some weight is not a contiguous float32
     /// CPU tensor (another device or type) or a block is instrumented: those run on the TorchSharp path. The

@@ -44,6 +44,27 @@ internal sealed unsafe class MixtureFeedForwardStep : IFeedForwardStep
         _batch = new ExpertBatch(_experts.Length + _shared.Length, _experts.Concat(_shared).Sum(e => e.Hidden));
     }
 
+    // The same weights, route and observer; its own logits, choice and expert batch.
+    private MixtureFeedForwardStep(MixtureFeedForwardStep source)
+    {
+        _layer = source._layer;
+        _route = source._route;
+        _rule = source._rule;
+        _observer = source._observer;
+        _router = source._router;
+        _experts = source._experts;
+        _shared = source._shared;
+        _sharedGate = source._sharedGate;
+        _logits = GC.AllocateArray<float>(_experts.Length, pinned: true);
+        _logitsp = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _logits[0]);
+        _chosen = new int[_experts.Length];
+        _weights = new float[_experts.Length];
+        _observed = new long[_experts.Length];
+        _batch = new ExpertBatch(source._batch.Capacity, source._batch.MaxHidden);
+    }
+
+    public IFeedForwardStep Fork() => new MixtureFeedForwardStep(this);
+
     /// <summary>None: the expert batch holds the hidden activations of all the layer's experts.</summary>
     public int ScratchWidth => 0;
 

@@ -52,6 +52,9 @@ internal sealed unsafe class ExpertBatch
 
     public int Capacity { get; }
 
+    /// <summary>The widest sum of hidden widths the batch holds.</summary>
+    public int MaxHidden => _maxHidden;
+
     /// <summary>Starts a token's batch.</summary>
     public void Clear()
     {
