@@ -82,7 +82,8 @@ public sealed class MoEModelGenerator : IIncrementalGenerator
         return new ModelOptions(
             Value(file, "build_metadata.AdditionalFiles.MoEModelName"),
             ns,
-            Value(file, "build_metadata.AdditionalFiles.MoEModelPath"));
+            Value(file, "build_metadata.AdditionalFiles.MoEModelPath"),
+            Value(file, "build_metadata.AdditionalFiles.MoEPrecision"));
     }
 
     private static string? Value(AnalyzerConfigOptions options, string key) =>

@@ -4,13 +4,15 @@ namespace MoESdk.Build.Tests;
 
 /// <summary>
 /// What the source generator emits from the converted artifact, used by a real consumer: the DI registration
-/// <c>AddTinyMoE()</c> in a generic host, configuration bound to the generated section, the typed constants and
+/// <c>AddTinyMoE()</c> in a generic host, configuration bound to the generated section, the item's load precision as a
+/// default configuration overrides, the typed constants and
 /// experts — and an expert the manifest does not have, which does not compile.
 /// </summary>
 [Collection(ConsumerBuilds.Name)]
 public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
 {
-    private const string Item = """<MoEModel Include="models/tiny" Experts="4" ExpertsPerToken="2" />""";
+    // Precision: the generated registration's default load precision, which configuration overrides.
+    private const string Item = """<MoEModel Include="models/tiny" Experts="4" ExpertsPerToken="2" Precision="bf16" />""";
 
     /// <summary>
     /// Warnings as errors, so the generated code must compile clean. NU1603 stays a warning, as in the repository's
@@ -45,6 +47,7 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
         Console.WriteLine($"typed: {expert}; its router has {TinyMoE.Routers[expert.Layer.Index].Experts} experts, top-{TinyMoE.Routers[expert.Layer.Index].ExpertsPerToken}; layer 1 lists {TinyMoE.Experts.Layer1.All.Count}");
         Console.WriteLine($"served: name={model.Info.Name} layers={model.Info.Layers} experts={string.Join(',', model.Info.ExpertsPerLayer)} topK={model.Info.DefaultExpertsPerToken} keyed={ReferenceEquals(model, keyed)}");
         Console.WriteLine($"loaded from: {model.Info.Source}");
+        Console.WriteLine($"precision: {model.Info.DecodePrecision}");
         // Every expert the router chose is one of the generated identities of its layer.
         var chosen = result.Tokens.SelectMany(token => token.Experts[1]).Distinct().Order().Select(index => TinyMoE.Experts.Layer1.All[index]);
         Console.WriteLine($"layer 1 experts used: {string.Join("; ", chosen)}");
@@ -90,12 +93,14 @@ public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
         Assert.Contains($"served: name=tiny layers={TinyModel.Layers} experts={experts},{experts} topK={topK} keyed=True", run.Output);
         // The generated default path: the copy of the artifact in the output folder.
         Assert.Contains($"loaded from: {app.PathOf("bin/Debug/net10.0/tiny.moe")}", run.Output);
+        Assert.Contains("precision: BFloat16", run.Output);
         Assert.Matches(@"layer 1 experts used: layer 1, expert \d", run.Output);
         Assert.Matches(@"generated 16 tokens: \S", run.Output);
 
         // Configuration binds to the section the generated class names, and the generated default path stays.
-        DotNetResult configured = app.Run("--MoE:Models:tiny:TopK=1");
+        DotNetResult configured = app.Run("--MoE:Models:tiny:TopK=1", "--MoE:Models:tiny:Precision=Int8");
         Assert.True(configured.ExitCode == 0, configured.Output);
+        Assert.Contains("precision: Int8", configured.Output);
         Assert.Contains($"served: name=tiny layers={TinyModel.Layers} experts={experts},{experts} topK=1 keyed=True", configured.Output);
 
         // Validated on start, under the key the generated section names.

@@ -102,6 +102,16 @@ public sealed partial class PropertyPageRuleTests
     }
 
     [Fact]
+    public void PrecisionChoicesAreTheValuesTheGeneratorAccepts()
+    {
+        // The generator validates Precision (MOE2005); the first choice is the empty default.
+        XElement property = EditableProperties().Single(p => Name(p) == "Precision");
+        string[] choices = property.Elements(Schema + "EnumValue").Select(v => v.Attribute("Name")!.Value).ToArray();
+
+        Assert.Equal(["", .. AcceptedValues(Path.Combine(Repository.Root, "generators", "MoESdk.Generators", "Parsing", "ModelPrecision.cs"), "Names")], choices);
+    }
+
+    [Fact]
     public void RuleDescribesTheMoEModelItemType()
     {
         XElement root = XDocument.Load(RulePath).Root!;
@@ -169,11 +179,14 @@ public sealed partial class PropertyPageRuleTests
     /// The values a string array of the ConvertMoEModel task holds (<c>internal static readonly string[] Methods = { ... }</c>),
     /// read from its source: the task's assembly needs MSBuild to load, and this test needs only the list.
     /// </summary>
-    private static string[] TaskAcceptedValues(string field)
+    private static string[] TaskAcceptedValues(string field) => AcceptedValues(Path.Combine(BuildFolder, "ConvertMoEModel.cs"), field);
+
+    /// <summary>The values of a <c>string[] field = { ... }</c> declared in a source file.</summary>
+    private static string[] AcceptedValues(string file, string field)
     {
-        string source = File.ReadAllText(Path.Combine(BuildFolder, "ConvertMoEModel.cs"));
+        string source = File.ReadAllText(file);
         Match declaration = Regex.Match(source, $@"\bstring\[\]\s+{Regex.Escape(field)}\s*=\s*(?:new\s*(?:string)?\s*\[\s*\]\s*)?\{{(?<values>[^}}]*)\}}");
-        Assert.True(declaration.Success, $"ConvertMoEModel.cs declares no string[] {field} = {{ ... }}: update this test to read the accepted values");
+        Assert.True(declaration.Success, $"{Path.GetFileName(file)} declares no string[] {field} = {{ ... }}: update this test to read the accepted values");
         return QuotedString().Matches(declaration.Groups["values"].Value).Select(m => m.Groups[1].Value).ToArray();
     }
 

@@ -87,6 +87,18 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void AnUnknownPrecisionIsReported()
+    {
+        var manifest = new GeneratorHarness.ManifestFile("/m/moe.json", Valid, new Dictionary<string, string> { ["MoEPrecision"] = "fp16" });
+        var (_, result, _) = GeneratorHarness.Run(GeneratorHarness.Driver([manifest]), GeneratorHarness.Compilation([]));
+
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("MOE2005", diagnostic.Id);
+        Assert.Contains("has Precision 'fp16': use one of f32, bf16, int8", Message(diagnostic));
+        Assert.Empty(result.Results.Single().GeneratedSources);
+    }
+
+    [Fact]
     public void MetadataSetsNameNamespaceAndPath()
     {
         var manifest = new GeneratorHarness.ManifestFile("/m/moe.json", Valid, new Dictionary<string, string>

@@ -1,5 +1,8 @@
 #if MOESDK_HOSTING
 using Microsoft.CodeAnalysis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace MoESdk.Generators.Tests;
 
@@ -30,6 +33,40 @@ public sealed class RealHostingTests
 
         Assert.Equal("ck-f8k2", name);
         Assert.Contains(services, descriptor => descriptor.IsKeyedService && Equals(descriptor.ServiceKey, "ck-f8k2"));
+    }
+
+    [Theory]
+    [InlineData(null, MoESdk.Inference.DecodePrecision.BFloat16)]
+    [InlineData("Int8", MoESdk.Inference.DecodePrecision.Int8)]
+    public void PrecisionMetadataIsADefaultThatConfigurationOverrides(string? configured, MoESdk.Inference.DecodePrecision expected)
+    {
+        const string Register = """
+            using Microsoft.Extensions.DependencyInjection;
+
+            public static class Usage
+            {
+                public static void Register(IServiceCollection services) => services.AddCkF8k2MoE();
+            }
+            """;
+        MetadataReference[] hosting = [MetadataReference.CreateFromFile(typeof(MoESdk.Hosting.MoEModelOptions).Assembly.Location)];
+        var manifest = GeneratorHarness.Manifest("ck-f8k2.moe/moe.json", new Dictionary<string, string> { ["MoEPrecision"] = "bf16" });
+        var (_, result, output) = GeneratorHarness.Run(GeneratorHarness.Driver([manifest]), GeneratorHarness.Compilation([Register], hosting));
+        Assert.Empty(result.Diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
+
+        var services = new ServiceCollection();
+        // The options are validated when read: the path must be a folder that exists.
+        var settings = new Dictionary<string, string?> { ["MoE:Models:ck-f8k2:Path"] = GeneratorHarness.DataPath("ck-f8k2.moe") };
+        if (configured is not null)
+        {
+            settings["MoE:Models:ck-f8k2:Precision"] = configured;
+        }
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        GeneratorHarness.Load(output).GetType("Usage")!.GetMethod("Register")!.Invoke(null, [services]);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptionsMonitor<MoESdk.Hosting.MoEModelOptions>>().Get("ck-f8k2");
+        Assert.Equal(expected, options.Precision);
     }
 
     private const string PolicyUsage = """

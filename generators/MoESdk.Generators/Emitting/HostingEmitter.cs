@@ -14,6 +14,10 @@ internal static class HostingEmitter
     {
         var name = Literals.Xml(model.ModelName);
         var modelType = $"global::{model.Namespace}.{model.TypeName}";
+        // Registered before AddMoEModel binds the configuration: appsettings and the configure callback still override it.
+        var precisionDefault = model.Precision is null ? "" : $$"""
+            services.Configure<MoEModelOptions>({{modelType}}.ModelName, options => options.Precision = global::MoESdk.Inference.DecodePrecision.{{model.Precision}});
+""";
         var writer = new CodeWriter();
         writer.Block(GeneratedCode.Header(model.ModelName));
         writer.Block(
@@ -36,7 +40,7 @@ namespace Microsoft.Extensions.DependencyInjection
         /// <returns>A builder to configure the model's registration further.</returns>
         public static IMoEModelBuilder Add{{model.TypeName}}(this IServiceCollection services, global::System.Action<MoEModelOptions>? configure = null)
         {
-            return services.AddMoEModel({{modelType}}.ModelName, options =>
+{{precisionDefault}}            return services.AddMoEModel({{modelType}}.ModelName, options =>
             {
                 if (string.IsNullOrEmpty(options.Path))
                 {

@@ -14,6 +14,7 @@ namespace MoESdk.Generators.Model;
 /// <param name="Method">How experts and routers were made.</param>
 /// <param name="Layers">Per-layer experts and routers.</param>
 /// <param name="ActiveFeedForwardRatio">Feed-forward parameters a token uses over the dense model's.</param>
+/// <param name="Precision">The DecodePrecision member the registration defaults to; null: the hosting default.</param>
 internal sealed record ModelSpec(
     string ModelName,
     string TypeName,
@@ -24,7 +25,8 @@ internal sealed record ModelSpec(
     ArchitectureSpec Architecture,
     MethodSpec Method,
     EquatableArray<LayerSpec> Layers,
-    double ActiveFeedForwardRatio);
+    double ActiveFeedForwardRatio,
+    string? Precision);
 
 /// <summary>The decoder's shape.</summary>
 internal sealed record ArchitectureSpec(

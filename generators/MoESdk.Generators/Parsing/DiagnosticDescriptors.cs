@@ -42,4 +42,13 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         helpLinkUri: DiagnosticHelp.LinkFor("MOE2004"));
+
+    public static readonly DiagnosticDescriptor InvalidPrecision = new(
+        id: "MOE2005",
+        title: "MoE model Precision is not a decode precision",
+        messageFormat: "The MoEModel '{0}' has Precision '{1}': use one of {2} (the precision its Add method loads the model in; empty means f32)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        helpLinkUri: DiagnosticHelp.LinkFor("MOE2005"));
 }

@@ -65,6 +65,13 @@ internal static class ManifestReader
                 "it has no letter or digit. Set the OutputName metadata of its MoEModel item to a name such as 'my-model'."));
         }
 
+        string? precision = null;
+        if (options.Precision is { } requested && (precision = ModelPrecision.Member(requested)) is null)
+        {
+            return Failed(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidPrecision, LocationInfo.StartOf(path), modelName, requested,
+                string.Join(", ", ModelPrecision.Names)));
+        }
+
         if (!Identifiers.IsNamespace(options.Namespace))
         {
             return Failed(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, LocationInfo.StartOf(path), "namespace", options.Namespace,
@@ -99,7 +106,8 @@ internal static class ManifestReader
                 Positive(architecture, "contextLength")),
             Method: new MethodSpec(String(method, "name"), String(method, "partition"), String(method, "router"), String(method, "outputRule")),
             Layers: layers,
-            ActiveFeedForwardRatio: OptionalDouble(manifest, "activeFeedForwardRatio"));
+            ActiveFeedForwardRatio: OptionalDouble(manifest, "activeFeedForwardRatio"),
+            Precision: precision);
         return new ManifestResult(model, EquatableArray<DiagnosticInfo>.Empty);
     }
 
