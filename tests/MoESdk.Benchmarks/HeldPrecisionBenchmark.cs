@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 /// one precision in this process (run each precision in its own process: resident memory is the process's);
 /// `compare` loads it both ways in one process and alternates their decode steps, so the speed ratio is fair on a
 /// shared machine.
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR [TOKENIZER_MODEL_DIR]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16 [tokens=16]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32]
 /// </summary>
@@ -22,6 +22,10 @@ internal static class HeldPrecisionBenchmark
         if (args is ["write", var shape, var folder])
         {
             Write(BenchmarkShape.Config(shape), folder);
+        }
+        else if (args is ["write", var servedShape, var servedFolder, var tokenizerModel])
+        {
+            WriteServable(BenchmarkShape.Config(servedShape), servedFolder, tokenizerModel);
         }
         else if (args is ["run", var model, var precision, .. var rest])
         {
@@ -44,6 +48,21 @@ internal static class HeldPrecisionBenchmark
         SafeTensorsWriter.Write(Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName), weights.Tensors, storeAs: ScalarType.BFloat16);
         File.WriteAllText(Path.Combine(folder, HuggingFaceConfig.FileName), HuggingFaceConfig.ToJson(config, "bfloat16"));
         Console.WriteLine($"wrote {folder}: {new FileInfo(Path.Combine(folder, SafeTensorsCheckpoint.SingleFileName)).Length / 1e9:F2} GB");
+    }
+
+    // The shape's layers with another model's tokenizer, vocabulary and special tokens: a folder the web API serves, for
+    // load benchmarks at a realistic size (the text is noise: the weights are random).
+    private static void WriteServable(ModelConfig shape, string folder, string tokenizerModel)
+    {
+        ModelConfig vocabulary = HuggingFaceConfig.Read(Path.Combine(tokenizerModel, HuggingFaceConfig.FileName));
+        Write(shape with { VocabSize = vocabulary.VocabSize, BosTokenId = vocabulary.BosTokenId, EosTokenIds = vocabulary.EosTokenIds }, folder);
+        foreach (string file in new[] { "vocab.json", "merges.txt", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json" })
+        {
+            if (File.Exists(Path.Combine(tokenizerModel, file)))
+            {
+                File.Copy(Path.Combine(tokenizerModel, file), Path.Combine(folder, file), overwrite: true);
+            }
+        }
     }
 
     private static void Measure(string folder, bool bfloat16, int tokens)
