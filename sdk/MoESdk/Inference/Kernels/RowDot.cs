@@ -542,6 +542,16 @@ internal static unsafe class RowDot
             a2 = Vector512.FusedMultiplyAdd((w2 & high).AsSingle(), odd, Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w2, 16).AsSingle(), even, a2));
             a3 = Vector512.FusedMultiplyAdd((w3 & high).AsSingle(), odd, Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w3, 16).AsSingle(), even, a3));
         }
+        // Sixteen columns left (rows of 16- or 48-neuron experts): widened in one step, not a column at a time.
+        if (c <= cols - 16)
+        {
+            Vector512<float> xc = Vector512.Load(x + c);
+            a0 = Vector512.FusedMultiplyAdd(Widen16(r0 + c), xc, a0);
+            a1 = Vector512.FusedMultiplyAdd(Widen16(r1 + c), xc, a1);
+            a2 = Vector512.FusedMultiplyAdd(Widen16(r2 + c), xc, a2);
+            a3 = Vector512.FusedMultiplyAdd(Widen16(r3 + c), xc, a3);
+            c += 16;
+        }
         if (c < cols)
         {
             float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
@@ -580,6 +590,10 @@ internal static unsafe class RowDot
             a3 = Vector512.FusedMultiplyAdd(Block512(r3 + c, x0, x1), Vector512.Create(d3[b]), a3);
         }
     }
+
+    // 16 bfloat16 values as floats: each moved to the upper half of a 32-bit lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Widen16(ushort* w) => Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(Vector256.Load(w)), 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Low(Vector256<ushort> w) => Vector256.ShiftLeft(Vector256.WidenLower(w), 16).AsSingle();
