@@ -47,54 +47,44 @@ internal sealed unsafe class KernelDecoder
     private readonly nint[] _values;
 
     private KernelDecoder(LlamaModel model, RoutingContext routing, ComputePool pool, DecodeWeights weights)
+        : this(model.Config, pool, [.. model.Layers.Select(l => new LayerStep(l, weights, FeedForwardStep(l, routing, weights)))],
+            // A bfloat16 model's embedding is read in place and widened a row at a time: a float32 copy would be the size of its head.
+            IsBFloat16(model.Embedding) ? null : WeightView.Vector(model.Embedding),
+            IsBFloat16(model.Embedding) ? TensorMemory.BFloat16Pointer(model.Embedding) : null,
+            weights.Vector(model.FinalNorm.Weight), weights.Matrix(model.Head), model.Rotary, weights)
     {
-        _config = model.Config;
-        _pool = pool;
-        _layers = model.Layers.Select(l => new LayerStep(l, weights, FeedForwardStep(l, routing, weights))).ToArray();
-        // A bfloat16 model's embedding is read in place and widened a row at a time: a float32 copy would be the size of its head.
-        if (model.Embedding.dtype == TorchSharp.torch.ScalarType.BFloat16)
-        {
-            _bfloat16Embedding = TensorMemory.BFloat16Pointer(model.Embedding);
-        }
-        else
-        {
-            _embedding = WeightView.Vector(model.Embedding);
-        }
-        _finalNorm = weights.Vector(model.FinalNorm.Weight);
-        _head = weights.Matrix(model.Head);
-        _rotary = model.Rotary;
-        _epsilon = (float)_config.RmsNormEpsilon;
-        _weights = weights;
-        _x = Pinned(_config.HiddenSize, out _xp);
-        _normed = Pinned(_config.HiddenSize, out _normedp);
-        _query = Pinned(_config.NumHeads * _config.HeadDim, out _queryp);
-        _attended = Pinned(_query.Length, out _attendedp);
-        _scratch = new float[_layers.Max(l => l.FeedForward.ScratchWidth)];
-        _keys = new nint[_layers.Length];
-        _values = new nint[_layers.Length];
     }
 
     // Another lane: the source's weights, views and routing, its own vectors and routing state.
     private KernelDecoder(KernelDecoder source)
+        : this(source._config, source._pool, [.. source._layers.Select(l => l.Fork())], source._embedding, source._bfloat16Embedding,
+            source._finalNorm, source._head, source._rotary, source._weights)
     {
-        _config = source._config;
-        _pool = source._pool;
-        _layers = source._layers.Select(l => l.Fork()).ToArray();
-        _embedding = source._embedding;
-        _bfloat16Embedding = source._bfloat16Embedding;
-        _finalNorm = source._finalNorm;
-        _head = source._head;
-        _rotary = source._rotary;
-        _epsilon = source._epsilon;
-        _weights = source._weights;
-        _x = Pinned(_config.HiddenSize, out _xp);
-        _normed = Pinned(_config.HiddenSize, out _normedp);
-        _query = Pinned(_config.NumHeads * _config.HeadDim, out _queryp);
-        _attended = Pinned(_query.Length, out _attendedp);
-        _scratch = new float[source._scratch.Length];
-        _keys = new nint[_layers.Length];
-        _values = new nint[_layers.Length];
     }
+
+    private KernelDecoder(ModelConfig config, ComputePool pool, LayerStep[] layers, float* embedding, ushort* bfloat16Embedding, float* finalNorm,
+        WeightMatrix head, Modules.RotaryEmbedding rotary, DecodeWeights weights)
+    {
+        _config = config;
+        _pool = pool;
+        _layers = layers;
+        _embedding = embedding;
+        _bfloat16Embedding = bfloat16Embedding;
+        _finalNorm = finalNorm;
+        _head = head;
+        _rotary = rotary;
+        _epsilon = (float)config.RmsNormEpsilon;
+        _weights = weights;
+        _x = Pinned(config.HiddenSize, out _xp);
+        _normed = Pinned(config.HiddenSize, out _normedp);
+        _query = Pinned(config.NumHeads * config.HeadDim, out _queryp);
+        _attended = Pinned(_query.Length, out _attendedp);
+        _scratch = new float[layers.Max(l => l.FeedForward.ScratchWidth)];
+        _keys = new nint[layers.Length];
+        _values = new nint[layers.Length];
+    }
+
+    private static bool IsBFloat16(TorchSharp.torch.Tensor tensor) => tensor.dtype == TorchSharp.torch.ScalarType.BFloat16;
 
     /// <summary>
     /// A decoder of the same model, precision and routing that shares this one's weight views (made in microseconds, not
