@@ -8,7 +8,9 @@ namespace MoESdk.Inference;
 /// Continuous batching for one model: generations that run at once decode together. One loop thread runs decode steps;
 /// each step takes the sequences that are ready (up to <see cref="MaxBatch"/>), feeds each its token in one batched step
 /// (<see cref="InferenceSession.FeedEach"/>: every weight read once for all), then lets each pick and hand on its next
-/// token. A sequence joins at the next step after its prefill and leaves when it ends (finished, cancelled, failed);
+/// token. A sequence whose prompt runs on the kernels joins with its prompt, which shares the steps too (up to
+/// <see cref="PromptTokensPerStep"/> prompt tokens a step, so that prompts arriving together are read against the weights
+/// once, not once each); another joins after its prefill. A sequence leaves when it ends (finished, cancelled, failed);
 /// sequences beyond the batch wait for a place. Each keeps its own KV cache, sampling, routing and cancellation, so
 /// its tokens are those it gets decoded alone.
 /// </summary>
@@ -31,6 +33,9 @@ internal sealed class DecodeScheduler : IDisposable
     }
 
     public int MaxBatch { get; }
+
+    /// <summary>Most prompt tokens one step takes, over all the sequences still feeding their prompts.</summary>
+    public const int PromptTokensPerStep = 32;
 
     /// <summary>The most sequences one step has decoded so far.</summary>
     public int LargestStep => Volatile.Read(ref _largestStep);
@@ -60,10 +65,14 @@ internal sealed class DecodeScheduler : IDisposable
     private void Loop()
     {
         using var inference = inference_mode();
-        var batch = new DecodeBatch(MaxBatch);
+        var batch = new DecodeBatch(MaxBatch + PromptTokensPerStep);
         var active = new List<DecodeSequence>(MaxBatch);
         var stepping = new List<DecodeSequence>(MaxBatch);
         var sessions = new List<InferenceSession>(MaxBatch);
+        var prompting = new List<DecodeSequence>(MaxBatch);
+        var promptSessions = new List<InferenceSession>(MaxBatch);
+        var chunks = new List<ArraySegment<int>>(MaxBatch);
+        var chunkEnds = new List<bool>(MaxBatch);
         int[] tokens = new int[MaxBatch];
         while (true)
         {
@@ -90,11 +99,18 @@ internal sealed class DecodeScheduler : IDisposable
 
             stepping.Clear();
             sessions.Clear();
+            prompting.Clear();
+            promptSessions.Clear();
+            chunks.Clear();
+            chunkEnds.Clear();
             for (int i = active.Count - 1; i >= 0; i--)
             {
                 DecodeSequence sequence = active[i];
                 switch (Readiness(sequence))
                 {
+                    case SequenceState.Ready when sequence.Prompting:
+                        prompting.Add(sequence);
+                        break;
                     case SequenceState.Ready:
                         stepping.Add(sequence);
                         break;
@@ -103,7 +119,19 @@ internal sealed class DecodeScheduler : IDisposable
                         break;
                 }
             }
-            if (stepping.Count == 0)
+            // Prompts in the order they joined, each its next chunk while the step's prompt budget lasts.
+            prompting.Reverse();
+            int budget = PromptTokensPerStep;
+            for (int i = 0; i < prompting.Count && budget > 0; i++)
+            {
+                ArraySegment<int> chunk = prompting[i].NextChunk(budget);
+                budget -= chunk.Count;
+                promptSessions.Add(prompting[i].Session);
+                chunks.Add(chunk);
+                chunkEnds.Add(prompting[i].EndsWith(chunk));
+            }
+            prompting.RemoveRange(promptSessions.Count, prompting.Count - promptSessions.Count);
+            if (stepping.Count == 0 && prompting.Count == 0)
             {
                 // Every sequence waits for its reader: look again shortly (or when a new one arrives).
                 lock (_gate)
@@ -122,16 +150,31 @@ internal sealed class DecodeScheduler : IDisposable
             }
             try
             {
-                InferenceSession.FeedEach(batch, sessions, tokens.AsSpan(0, stepping.Count));
+                if (prompting.Count == 0)
+                {
+                    InferenceSession.FeedEach(batch, sessions, tokens.AsSpan(0, stepping.Count));
+                }
+                else
+                {
+                    InferenceSession.FeedShared(batch, sessions, tokens.AsSpan(0, stepping.Count), promptSessions, chunks, chunkEnds);
+                }
             }
             catch (Exception e)
             {
-                foreach (DecodeSequence sequence in stepping)
+                foreach (DecodeSequence sequence in stepping.Concat(prompting))
                 {
                     sequence.End(e);
                     active.Remove(sequence);
                 }
                 continue;
+            }
+            // A sequence whose prompt this step finished picks its first token as the others pick their next.
+            for (int i = 0; i < prompting.Count; i++)
+            {
+                if (prompting[i].Fed(chunks[i]))
+                {
+                    stepping.Add(prompting[i]);
+                }
             }
             foreach (DecodeSequence sequence in stepping)
             {
@@ -211,6 +254,38 @@ internal abstract class DecodeSequence
     {
         Session = session;
         Next = next;
+    }
+
+    /// <summary>A sequence that joins with its prompt still to feed (the session feeds prompts on the kernels).</summary>
+    protected DecodeSequence(InferenceSession session, IReadOnlyList<int> prompt)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(prompt.Count);
+        Session = session;
+        _prompt = [.. prompt];
+    }
+
+    private int[]? _prompt;
+    private int _prompted;
+
+    /// <summary>Whether its prompt is still being fed (its next steps take prompt tokens, not <see cref="Next"/>).</summary>
+    internal bool Prompting => _prompt is not null;
+
+    /// <summary>The prompt tokens its next step takes: up to <paramref name="budget"/> from where the last chunk ended.</summary>
+    internal ArraySegment<int> NextChunk(int budget) => new(_prompt!, _prompted, Math.Min(budget, _prompt!.Length - _prompted));
+
+    /// <summary>Whether <paramref name="chunk"/> ends the prompt.</summary>
+    internal bool EndsWith(ArraySegment<int> chunk) => chunk.Offset + chunk.Count == _prompt!.Length;
+
+    /// <summary>After a step fed <paramref name="chunk"/>: true when that finished the prompt.</summary>
+    internal bool Fed(ArraySegment<int> chunk)
+    {
+        _prompted += chunk.Count;
+        if (_prompted < _prompt!.Length)
+        {
+            return false;
+        }
+        _prompt = null;
+        return true;
     }
 
     public InferenceSession Session { get; }

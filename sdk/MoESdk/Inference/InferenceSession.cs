@@ -88,13 +88,9 @@ public sealed class InferenceSession : IDisposable
             throw new InvalidOperationException(
                 $"{tokens.Count} more tokens do not fit: {_cache.Length} of {_cache.Capacity} context positions are used.");
         }
-        int vocab = _model.Config.VocabSize;
         foreach (int token in tokens)
         {
-            if ((uint)token >= (uint)vocab)
-            {
-                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {token} is outside the vocabulary (0..{vocab - 1}).");
-            }
+            CheckToken(token, nameof(tokens));
         }
 
         if (tokens.Count == 1 && _decoder is not null)
@@ -129,12 +125,6 @@ public sealed class InferenceSession : IDisposable
     // the weights fewer times (110M shape, 64-token prompt: 16 a step 600 tokens/s, 32 700–770, 64 850) but each lane
     // keeps its own scratch and the step's expert groups grow with it; 32 is the middle.
     private const int PromptStep = 32;
-
-    // Prompts run on the kernels (measured on the 110M shape, 2 threads: 700–850 tokens/s for dense and 8-expert models,
-    // against 340–470 through TorchSharp's float32 GEMM), except a dense model held in bfloat16, where TorchSharp's
-    // bfloat16 GEMM uses the CPU's bfloat16 dot products (1,220 against 700).
-    private bool PromptOnKernels => _decoder is not null
-        && (_model.DType == ScalarType.Float32 || _model.Layers.Any(l => l.FeedForward is MixtureOfExpertsFeedForward));
 
     // Lanes of the session's routing that read float32 weights where the model has them (a prompt is computed in float32
     // whatever precision decode reads, as on TorchSharp), a held model's bfloat16 otherwise: the session's own decoder when
@@ -204,10 +194,7 @@ public sealed class InferenceSession : IDisposable
         for (int i = 0; i < sessions.Count; i++)
         {
             InferenceSession session = sessions[i];
-            if ((uint)tokens[i] >= (uint)session._model.Config.VocabSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {tokens[i]} is outside the vocabulary (0..{session._model.Config.VocabSize - 1}).");
-            }
+            session.CheckToken(tokens[i], nameof(tokens));
             decoders[i] = session._decoder ?? throw new InvalidOperationException("A batched decode step needs sessions on the kernel backend.");
             caches[i] = session._cache;
             logits[i] = session._logits;
@@ -216,6 +203,79 @@ public sealed class InferenceSession : IDisposable
         foreach (InferenceSession session in sessions)
         {
             session._cache.Length++;
+        }
+    }
+
+    /// <summary>Whether a prompt fed at once runs on the kernels (and so may join a shared step, <see cref="FeedShared"/>).</summary>
+    // Yes (measured on the 110M shape, 2 threads: 700–850 tokens/s for dense and 8-expert models, against 340–470 through
+    // TorchSharp's float32 GEMM), except for a dense model held in bfloat16, where TorchSharp's bfloat16 GEMM uses the
+    // CPU's bfloat16 dot products (1,220 against 700).
+    internal bool PromptOnKernels => _decoder is not null
+        && (_model.DType == ScalarType.Float32 || _model.Layers.Any(l => l.FeedForward is MixtureOfExpertsFeedForward));
+
+    /// <summary>
+    /// One shared kernel step for several sessions of one model: <c>decode[i]</c> is fed <c>tokens[i]</c>, and each
+    /// <c>prompted[j]</c> the prompt tokens <c>chunks[j]</c> (their logits written only when <c>chunkEnds[j]</c>: the
+    /// prompt's last chunk). Entries that read the same weights run in one batched step (prompt lanes read float32 where
+    /// decode reads bf16 or int8: those run in a second). Each session's numbers are bit for bit those of its own
+    /// <see cref="Feed"/> calls.
+    /// </summary>
+    internal static void FeedShared(DecodeBatch batch, IReadOnlyList<InferenceSession> decode, ReadOnlySpan<int> tokens,
+        IReadOnlyList<InferenceSession> prompted, IReadOnlyList<ArraySegment<int>> chunks, IReadOnlyList<bool> chunkEnds)
+    {
+        var entries = new List<(KernelDecoder Decoder, int Token, KvCache Cache, int Position, float[]? Logits)>();
+        for (int i = 0; i < decode.Count; i++)
+        {
+            InferenceSession session = decode[i];
+            session.CheckToken(tokens[i], nameof(tokens));
+            KernelDecoder decoder = session._decoder ?? throw new InvalidOperationException("A shared step needs sessions on the kernel backend.");
+            entries.Add((decoder, tokens[i], session._cache, session._cache.Length, session._logits));
+        }
+        for (int j = 0; j < prompted.Count; j++)
+        {
+            InferenceSession session = prompted[j];
+            ArraySegment<int> chunk = chunks[j];
+            int start = session._cache.Length;
+            if (start + chunk.Count > session._cache.Capacity)
+            {
+                throw new InvalidOperationException($"{chunk.Count} more tokens do not fit: {start} of {session._cache.Capacity} context positions are used.");
+            }
+            // Reserved before any lane binds the cache: growing it moves its storage.
+            session._cache.Reserve(start + chunk.Count);
+            ReadOnlySpan<KernelDecoder> lanes = session.PromptLanes(chunk.Count);
+            for (int t = 0; t < chunk.Count; t++)
+            {
+                session.CheckToken(chunk[t], nameof(chunks));
+                entries.Add((lanes[t], chunk[t], session._cache, start + t, chunkEnds[j] && t == chunk.Count - 1 ? session._logits : null));
+            }
+        }
+        while (entries.Count > 0)
+        {
+            KernelDecoder first = entries[0].Decoder;
+            var group = entries.Where(e => e.Decoder.SameWeights(first)).ToArray();
+            entries.RemoveAll(e => e.Decoder.SameWeights(first));
+            for (int done = 0; done < group.Length; done += batch.Capacity)
+            {
+                var part = group.AsSpan(done, Math.Min(batch.Capacity, group.Length - done)).ToArray();
+                KernelDecoder.StepAt(batch, [.. part.Select(e => e.Decoder)], [.. part.Select(e => e.Token)], [.. part.Select(e => e.Cache)],
+                    [.. part.Select(e => e.Position)], [.. part.Select(e => e.Logits)]);
+            }
+        }
+        foreach (InferenceSession session in decode)
+        {
+            session._cache.Length++;
+        }
+        for (int j = 0; j < prompted.Count; j++)
+        {
+            prompted[j]._cache.Length += chunks[j].Count;
+        }
+    }
+
+    private void CheckToken(int token, string parameter)
+    {
+        if ((uint)token >= (uint)_model.Config.VocabSize)
+        {
+            throw new ArgumentOutOfRangeException(parameter, $"Token id {token} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
         }
     }
 

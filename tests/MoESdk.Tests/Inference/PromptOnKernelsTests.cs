@@ -1,5 +1,6 @@
 using MoESdk.Conversion;
 using MoESdk.Inference;
+using MoESdk.Inference.Decoding;
 using MoESdk.Loading;
 using MoESdk.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,8 @@ namespace MoESdk.Tests.Inference;
 /// <summary>
 /// A prompt fed at once runs on the kernels, sixteen tokens a step: its logits must be bit for bit those of feeding its
 /// tokens one at a time (the same kernels, one token a step), computed in float32 whatever precision decode reads, and
-/// within float32 rounding of TorchSharp's forward pass, sliding windows and routing observers included.
+/// within float32 rounding of TorchSharp's forward pass, sliding windows and routing observers included; and fed in steps
+/// shared with other sequences' decode tokens (continuous batching), as fed alone.
 /// </summary>
 [Trait("Category", "Unit")]
 public class PromptOnKernelsTests
@@ -99,6 +101,31 @@ public class PromptOnKernelsTests
         }
         Assert.Equal(torch.Length, kernels.Length);
         Assert.All(torch.Zip(kernels), pair => Assert.Equal(pair.First, pair.Second, 1e-4f));
+    }
+
+    [Theory]
+    [InlineData(DecodePrecision.Float32)]
+    [InlineData(DecodePrecision.Int8)]
+    public void APromptSharingStepsWithAnotherSequencesDecodeEqualsBothAlone(DecodePrecision precision)
+    {
+        using LlamaModel dense = Dense();
+        using LlamaModel model = Mixture(dense);
+        using var decoding = new InferenceSession(model, 80, precision);
+        using var prompted = new InferenceSession(model, 80, precision);
+        decoding.Feed([1, 2, 3]);
+        // Two shared steps: the decoding sequence's next token and a chunk of the other's prompt each (in int8, the
+        // prompt's float32 lanes and the int8 decode token run as two groups).
+        var batch = new DecodeBatch(24);
+        InferenceSession.FeedShared(batch, [decoding], [4], [prompted], [new ArraySegment<int>(Prompt, 0, 20)], [false]);
+        InferenceSession.FeedShared(batch, [decoding], [5], [prompted], [new ArraySegment<int>(Prompt, 20, 17)], [true]);
+
+        using var decodingAlone = new InferenceSession(model, 80, precision);
+        decodingAlone.Feed([1, 2, 3]);
+        decodingAlone.Feed([4]);
+        Assert.Equal(decodingAlone.Feed([5]).ToArray(), decoding.Logits.ToArray());
+        using var promptedAlone = new InferenceSession(model, 80, precision);
+        Assert.Equal(promptedAlone.Feed(Prompt).ToArray(), prompted.Logits.ToArray());
+        Assert.Equal((5, Prompt.Length), (decoding.Position, prompted.Position));
     }
 
     [Fact]

@@ -186,6 +186,26 @@ internal sealed unsafe class KernelDecoder
         }
     }
 
+    /// <summary>
+    /// A batched step whose entries are any tokens of any sequences at given positions (a decode token of one sequence,
+    /// prompt tokens of another, each on its own decoder): logits only where asked (null: not computed). The entries read
+    /// one set of weights (<see cref="SameWeights"/>); the caller reserves each cache for its positions first and
+    /// advances the lengths after.
+    /// </summary>
+    public static void StepAt(DecodeBatch batch, ReadOnlySpan<KernelDecoder> decoders, ReadOnlySpan<int> tokens, ReadOnlySpan<KvCache> caches,
+        ReadOnlySpan<int> positions, ReadOnlySpan<float[]?> logits)
+    {
+        int n = decoders.Length;
+        if (tokens.Length != n || caches.Length != n || positions.Length != n || logits.Length != n || n > batch.Capacity)
+        {
+            throw new ArgumentException($"A batched step of {n} decoders got {tokens.Length} tokens, {caches.Length} caches, {positions.Length} positions and {logits.Length} logits (at most {batch.Capacity}).");
+        }
+        Run(batch, decoders, tokens, caches, positions, logits);
+    }
+
+    /// <summary>Whether two decoders read the same weight matrices in the same precision (may share a batched step).</summary>
+    public bool SameWeights(KernelDecoder other) => ReferenceEquals(_weights, other._weights);
+
     // The batched step with each sequence's position given; logits only where asked (null: not computed).
     private static void Run(DecodeBatch batch, ReadOnlySpan<KernelDecoder> decoders, ReadOnlySpan<int> tokens, ReadOnlySpan<KvCache> caches,
         ReadOnlySpan<int> positions, ReadOnlySpan<float[]?> logits)
