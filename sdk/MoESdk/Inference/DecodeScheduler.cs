@@ -150,14 +150,7 @@ internal sealed class DecodeScheduler : IDisposable
             }
             try
             {
-                if (prompting.Count == 0)
-                {
-                    InferenceSession.FeedEach(batch, sessions, tokens.AsSpan(0, stepping.Count));
-                }
-                else
-                {
-                    InferenceSession.FeedShared(batch, sessions, tokens.AsSpan(0, stepping.Count), promptSessions, chunks, chunkEnds);
-                }
+                InferenceSession.FeedShared(batch, sessions, tokens.AsSpan(0, stepping.Count), promptSessions, chunks, chunkEnds);
             }
             catch (Exception e)
             {
@@ -250,18 +243,14 @@ internal enum SequenceState
 /// <summary>One generation as <see cref="DecodeScheduler"/> decodes it: its session (KV cache, routing) and the token to feed next.</summary>
 internal abstract class DecodeSequence
 {
-    protected DecodeSequence(InferenceSession session, int next)
+    /// <param name="session">Its session.</param>
+    /// <param name="next">The token its first step feeds; unused when it joins with a prompt.</param>
+    /// <param name="prompt">A prompt still to feed (the session feeds prompts on the kernels); its steps feed that first.</param>
+    protected DecodeSequence(InferenceSession session, int next, IReadOnlyList<int>? prompt = null)
     {
         Session = session;
         Next = next;
-    }
-
-    /// <summary>A sequence that joins with its prompt still to feed (the session feeds prompts on the kernels).</summary>
-    protected DecodeSequence(InferenceSession session, IReadOnlyList<int> prompt)
-    {
-        ArgumentOutOfRangeException.ThrowIfZero(prompt.Count);
-        Session = session;
-        _prompt = [.. prompt];
+        _prompt = prompt is { Count: > 0 } ? [.. prompt] : null;
     }
 
     private int[]? _prompt;

@@ -106,8 +106,12 @@ public sealed class InferenceSession : IDisposable
             {
                 _promptBatch = new DecodeBatch(width);
             }
-            KernelDecoder.Prefill(_promptBatch, PromptLanes(width), tokens, _cache, _logits);
-            _cache.Length += tokens.Count;
+            int[] ids = [.. tokens];
+            for (int done = 0; done < ids.Length; done += width)
+            {
+                var chunk = new ArraySegment<int>(ids, done, Math.Min(width, ids.Length - done));
+                FeedShared(_promptBatch, [], [], [this], [chunk], [done + chunk.Count == ids.Length]);
+            }
             return _logits;
         }
         using (inference_mode())
@@ -223,6 +227,11 @@ public sealed class InferenceSession : IDisposable
     internal static void FeedShared(DecodeBatch batch, IReadOnlyList<InferenceSession> decode, ReadOnlySpan<int> tokens,
         IReadOnlyList<InferenceSession> prompted, IReadOnlyList<ArraySegment<int>> chunks, IReadOnlyList<bool> chunkEnds)
     {
+        if (prompted.Count == 0)
+        {
+            FeedEach(batch, decode, tokens);
+            return;
+        }
         var entries = new List<(KernelDecoder Decoder, int Token, KvCache Cache, int Position, float[]? Logits)>();
         for (int i = 0; i < decode.Count; i++)
         {

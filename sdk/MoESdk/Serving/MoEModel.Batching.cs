@@ -22,7 +22,7 @@ public sealed partial class MoEModel
         RoutingRecorder? shown = request.IncludeExperts ? recorder : null;
         if (session.PromptOnKernels && request.Prompt.Count > 0)
         {
-            _scheduler!.Run(new BatchedGeneration(session, request.Prompt, cursor, shown, output, delivered, cancellationToken));
+            _scheduler!.Run(new BatchedGeneration(session, 0, request.Prompt, cursor, shown, output, delivered, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
             return cursor.FinishReason;
         }
@@ -42,49 +42,33 @@ public sealed partial class MoEModel
         {
             return cursor.FinishReason;
         }
-        _scheduler!.Run(new BatchedGeneration(session, first, cursor, shown, output, delivered, cancellationToken));
+        _scheduler!.Run(new BatchedGeneration(session, first, null, cursor, shown, output, delivered, cancellationToken));
         cancellationToken.ThrowIfCancellationRequested();
         return cursor.FinishReason;
     }
 
     /// <summary>
-    /// A request's generation in the shared decode steps: picks its tokens with its own sampler (the first one too, when
-    /// it joined with its prompt) and hands them to its reader. A token its reader has no room for is held, and the
+    /// A request's generation in the shared decode steps: joins with its first token picked (<paramref name="first"/>,
+    /// its prompt fed on the request's thread) or with its <paramref name="prompt"/>, which the shared steps feed before
+    /// it picks its first token as it picks the others; hands them to its reader. A token its reader has no room for is held, and the
     /// sequence sits the steps out until it is taken.
     /// </summary>
-    private sealed class BatchedGeneration : DecodeSequence
+    private sealed class BatchedGeneration(InferenceSession session, int first, IReadOnlyList<int>? prompt, GenerationCursor cursor,
+        RoutingRecorder? recorder, ChannelWriter<TokenStep> output, Action delivered, CancellationToken cancellationToken)
+        : DecodeSequence(session, first, prompt)
     {
-        private readonly GenerationCursor _cursor;
-        private readonly RoutingRecorder? _recorder;
-        private readonly ChannelWriter<TokenStep> _output;
-        private readonly Action _delivered;
-        private readonly CancellationToken _cancellationToken;
         private TokenStep? _held;
         private bool _endsAfterHeld;
 
-        /// <summary>Joins with its first token picked (its prompt fed on the request's thread).</summary>
-        public BatchedGeneration(InferenceSession session, int first, GenerationCursor cursor, RoutingRecorder? recorder,
-            ChannelWriter<TokenStep> output, Action delivered, CancellationToken cancellationToken) : base(session, first)
-        {
-            (_cursor, _recorder, _output, _delivered, _cancellationToken) = (cursor, recorder, output, delivered, cancellationToken);
-        }
-
-        /// <summary>Joins with its prompt, which the shared steps feed.</summary>
-        public BatchedGeneration(InferenceSession session, IReadOnlyList<int> prompt, GenerationCursor cursor, RoutingRecorder? recorder,
-            ChannelWriter<TokenStep> output, Action delivered, CancellationToken cancellationToken) : base(session, prompt)
-        {
-            (_cursor, _recorder, _output, _delivered, _cancellationToken) = (cursor, recorder, output, delivered, cancellationToken);
-        }
-
         public override SequenceState Ready()
         {
-            if (_cancellationToken.IsCancellationRequested)
+            if (cancellationToken.IsCancellationRequested)
             {
                 return SequenceState.Ended;
             }
             if (_held is TokenStep held)
             {
-                if (!_output.TryWrite(held))
+                if (!output.TryWrite(held))
                 {
                     return SequenceState.Waiting;
                 }
@@ -99,21 +83,21 @@ public sealed partial class MoEModel
 
         public override bool Advance()
         {
-            if (!_cursor.TryNext(out int next))
+            if (!cursor.TryNext(out int next))
             {
                 return false;
             }
-            _delivered();
-            var step = new TokenStep(next, _recorder is null ? [] : _recorder.LastChoices());
-            if (!_output.TryWrite(step))
+            delivered();
+            var step = new TokenStep(next, recorder is null ? [] : recorder.LastChoices());
+            if (!output.TryWrite(step))
             {
                 _held = step;
             }
-            if (_cancellationToken.IsCancellationRequested)
+            if (cancellationToken.IsCancellationRequested)
             {
                 return false;
             }
-            if (!_cursor.HasRoom())
+            if (!cursor.HasRoom())
             {
                 // The last token still goes to the reader before the sequence leaves.
                 _endsAfterHeld = _held is not null;

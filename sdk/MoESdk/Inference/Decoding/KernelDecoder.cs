@@ -9,7 +9,7 @@ namespace MoESdk.Inference.Decoding;
 /// memory-bound and TorchSharp runs a single float32 row through one thread with a per-call overhead of
 /// microseconds, so the kernels stream each weight once, split across the compute pool, and a
 /// Mixture-of-Experts layer touches only its chosen experts' rows. Reads the model's weights and the
-/// session's KV cache in place: a prompt run on TorchSharp or on the kernels (<see cref="Prefill"/>) and decode share the
+/// session's KV cache in place: a prompt run on TorchSharp or on the kernels (<see cref="StepAt"/>) and decode share the
 /// same cache.
 /// </summary>
 internal sealed unsafe class KernelDecoder
@@ -152,38 +152,6 @@ internal sealed unsafe class KernelDecoder
             positions[s] = caches[s].Length;
         }
         Run(batch, decoders, tokens, caches, positions, logits!);
-    }
-
-    /// <summary>
-    /// Runs a prompt at positions <c>cache.Length</c>.. in steps of up to <paramref name="lanes"/>' count of tokens, each
-    /// token on its own lane (a decoder of this model, precision and routing) as the sequences of a batched step, so each
-    /// weight is read once per step for all its tokens; a token attends to the cache up to its own position, its
-    /// predecessors' keys stored in the same step. Every token's numbers are bit for bit those of feeding the prompt one
-    /// token at a time. Writes the logits after the last token (the others' are not computed); the caller advances the
-    /// cache's length.
-    /// </summary>
-    public static void Prefill(DecodeBatch batch, ReadOnlySpan<KernelDecoder> lanes, IReadOnlyList<int> tokens, KvCache cache, float[] logits)
-    {
-        int start = cache.Length, width = Math.Min(lanes.Length, batch.Capacity);
-        // Reserved once: growing the cache moves its storage, which every lane of a step binds.
-        cache.Reserve(start + tokens.Count);
-        var caches = new KvCache[width];
-        Array.Fill(caches, cache);
-        Span<int> ids = stackalloc int[width];
-        Span<int> positions = stackalloc int[width];
-        var outputs = new float[]?[width];
-        for (int done = 0; done < tokens.Count;)
-        {
-            int n = Math.Min(width, tokens.Count - done);
-            for (int i = 0; i < n; i++)
-            {
-                ids[i] = tokens[done + i];
-                positions[i] = start + done + i;
-            }
-            done += n;
-            outputs[n - 1] = done == tokens.Count ? logits : null;
-            Run(batch, lanes[..n], ids[..n], caches.AsSpan(0, n), positions[..n], outputs.AsSpan(0, n));
-        }
     }
 
     /// <summary>

@@ -23,23 +23,6 @@ internal sealed unsafe class LayerStep
         FeedForward = feedForward;
     }
 
-    // The same weights with another feed-forward step (a lane's own routing state).
-    private LayerStep(LayerStep source, IFeedForwardStep feedForward)
-    {
-        AttentionNorm = source.AttentionNorm;
-        FeedForwardNorm = source.FeedForwardNorm;
-        Query = source.Query;
-        Key = source.Key;
-        Value = source.Value;
-        Output = source.Output;
-        QueryBias = source.QueryBias;
-        KeyBias = source.KeyBias;
-        ValueBias = source.ValueBias;
-        QueryNorm = source.QueryNorm;
-        KeyNorm = source.KeyNorm;
-        FeedForward = feedForward;
-    }
-
     public float* AttentionNorm { get; }
 
     public float* FeedForwardNorm { get; }
@@ -65,10 +48,15 @@ internal sealed unsafe class LayerStep
 
     public float* ValueBias { get; }
 
-    public IFeedForwardStep FeedForward { get; }
+    public IFeedForwardStep FeedForward { get; private set; }
 
     /// <summary>This layer for another lane of the same session: shared weights, its own feed-forward state.</summary>
-    public LayerStep Fork() => new(this, FeedForward.Fork());
+    public LayerStep Fork()
+    {
+        var fork = (LayerStep)MemberwiseClone();
+        fork.FeedForward = FeedForward.Fork();
+        return fork;
+    }
 
     /// <summary>Whether every tensor of the layer can be read in place by the kernels.</summary>
     public static bool CanRead(DecoderLayer layer)

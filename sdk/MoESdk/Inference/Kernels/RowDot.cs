@@ -98,17 +98,10 @@ internal static unsafe class RowDot
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
         Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
-        nint ahead = (nint)cols * MatVec.RowBlock;
         for (; c <= cols - 32; c += 32)
         {
-            Sse.Prefetch0(r0 + ahead + c);
-            Sse.Prefetch0(r1 + ahead + c);
-            Sse.Prefetch0(r2 + ahead + c);
-            Sse.Prefetch0(r3 + ahead + c);
-            Sse.Prefetch0(r0 + ahead + c + 16);
-            Sse.Prefetch0(r1 + ahead + c + 16);
-            Sse.Prefetch0(r2 + ahead + c + 16);
-            Sse.Prefetch0(r3 + ahead + c + 16);
+            PrefetchNextRows(r0, r1, r2, r3, cols, c);
+            PrefetchNextRows(r0, r1, r2, r3, cols, c + 16);
             Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
             Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
             Vector512<float> w = Vector512.Load(r0 + c);
@@ -249,17 +242,10 @@ internal static unsafe class RowDot
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
             Vector512<uint> high = Vector512.Create(0xFFFF0000u);
-            // Each step reads one cache line of each row and asks for the line four rows further on, which a range's next
-            // four rows read: bfloat16 rows are short streams the hardware prefetcher ramps up on too late (measured:
-            // 1B decode 1.29× → 1.5–1.65× float32's; other distances, in bytes or in rows, did worse). A prefetch past the
-            // matrix's end is only a hint, never a fault.
-            nint ahead = (nint)cols * MatVec.RowBlock;
+            // Measured with the prefetch: 1B decode 1.29× → 1.5–1.65× float32's; other distances, in bytes or in rows, did worse.
             for (; c < paired; c += PairedBlock)
             {
-                Sse.Prefetch0(r0 + ahead + c);
-                Sse.Prefetch0(r1 + ahead + c);
-                Sse.Prefetch0(r2 + ahead + c);
-                Sse.Prefetch0(r3 + ahead + c);
+                PrefetchNextRows(r0, r1, r2, r3, cols, c);
                 Vector512<float> even = Vector512.Load(pairedX + c);
                 Vector512<float> odd = Vector512.Load(pairedX + c + 16);
                 Vector512<uint> w0 = Vector512.Load(r0 + c).AsUInt32();
@@ -345,13 +331,9 @@ internal static unsafe class RowDot
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             // The next rows' lines, as the bfloat16 loop asks for them (measured: 1B decode 1.58× → 2.4× float32's).
-            nint ahead = (nint)cols * MatVec.RowBlock;
             for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
             {
-                Sse.Prefetch0(r0 + ahead + c);
-                Sse.Prefetch0(r1 + ahead + c);
-                Sse.Prefetch0(r2 + ahead + c);
-                Sse.Prefetch0(r3 + ahead + c);
+                PrefetchNextRows(r0, r1, r2, r3, cols, c);
                 Vector512<float> x0 = Vector512.Load(x + c);
                 Vector512<float> x1 = Vector512.Load(x + c + 16);
                 a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
@@ -399,13 +381,9 @@ internal static unsafe class RowDot
         int blocks = cols / Int8Matrix.BlockSize;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
-        nint ahead = (nint)cols * MatVec.RowBlock;
         for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
         {
-            Sse.Prefetch0(r0 + ahead + c);
-            Sse.Prefetch0(r1 + ahead + c);
-            Sse.Prefetch0(r2 + ahead + c);
-            Sse.Prefetch0(r3 + ahead + c);
+            PrefetchNextRows(r0, r1, r2, r3, cols, c);
             Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
             Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
             PairBlock(r0 + c, d0[b], xl, xh, yl, yh, ref a0, ref e0);
@@ -486,14 +464,10 @@ internal static unsafe class RowDot
     public static void FourInto(float* r0, float* r1, float* r2, float* r3, float* x, int cols,
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
     {
-        nint ahead = (nint)cols * MatVec.RowBlock;
         int c = 0;
         for (; c <= cols - 16; c += 16)
         {
-            Sse.Prefetch0(r0 + ahead + c);
-            Sse.Prefetch0(r1 + ahead + c);
-            Sse.Prefetch0(r2 + ahead + c);
-            Sse.Prefetch0(r3 + ahead + c);
+            PrefetchNextRows(r0, r1, r2, r3, cols, c);
             Vector512<float> xc = Vector512.Load(x + c);
             a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + c), xc, a0);
             a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + c), xc, a1);
@@ -523,14 +497,10 @@ internal static unsafe class RowDot
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
     {
         Vector512<uint> high = Vector512.Create(0xFFFF0000u);
-        nint ahead = (nint)cols * MatVec.RowBlock;
         int c = 0;
         for (; c < paired; c += PairedBlock)
         {
-            Sse.Prefetch0(r0 + ahead + c);
-            Sse.Prefetch0(r1 + ahead + c);
-            Sse.Prefetch0(r2 + ahead + c);
-            Sse.Prefetch0(r3 + ahead + c);
+            PrefetchNextRows(r0, r1, r2, r3, cols, c);
             Vector512<float> even = Vector512.Load(pairedX + c);
             Vector512<float> odd = Vector512.Load(pairedX + c + 16);
             Vector512<uint> w0 = Vector512.Load(r0 + c).AsUInt32();
@@ -575,13 +545,9 @@ internal static unsafe class RowDot
         ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
     {
         int blocks = cols / Int8Matrix.BlockSize;
-        nint ahead = (nint)cols * MatVec.RowBlock;
         for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
         {
-            Sse.Prefetch0(r0 + ahead + c);
-            Sse.Prefetch0(r1 + ahead + c);
-            Sse.Prefetch0(r2 + ahead + c);
-            Sse.Prefetch0(r3 + ahead + c);
+            PrefetchNextRows(r0, r1, r2, r3, cols, c);
             Vector512<float> x0 = Vector512.Load(x + c);
             Vector512<float> x1 = Vector512.Load(x + c + 16);
             a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
@@ -589,6 +555,20 @@ internal static unsafe class RowDot
             a2 = Vector512.FusedMultiplyAdd(Block512(r2 + c, x0, x1), Vector512.Create(d2[b]), a2);
             a3 = Vector512.FusedMultiplyAdd(Block512(r3 + c, x0, x1), Vector512.Create(d3[b]), a3);
         }
+    }
+
+    // Asks for the cache line at column c four rows further on in each row's matrix, which a range's next block of rows
+    // reads: short rows are streams the hardware prefetcher ramps up on too late. A prefetch past a matrix's end is only
+    // a hint, never a fault.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchNextRows<T>(T* r0, T* r1, T* r2, T* r3, int cols, int c)
+        where T : unmanaged
+    {
+        nint at = ((nint)cols * MatVec.RowBlock) + c;
+        Sse.Prefetch0(r0 + at);
+        Sse.Prefetch0(r1 + at);
+        Sse.Prefetch0(r2 + at);
+        Sse.Prefetch0(r3 + at);
     }
 
     // 16 bfloat16 values as floats: each moved to the upper half of a 32-bit lane.
