@@ -49,6 +49,12 @@ if (args is ["held", .. var heldArgs])
     return;
 }
 
+if (args is ["transformers", .. var transformersArgs])
+{
+    TransformersCases.Run(transformersArgs);
+    return;
+}
+
 if (args is ["load", .. var loadArgs])
 {
     await LoadBenchmark.RunAsync(loadArgs);

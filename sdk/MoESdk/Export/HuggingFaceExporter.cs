@@ -2,6 +2,7 @@ using System.Text.Json;
 using MoESdk.Artifacts;
 using MoESdk.Loading;
 using MoESdk.Modules;
+using MoESdk.Tokenization;
 using static TorchSharp.torch;
 
 namespace MoESdk.Export;
@@ -132,24 +133,34 @@ internal static class HuggingFaceExporter
         }
     }
 
-    /// <summary>Copies the source's tokenizer files (or writes a GGUF's vocabulary as them); true when a generation_config.json came along.</summary>
+    /// <summary>
+    /// Copies the source's tokenizer files (or writes a GGUF's vocabulary as them), and a tokenizer.json beside a
+    /// byte-level vocab.json + merges.txt that came without one; true when a generation_config.json came along.
+    /// </summary>
     private static bool CopyTokenizer(string source, string folder)
     {
+        bool generation = false;
         if (GgufCheckpoint.IsGguf(source))
         {
             GgufCheckpoint.WriteTokenizerFiles(source, folder);
-            return false;
         }
-        string from = Directory.Exists(source) ? source : Path.GetDirectoryName(Path.GetFullPath(source))!;
-        bool generation = false;
-        foreach (string name in TokenizerFileNames)
+        else
         {
-            string candidate = Path.Combine(from, name);
-            if (File.Exists(candidate))
+            string from = Directory.Exists(source) ? source : Path.GetDirectoryName(Path.GetFullPath(source))!;
+            foreach (string name in TokenizerFileNames)
             {
-                File.Copy(candidate, Path.Combine(folder, name));
-                generation |= name == "generation_config.json";
+                string candidate = Path.Combine(from, name);
+                if (File.Exists(candidate))
+                {
+                    File.Copy(candidate, Path.Combine(folder, name));
+                    generation |= name == "generation_config.json";
+                }
             }
+        }
+        if (!File.Exists(Path.Combine(folder, ByteLevelTokenizerJson.FileName))
+            && File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")))
+        {
+            ByteLevelTokenizerJson.Write(folder);
         }
         return generation;
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -257,8 +258,8 @@ internal static class HuggingFaceConfig
             json.WriteNumber("head_dim", config.HeadDim);
             json.WriteNumber("vocab_size", config.VocabSize);
             json.WriteNumber("max_position_embeddings", config.MaxPositions);
-            json.WriteNumber("rms_norm_eps", config.RmsNormEpsilon);
-            json.WriteNumber("rope_theta", config.RopeTheta);
+            WriteFloat(json, "rms_norm_eps", config.RmsNormEpsilon);
+            WriteFloat(json, "rope_theta", config.RopeTheta);
             WriteRopeScaling(json, config.RopeScaling);
             json.WriteBoolean("tie_word_embeddings", config.TieWordEmbeddings);
             json.WriteBoolean("attention_bias", config.AttentionBias);
@@ -288,7 +289,7 @@ internal static class HuggingFaceConfig
         if (family.Architecture == Mixtral)
         {
             json.WriteNumber("num_local_experts", mixture.Experts);
-            json.WriteNumber("router_jitter_noise", 0.0);
+            WriteFloat(json, "router_jitter_noise", 0.0);
         }
         else
         {
@@ -305,10 +306,19 @@ internal static class HuggingFaceConfig
             json.WriteBoolean("use_sliding_window", false);
         }
         json.WriteBoolean("output_router_logits", false);
-        json.WriteNumber("router_aux_loss_coef", 0.001);
-        json.WriteNumber("attention_dropout", 0.0);
-        json.WriteNumber("initializer_range", 0.02);
+        WriteFloat(json, "router_aux_loss_coef", 0.001);
+        WriteFloat(json, "attention_dropout", 0.0);
+        WriteFloat(json, "initializer_range", 0.02);
         json.WriteBoolean("use_cache", true);
+    }
+
+    // A float key written with a decimal point (10000.0, not 10000): Python reads "0" as an int, and transformers'
+    // config classes check their float fields' types (MixtralConfig refuses router_jitter_noise = 0).
+    private static void WriteFloat(Utf8JsonWriter json, string key, double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        json.WritePropertyName(key);
+        json.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E') < 0 ? text + ".0" : text);
     }
 
     private static void WriteNullable(Utf8JsonWriter json, string key, int? value)
@@ -332,11 +342,11 @@ internal static class HuggingFaceConfig
         }
         json.WriteStartObject("rope_scaling");
         json.WriteString("rope_type", scaling.Type);
-        json.WriteNumber("factor", scaling.Factor);
+        WriteFloat(json, "factor", scaling.Factor);
         if (scaling.Type == "llama3")
         {
-            json.WriteNumber("low_freq_factor", scaling.LowFrequencyFactor);
-            json.WriteNumber("high_freq_factor", scaling.HighFrequencyFactor);
+            WriteFloat(json, "low_freq_factor", scaling.LowFrequencyFactor);
+            WriteFloat(json, "high_freq_factor", scaling.HighFrequencyFactor);
         }
         if (scaling.Type is "llama3" or "dynamic")
         {

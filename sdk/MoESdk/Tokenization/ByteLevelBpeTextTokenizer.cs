@@ -105,7 +105,7 @@ internal sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
     /// <summary>Decodes text only: special tokens (BOS, EOS, chat markers) are left out.</summary>
     public string Decode(IEnumerable<int> ids) => _bpe.Decode(ids.Where(id => !_specialIds.Contains(id)));
 
-    private static Dictionary<string, int> ReadVocabulary(string path)
+    internal static Dictionary<string, int> ReadVocabulary(string path)
     {
         try
         {
@@ -118,7 +118,7 @@ internal sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
         }
     }
 
-    private static List<string> ReadMerges(string path)
+    internal static List<string> ReadMerges(string path)
     {
         var merges = new List<string>();
         var lineNumber = 0;

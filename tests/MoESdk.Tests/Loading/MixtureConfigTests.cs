@@ -55,6 +55,34 @@ public class MixtureConfigTests
         Assert.Equal(config, again with { EosTokenIds = config.EosTokenIds });
     }
 
+    [Theory]
+    [InlineData(Mixtral)]
+    [InlineData(Qwen2Moe)]
+    public void FloatKeysAreWrittenAsFloats(string json)
+    {
+        // transformers' config classes check field types: MixtralConfig refused "router_jitter_noise": 0 (an int to Python).
+        ModelConfig config = HuggingFaceConfig.Parse(json, "config.json") with { RopeTheta = 10000, RopeScaling = new RopeScaling("llama3", 8, 1, 4, 8192) };
+        using var written = System.Text.Json.JsonDocument.Parse(HuggingFaceConfig.ToJson(config));
+        System.Text.Json.JsonElement root = written.RootElement;
+        var floats = new List<string> { "rms_norm_eps", "rope_theta", "router_aux_loss_coef", "attention_dropout", "initializer_range" };
+        if (config.Architecture == HuggingFaceConfig.Mixtral)
+        {
+            floats.Add("router_jitter_noise");
+        }
+        foreach (string key in floats)
+        {
+            Assert.True(IsFloat(root.GetProperty(key)), $"{key} is written as {root.GetProperty(key).GetRawText()}");
+        }
+        foreach (string key in new[] { "factor", "low_freq_factor", "high_freq_factor" })
+        {
+            Assert.True(IsFloat(root.GetProperty("rope_scaling").GetProperty(key)), $"rope_scaling.{key} is written as {root.GetProperty("rope_scaling").GetProperty(key).GetRawText()}");
+        }
+        Assert.Equal("8192", root.GetProperty("rope_scaling").GetProperty("original_max_position_embeddings").GetRawText());
+        Assert.Equal(10000.0, HuggingFaceConfig.Parse(written.RootElement.GetRawText(), "written").RopeTheta);
+
+        static bool IsFloat(System.Text.Json.JsonElement value) => value.GetRawText().IndexOfAny(['.', 'e', 'E']) >= 0;
+    }
+
     [Fact]
     public void DenseLayersAmongExpertLayersAreRefused()
     {
