@@ -18,7 +18,7 @@ internal static class AnalyticRouter
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Tensor x = inputs.to_type(ScalarType.Float64);
-        Tensor importance = stack(experts.Select(e => e.forward(inputs).pow(2).sum(1).sqrt()).ToArray(), 1).to_type(ScalarType.Float64);
+        Tensor importance = stack(experts.Select(e => OutputNorm(e, inputs)).ToArray(), 1).to_type(ScalarType.Float64);
         // Center the targets: only the differences between experts decide the top-k.
         importance = importance - importance.mean([1], keepdim: true);
         Tensor gram = x.t().matmul(x);
@@ -33,5 +33,15 @@ internal static class AnalyticRouter
             solution = solution / spread;
         }
         return solution.t().to_type(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
+    }
+
+    // ‖down·h‖ per token as √(hᵀ (downᵀ down) h), through the expert's width × width Gram instead of its [tokens, hidden]
+    // output: the same norm, without writing that output for each of a fine-grained layer's many experts.
+    private static Tensor OutputNorm(Expert expert, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor h = nn.functional.silu(expert.Gate.forward(x)) * expert.Up.forward(x);
+        Tensor gram = expert.Down.Weight.t().matmul(expert.Down.Weight);
+        return h.matmul(gram).mul_(h).sum(1).clamp_min_(0).sqrt_().MoveToOuterDisposeScope();
     }
 }

@@ -15,28 +15,49 @@ internal static class ExpertScaleFit
     /// <summary>Ridge toward the block's current scale, relative to the mean diagonal of the normal equations.</summary>
     private const double Ridge = 1e-3;
 
+    /// <summary>Calibration tokens per pass: a pass holds every expert's output for them, about 64M floats at most.</summary>
+    private static long TokensPerPass(int experts, long hidden) => Math.Max(1, (1L << 26) / (experts * hidden));
+
     /// <summary>Fits and folds the scales into <paramref name="block"/>'s experts; returns them (1 = unchanged).</summary>
-    public static double[] Fit(MixtureOfExpertsFeedForward block, DenseFeedForward dense, Tensor inputs)
+    /// <param name="block">The converted block; its experts' down projections are scaled in place.</param>
+    /// <param name="dense">The dense FFN the block replaces.</param>
+    /// <param name="inputs">Calibration inputs [tokens, hidden].</param>
+    /// <param name="tokensPerPass">Tokens taken at a time (null: as many as about 64M floats of expert outputs hold).</param>
+    public static double[] Fit(MixtureOfExpertsFeedForward block, DenseFeedForward dense, Tensor inputs, long? tokensPerPass = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor target = dense.forward(inputs);
-        foreach (Expert shared in block.SharedExperts)
-        {
-            target = target - shared.forward(inputs);
-        }
-        (Tensor indices, _) = block.Route(block.Router.forward(inputs));
         int experts = block.Experts.Count;
-        Tensor chosen = zeros(inputs.shape[0], experts).scatter_(1, indices, ones(indices.shape));
-        // Column i: expert i's output where the router chose it, flattened over tokens and hidden units.
-        Tensor features = stack(block.Experts.Select((e, i) => (e.forward(inputs) * chosen[TensorIndex.Colon, i].unsqueeze(1)).flatten()).ToArray(), 1)
-            .to_type(ScalarType.Float64);
-        Tensor gram = features.t().matmul(features);
-        Tensor current = full([experts], (double)block.FixedScale, dtype: ScalarType.Float64);
+        long tokens = inputs.shape[0], hidden = inputs.shape[1];
+        // The normal equations of min ‖target − Σ_chosen c_i·E_i(x)‖² over all tokens and hidden units: entry (i, j)
+        // sums E_i(x)·E_j(x) over the tokens that chose both. Built per token from its k chosen outputs (k² products)
+        // rather than from an all-expert design matrix (N² products over tokens × hidden: 2 GB and a minute per
+        // layer for 128 experts of the reference model).
+        Tensor gram = zeros(experts * experts, dtype: ScalarType.Float64, device: inputs.device);
+        Tensor projected = zeros(experts, dtype: ScalarType.Float64, device: inputs.device);
+        long pass = tokensPerPass ?? TokensPerPass(experts, hidden);
+        for (long start = 0; start < tokens; start += pass)
+        {
+            using var passScope = NewDisposeScope();
+            Tensor x = inputs[TensorIndex.Slice(start, Math.Min(tokens, start + pass))];
+            Tensor target = dense.forward(x);
+            foreach (Expert shared in block.SharedExperts)
+            {
+                target = target - shared.forward(x);
+            }
+            (Tensor indices, _) = block.Route(block.Router.forward(x));
+            Tensor outputs = stack(block.Experts.Select(e => e.forward(x)).ToArray(), 1);
+            Tensor chosen = outputs.gather(1, indices.unsqueeze(-1).expand(-1, -1, hidden)).to_type(ScalarType.Float64);
+            Tensor pairs = chosen.matmul(chosen.transpose(1, 2));
+            gram.index_add_(0, (indices.unsqueeze(2) * experts + indices.unsqueeze(1)).flatten(), pairs.flatten(), 1.0);
+            projected.index_add_(0, indices.flatten(), (chosen * target.to_type(ScalarType.Float64).unsqueeze(1)).sum(-1).flatten(), 1.0);
+        }
+        gram = gram.view(experts, experts);
+        Tensor current = full([experts], (double)block.FixedScale, dtype: ScalarType.Float64, device: inputs.device);
         double lambda = Ridge * gram.diagonal().mean().item<double>();
-        Tensor rhs = features.t().matmul(target.flatten().to_type(ScalarType.Float64)) + lambda * current;
-        Tensor scales = linalg.solve(gram + eye(experts, dtype: ScalarType.Float64) * lambda, rhs) / block.FixedScale;
-        double[] fitted = scales.data<double>().ToArray();
+        Tensor rhs = projected + lambda * current;
+        Tensor scales = linalg.solve(gram + eye(experts, dtype: ScalarType.Float64, device: inputs.device) * lambda, rhs) / block.FixedScale;
+        double[] fitted = scales.cpu().data<double>().ToArray();
         for (int i = 0; i < experts; i++)
         {
             block.Experts[i].Down.Weight.mul_(fitted[i]);

@@ -35,6 +35,9 @@ internal sealed class ExpertRoute
     public void Select(ReadOnlySpan<float> logits, Span<int> chosen)
     {
         ReadOnlySpan<float> mask = _mask;
+        // One flag per expert, not a search of the experts chosen so far: fine-grained layers pick 32 of 128 and more.
+        Span<bool> taken = logits.Length <= 1024 ? stackalloc bool[logits.Length] : new bool[logits.Length];
+        taken.Clear();
         for (int i = 0; i < ExpertsPerToken; i++)
         {
             int best = -1;
@@ -42,13 +45,14 @@ internal sealed class ExpertRoute
             for (int e = 0; e < logits.Length; e++)
             {
                 float score = mask.IsEmpty ? logits[e] : logits[e] + mask[e];
-                if (chosen[..i].IndexOf(e) < 0 && (best < 0 || score > bestScore))
+                if (!taken[e] && (best < 0 || score > bestScore))
                 {
                     best = e;
                     bestScore = score;
                 }
             }
             chosen[i] = best;
+            taken[best] = true;
         }
     }
 

@@ -39,6 +39,47 @@ public class ExpertScaleFitTests
         Assert.True(Error(block, dense, randn(400, 16)) < before * 1.5, "the fit must carry over to new inputs");
     }
 
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(1, 37L)]
+    public void ScalesSolveTheLeastSquaresProblemOverEveryTokenAndUnit(int shared, long? tokensPerPass)
+    {
+        using var scope = NewDisposeScope();
+        using DenseFeedForward dense = RandomDense(3);
+        Tensor inputs = randn(300, 16);
+        NeuronPartition partition = new BalancedClusterPartitioner(0).Partition(dense, inputs, 8 - shared, shared);
+        using MixtureOfExpertsFeedForward block = ExpertSlicer.Build(dense, partition, AnalyticRouter.Fit(
+            partition.Experts.Select(n => ExpertSlicer.Slice(dense, n)).ToArray(), inputs), 3, ExpertOutputRule.FixedScale);
+        double[] expected = DesignMatrixSolution(block, dense, inputs);
+
+        double[] scales = ExpertScaleFit.Fit(block, dense, inputs, tokensPerPass);
+
+        Assert.Equal(expected.Length, scales.Length);
+        for (int i = 0; i < scales.Length; i++)
+        {
+            Assert.Equal(expected[i], scales[i], 7);
+        }
+    }
+
+    // The problem written out: one column per expert, its output where the router chose it over every token and unit.
+    private static double[] DesignMatrixSolution(MixtureOfExpertsFeedForward block, DenseFeedForward dense, Tensor x)
+    {
+        using var noGrad = no_grad();
+        Tensor target = dense.forward(x);
+        foreach (Expert shared in block.SharedExperts)
+        {
+            target = target - shared.forward(x);
+        }
+        (Tensor indices, _) = block.Route(block.Router.forward(x));
+        int n = block.Experts.Count;
+        Tensor chosen = zeros(x.shape[0], n).scatter_(1, indices, ones(indices.shape));
+        Tensor design = stack(block.Experts.Select((e, i) => (e.forward(x) * chosen[TensorIndex.Colon, i].unsqueeze(1)).flatten()).ToArray(), 1).to_type(ScalarType.Float64);
+        Tensor gram = design.t().matmul(design);
+        double lambda = 1e-3 * gram.diagonal().mean().item<double>();
+        Tensor rhs = design.t().matmul(target.flatten().to_type(ScalarType.Float64)) + lambda * block.FixedScale;
+        return (linalg.solve(gram + eye(n, dtype: ScalarType.Float64) * lambda, rhs) / block.FixedScale).data<double>().ToArray();
+    }
+
     [Fact]
     public void AllExpertsChosenNeedNoRescaling()
     {
