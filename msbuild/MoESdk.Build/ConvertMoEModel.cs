@@ -266,13 +266,14 @@ namespace MoESdk.Build
 
         private void ValidateSettings()
         {
+            // Empty counts are the converter's defaults, which follow the method (and it checks them against the model).
             bool expertsValid = int.TryParse(Experts, NumberStyles.None, CultureInfo.InvariantCulture, out int experts) && experts >= 2;
-            if (!expertsValid)
+            if (Experts.Length > 0 && !expertsValid)
             {
-                Error(BuildErrors.InvalidSettings, $"Experts='{Experts}' is not valid: use a whole number of routed experts, at least 2, that divides the model's FFN width (e.g. 8).");
+                Error(BuildErrors.InvalidSettings, $"Experts='{Experts}' is not valid: use a whole number of routed experts, at least 2, that divides the model's FFN width (e.g. 8), or leave it empty for the default.");
             }
             (string name, string value) = ItemExpertsPerToken;
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int perToken) || perToken < 1 || (expertsValid && perToken > experts))
+            if (value.Length > 0 && (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int perToken) || perToken < 1 || (expertsValid && perToken > experts)))
             {
                 Error(BuildErrors.InvalidSettings, $"{name}='{value}' is not valid: use a whole number of experts run per token, from 1 to Experts{(expertsValid ? $" ({experts})" : "")}.");
             }
@@ -332,7 +333,7 @@ namespace MoESdk.Build
             command.AppendSwitch("convert");
             command.AppendSwitchIfNotNull("--model ", ModelPath);
             command.AppendSwitchIfNotNull("--out ", _conversionTarget.TrimEnd('/', '\\'));
-            foreach ((_, string flag, string value) in ConverterSwitches())
+            foreach ((_, string flag, string value) in ConverterSwitches().Where(s => s.Value.Length > 0))
             {
                 command.AppendSwitchIfNotNull(flag + " ", value);
             }

@@ -14,7 +14,7 @@ public sealed partial class CancellationTests(PackedSdk sdk)
     public void CtrlCDuringConversionKillsTheConverterAndLeavesNoArtifact()
     {
         Assert.True(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "this test sends SIGINT, as a terminal does on Ctrl+C");
-        Consumer app = Consumer.Create(sdk, "cancel", """<MoEModel Include="models/tiny" />""");
+        Consumer app = Consumer.Create(sdk, "cancel", """<MoEModel Include="models/tiny" Method="factor" Experts="8" />""");
         TinyModel.Write(app.PathOf("models/tiny"));
 
         ProcessStartInfo start = DotNet.StartInfo(app.Folder, "build", "-v:n");

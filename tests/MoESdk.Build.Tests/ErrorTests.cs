@@ -47,7 +47,7 @@ public sealed class ErrorTests(PackedSdk sdk)
                 break;
             case "FFN width not divisible by Experts":
                 TinyModel.Write(app.PathOf("models/tiny"));
-                metadata = """Experts="3" ExpertsPerToken="1" """;
+                metadata = """Experts="3" ExpertsPerToken="1" Method="factor" """;
                 detail = "does not divide into 3 equal experts";
                 break;
             case "tomoe with two experts per token":

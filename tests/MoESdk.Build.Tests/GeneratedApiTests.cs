@@ -12,7 +12,7 @@ namespace MoESdk.Build.Tests;
 public sealed class GeneratedApiTests(PackedSdk sdk, ITestOutputHelper log)
 {
     // Precision: the generated registration's default load precision, which configuration overrides.
-    private const string Item = """<MoEModel Include="models/tiny" Experts="4" ExpertsPerToken="2" Precision="bf16" />""";
+    private const string Item = """<MoEModel Include="models/tiny" Experts="4" ExpertsPerToken="2" Method="factor" Precision="bf16" />""";
 
     /// <summary>
     /// Warnings as errors, so the generated code must compile clean. NU1603 stays a warning, as in the repository's

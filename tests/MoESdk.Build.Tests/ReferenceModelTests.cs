@@ -34,7 +34,7 @@ public sealed partial class ReferenceModelTests(PackedSdk sdk, ITestOutputHelper
     public void ConsumerOfTheReferenceModelWritesCorpusEnglishAndRebuildsWithoutConverting()
     {
         Consumer app = Consumer.Create(sdk, "reference",
-            $"""<MoEModel Include="{ReferenceModel}" Experts="8" ExpertsPerToken="2" Calibration="data/calibration.txt" />""",
+            $"""<MoEModel Include="{ReferenceModel}" Calibration="data/calibration.txt" />""",
             program: Program,
             references: """<PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.0" />""");
         WriteCalibration(app.PathOf("data/calibration.txt"));
@@ -49,7 +49,8 @@ public sealed partial class ReferenceModelTests(PackedSdk sdk, ITestOutputHelper
         DotNetResult run = app.Run();
         Assert.True(run.ExitCode == 0, run.Output);
         log.WriteLine(run.Output);
-        Assert.Contains("model kjv-llama: 5 layers, 8 experts, top-2", run.Output);
+        // The default recipe: coact, 31 routed experts and a shared one, 7 routed per token.
+        Assert.Contains("model kjv-llama: 5 layers, 31 experts, top-7", run.Output);
         string text = run.Output.Split('\n').Single(line => line.StartsWith("text: ", StringComparison.Ordinal))["text: ".Length..];
         string[] words = Words(text).ToArray();
         HashSet<string> vocabulary = Words(File.ReadAllText(Path.Combine(ReferenceModel, "data", "train.txt"))).ToHashSet();

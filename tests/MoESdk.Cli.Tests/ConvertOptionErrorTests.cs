@@ -12,7 +12,7 @@ public class ConvertOptionErrorTests(TinyModelFolder tiny) : IClassFixture<TinyM
     public static TheoryData<string[], string> OptionErrors => new()
     {
         { ["--method", "tomoe", "--experts-per-token", "2"], "tomoe routes each token to exactly one expert: set --experts-per-token to 1 (was 2)." },
-        { ["--budget", "0.5"], "--budget applies to tomoe only; factor's active share is set by --experts-per-token over --experts." },
+        { ["--budget", "0.5"], "--budget applies to tomoe only; coact's active share is set by --experts-per-token over --experts." },
         { ["--experts", "4", "--experts-per-token", "9"], "--experts-per-token (experts run per token) must be between 1 and --experts (4), was 9." },
         { ["--method", "cluster", "--distill"], "--distill trains the experts alongside the PAR router; use it with the par router (--router; the default of factor)." },
     };
@@ -62,7 +62,7 @@ public class ConvertOptionErrorTests(TinyModelFolder tiny) : IClassFixture<TinyM
     {
         string output = tiny.NewPath(".moe");
         var (exit, stdout, stderr) = MoeProcess.Run("convert", "--model", tiny.Model, "--out", output, "--calibration", tiny.Calibration,
-            "--experts", "4", "--top-k", "3", "--router", "analytic", "--report", "none", "--json");
+            "--method", "factor", "--experts", "4", "--top-k", "3", "--router", "analytic", "--report", "none", "--json");
 
         Assert.True(exit == 0, stderr);
         Assert.Contains("warning: --top-k is deprecated: use --experts-per-token", stderr, StringComparison.Ordinal);

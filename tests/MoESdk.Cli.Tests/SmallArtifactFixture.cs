@@ -17,7 +17,7 @@ public sealed class SmallArtifactFixture : IDisposable
         Require(MoeProcess.Run("pretrain", "--data", TrainText, "--validation", GeneralText, "--out", DensePath, "--vocab-size", "300", "--hidden", "32",
             "--layers", "2", "--heads", "2", "--kv-heads", "1", "--ffn", "64", "--context", "128", "--steps", "2", "--batch", "2", "--seq", "32",
             "--warmup", "1", "--dtype", "f32"));
-        Require(MoeProcess.Run("convert", "--model", DensePath, "--out", ArtifactPath, "--experts", "4", "--experts-per-token", "2", "--calibration", TrainText));
+        Require(MoeProcess.Run("convert", "--model", DensePath, "--out", ArtifactPath, "--method", "factor", "--experts", "4", "--experts-per-token", "2", "--calibration", TrainText));
     }
 
     public string Folder { get; } = Path.Combine(Path.GetTempPath(), "moe-cli-tests-" + Guid.NewGuid().ToString("N"));

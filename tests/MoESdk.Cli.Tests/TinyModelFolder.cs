@@ -51,7 +51,7 @@ public sealed class TinyModelFolder : IDisposable
 
     /// <summary>The moe convert arguments of a quick conversion of <paramref name="model"/> to <paramref name="output"/>.</summary>
     public string[] Convert(string model, string output, string? calibration = null) =>
-        ["convert", "--model", model, "--out", output, "--calibration", calibration ?? Calibration, "--eval", EvalText, "--experts", "4", "--experts-per-token", "2", "--router", "analytic"];
+        ["convert", "--model", model, "--out", output, "--calibration", calibration ?? Calibration, "--eval", EvalText, "--method", "factor", "--experts", "4", "--experts-per-token", "2", "--router", "analytic"];
 
     private string Copy()
     {

@@ -56,7 +56,7 @@ public sealed class TestModels : IDisposable
     {
         using LanguageModel dense = LanguageModel.Open(DensePath);
         IReadOnlyList<int> calibration = dense.RequireTokenizer().Encode(CalibrationText[..8000], addBos: false);
-        var options = new ConversionOptions { Experts = Experts, ExpertsPerToken = TopK, CalibrationTokens = 1024, WindowLength = 64 };
+        var options = new ConversionOptions { Method = MoEMethod.Factor, Experts = Experts, ExpertsPerToken = TopK, CalibrationTokens = 1024, WindowLength = 64 };
         ConversionResult conversion = MoEConverter.Convert(dense.Model, options, calibration);
         using LlamaModel moe = conversion.Model;
         MoEManifest manifest = MoEManifest.ForConversion("tiny", new SourceModel(DensePath, SourceFingerprint.Compute(DensePath)), dense.Model, conversion, ConversionChoice.Name(options.Method));

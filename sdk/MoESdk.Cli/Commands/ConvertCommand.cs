@@ -15,10 +15,10 @@ public static class ConvertCommand
     {
         var output = new Option<string>("--out", "-o") { Description = "Artifact folder to write, e.g. kjv-llama.moe.", Required = true };
         var method = ChoiceOptions.Create<MoEMethod>("--method", "How the experts are made", Defaults.Method);
-        var experts = new Option<int>("--experts", "-e") { Description = "Routed experts per layer.", DefaultValueFactory = _ => Defaults.Experts };
+        var experts = new Option<int?>("--experts", "-e") { Description = $"Routed experts per layer (default: {ConversionOptions.DefaultSlices} slices of the FFN less the shared experts: {Defaults.Experts} for coact, {ConversionOptions.DefaultSlices} for the others)." };
         var expertsPerToken = new Option<int?>("--experts-per-token", "-k", DeprecatedTopK)
         {
-            Description = $"Experts run per token (default: 1 for tomoe, else {Defaults.ExpertsPerToken}). {DeprecatedTopK} is its deprecated name.",
+            Description = $"Experts run per token (default: a quarter of the FFN, (experts + shared) / 4 - shared: {Defaults.ExpertsPerToken} of coact's {Defaults.Experts}, 2 of 8 experts without a shared one; 1 for tomoe). {DeprecatedTopK} is its deprecated name.",
         };
         var router = ChoiceOptions.Create<MoERouter>("--router", "The router of factor, cluster and coact (default: par for factor, else analytic; tomoe trains its own)");
         var shared = new Option<int?>("--shared-experts") { Description = "Always-on shared experts (default: 1 for coact, else 0)." };
@@ -62,8 +62,6 @@ public static class ConvertCommand
             var options = new ConversionOptions
             {
                 Method = methodChosen,
-                Experts = result.GetValue(experts),
-                ExpertsPerToken = result.GetValue(expertsPerToken) ?? (methodChosen == MoEMethod.ToMoE ? 1 : Defaults.ExpertsPerToken),
                 Router = result.GetValue(router),
                 SharedExperts = result.GetValue(shared),
                 Budget = result.GetValue(budget),
@@ -71,6 +69,15 @@ public static class ConvertCommand
                 Steps = result.GetValue(steps),
                 Seed = result.GetValue(seed),
             };
+            // Left unset, the counts follow the method and each other (ConversionOptions' defaults).
+            if (result.GetValue(experts) is int routed)
+            {
+                options = options with { Experts = routed };
+            }
+            if (result.GetValue(expertsPerToken) is int perToken)
+            {
+                options = options with { ExpertsPerToken = perToken };
+            }
             ScalarType storeAs = result.GetValue(dtype) switch
             {
                 "f32" => ScalarType.Float32,

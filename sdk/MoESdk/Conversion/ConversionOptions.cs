@@ -12,14 +12,36 @@ public sealed record ConversionOptions
     /// <summary>ToMoE's active-parameter target when <see cref="Budget"/> is not set.</summary>
     public const double DefaultBudget = 0.25;
 
-    /// <summary>How the experts are made: factor (FactorLLM), cluster (MoEfication-style), coact (CMoE-style) or tomoe (ToMoE).</summary>
-    public MoEMethod Method { get; init; } = MoEMethod.Factor;
+    /// <summary>Equal slices of the FFN the default recipe cuts it into: routed experts plus shared ones.</summary>
+    public const int DefaultSlices = 32;
 
-    /// <summary>Routed experts per layer.</summary>
-    public int Experts { get; init; } = 8;
+    private readonly int? _experts;
+    private readonly int? _expertsPerToken;
 
-    /// <summary>Routed experts run per token (the MoE's top-k; not the sampler's vocabulary top-k).</summary>
-    public int ExpertsPerToken { get; init; } = 2;
+    /// <summary>
+    /// How the experts are made: factor (FactorLLM), cluster (MoEfication-style), coact (CMoE-style) or tomoe (ToMoE).
+    /// Default coact: with the default slices and a quarter of the FFN per token, the best measured quality at that
+    /// budget that still decodes at least as fast as the dense model on the reference model (docs/RESULTS.md §16), and
+    /// training-free (seconds to convert).
+    /// </summary>
+    public MoEMethod Method { get; init; } = MoEMethod.Coact;
+
+    /// <summary>Routed experts per layer; default <see cref="DefaultSlices"/> less the shared experts (31 with coact's one).</summary>
+    public int Experts
+    {
+        get => _experts ?? DefaultSlices - SharedExpertCount;
+        init => _experts = value;
+    }
+
+    /// <summary>
+    /// Routed experts run per token (the MoE's top-k; not the sampler's vocabulary top-k); default a quarter of the FFN:
+    /// (<see cref="Experts"/> + shared) / 4 − shared, at least 1 (7 of 31 with one shared expert, 2 of 8 without); 1 for tomoe.
+    /// </summary>
+    public int ExpertsPerToken
+    {
+        get => _expertsPerToken ?? (Method == MoEMethod.ToMoE ? 1 : Math.Max(1, ((Experts + SharedExpertCount) / 4) - SharedExpertCount));
+        init => _expertsPerToken = value;
+    }
 
     /// <summary>Always-on shared experts per layer (coact uses one by default).</summary>
     public int? SharedExperts { get; init; }

@@ -48,7 +48,7 @@ internal static class BenchmarkShape
     /// </summary>
     public static LlamaModel Mixture(LlamaModel dense, int experts, int topK, long seed = 2)
     {
-        var options = new ConversionOptions { Experts = experts, ExpertsPerToken = topK };
+        var options = new ConversionOptions { Method = MoEMethod.Factor, Experts = experts, ExpertsPerToken = topK };
         options.Validate(dense.Config);
         using var generator = new Generator(unchecked((ulong)seed));
         NeuronPartition partition = ContiguousPartitioner.Split(dense.Config.IntermediateSize, experts);

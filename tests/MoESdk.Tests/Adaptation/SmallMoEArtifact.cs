@@ -40,7 +40,7 @@ public sealed class SmallMoEArtifact : IDisposable
             System.IO.File.Copy(Path.Combine(ReferenceTokenizer, file), Path.Combine(DensePath, file));
         }
         using LanguageModel dense = LanguageModel.Open(DensePath);
-        var options = new ConversionOptions { Experts = 4, ExpertsPerToken = 2, CalibrationTokens = 1024, WindowLength = 64 };
+        var options = new ConversionOptions { Method = MoEMethod.Factor, Experts = 4, ExpertsPerToken = 2, CalibrationTokens = 1024, WindowLength = 64 };
         IReadOnlyList<int> calibration = dense.RequireTokenizer().Encode(Text("calibration.txt", 20_000), addBos: false);
         ConversionResult conversion = MoEConverter.Convert(dense.Model, options, calibration);
         using LlamaModel moe = conversion.Model;

@@ -99,7 +99,7 @@ public sealed partial class ConversionChoiceCopiesTests
         string row = File.ReadAllLines(Path.Combine(BuildFolder, "README.md")).Single(l => l.StartsWith("| `Method`", StringComparison.Ordinal));
         string[] described = ConversionChoice.All<MoEMethod>().Select(m => $"`{ConversionChoice.Name(m)}` ({ConversionChoice.Description(m)})").ToArray();
 
-        Assert.Equal(string.Join(", ", described), Regex.Match(row, @"\|\s*`factor`\s*\|\s*(?<list>.*?)\.\s*\|\s*$").Groups["list"].Value);
+        Assert.Equal(string.Join(", ", described), Regex.Match(row, $@"\|\s*`{ConversionChoice.Name(Defaults.Method)}`\s*\|\s*(?<list>.*?)\.\s*\|\s*$").Groups["list"].Value);
     }
 
     [Fact]
@@ -117,10 +117,9 @@ public sealed partial class ConversionChoiceCopiesTests
         XElement definition = XDocument.Load(Path.Combine(BuildFolder, "build", "MoESdk.props")).Root!
             .Descendants().Single(e => e.Name.LocalName == "ItemDefinitionGroup").Elements().Single(e => e.Name.LocalName == "MoEModel");
         Assert.Equal(ConversionChoice.Name(Defaults.Method), definition.Elements().Single(e => e.Name.LocalName == "Method").Value);
-        Assert.Equal(Defaults.ExpertsPerToken.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            definition.Elements().Single(e => e.Name.LocalName == "ExpertsPerToken").Value);
-        Assert.Equal(Defaults.Experts.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            definition.Elements().Single(e => e.Name.LocalName == "Experts").Value);
+        // The counts are left to the converter, whose defaults follow the method (ConversionOptions).
+        Assert.Equal("", definition.Elements().Single(e => e.Name.LocalName == "ExpertsPerToken").Value);
+        Assert.Equal("", definition.Elements().Single(e => e.Name.LocalName == "Experts").Value);
         Assert.DoesNotContain(definition.Elements(), e => e.Name.LocalName == "TopK");
     }
 
