@@ -13,6 +13,13 @@ public class ExpertScaleFitTests
         return new DenseFeedForward(randn([64, 16], generator: g) * 0.5, randn([64, 16], generator: g) * 0.5, randn([16, 64], generator: g) * 0.3);
     }
 
+    private static MixtureOfExpertsFeedForward ClusteredBlock(DenseFeedForward dense, Tensor inputs, int experts, int shared, int expertsPerToken)
+    {
+        NeuronPartition partition = new BalancedClusterPartitioner(0).Partition(dense, inputs, experts, shared);
+        return ExpertSlicer.Build(dense, partition, AnalyticRouter.Fit(partition.Experts.Select(n => ExpertSlicer.Slice(dense, n)).ToArray(), inputs),
+            expertsPerToken, ExpertOutputRule.FixedScale);
+    }
+
     private static double Error(MixtureOfExpertsFeedForward block, DenseFeedForward dense, Tensor x)
     {
         using var noGrad = no_grad();
@@ -27,9 +34,7 @@ public class ExpertScaleFitTests
         using var scope = NewDisposeScope();
         using DenseFeedForward dense = RandomDense(1);
         Tensor inputs = randn(400, 16);
-        NeuronPartition partition = new BalancedClusterPartitioner(0).Partition(dense, inputs, 4 - shared, shared);
-        using MixtureOfExpertsFeedForward block = ExpertSlicer.Build(dense, partition, AnalyticRouter.Fit(
-            partition.Experts.Select(n => ExpertSlicer.Slice(dense, n)).ToArray(), inputs), 1, ExpertOutputRule.FixedScale);
+        using MixtureOfExpertsFeedForward block = ClusteredBlock(dense, inputs, 4 - shared, shared, expertsPerToken: 1);
         double before = Error(block, dense, inputs);
 
         double[] scales = ExpertScaleFit.Fit(block, dense, inputs);
@@ -47,9 +52,7 @@ public class ExpertScaleFitTests
         using var scope = NewDisposeScope();
         using DenseFeedForward dense = RandomDense(3);
         Tensor inputs = randn(300, 16);
-        NeuronPartition partition = new BalancedClusterPartitioner(0).Partition(dense, inputs, 8 - shared, shared);
-        using MixtureOfExpertsFeedForward block = ExpertSlicer.Build(dense, partition, AnalyticRouter.Fit(
-            partition.Experts.Select(n => ExpertSlicer.Slice(dense, n)).ToArray(), inputs), 3, ExpertOutputRule.FixedScale);
+        using MixtureOfExpertsFeedForward block = ClusteredBlock(dense, inputs, 8 - shared, shared, expertsPerToken: 3);
         double[] expected = DesignMatrixSolution(block, dense, inputs);
 
         double[] scales = ExpertScaleFit.Fit(block, dense, inputs, tokensPerPass);
