@@ -18,9 +18,9 @@ internal static class ByteLevelTokenizerJson
         Dictionary<string, int> vocabulary = ByteLevelBpeTextTokenizer.ReadVocabulary(Path.Combine(folder, "vocab.json"));
         List<string> merges = ByteLevelBpeTextTokenizer.ReadMerges(Path.Combine(folder, "merges.txt"));
         SpecialTokens specials = SpecialTokenFiles.Read(folder, vocabulary, []);
-        bool prefixSpace = TokenizerConfigFlag(folder, "add_prefix_space") ?? false;
+        (bool prefixSpace, bool addBos) = TokenizerConfigFlags(folder);
         // BOS in front only where tokenizer_config asks for it, as the slow tokenizer built from the two files does.
-        string? bos = TokenizerConfigFlag(folder, "add_bos_token") == true && specials.BosId is { } bosId
+        string? bos = addBos && specials.BosId is { } bosId
             ? specials.Ids.First(pair => pair.Value == bosId).Key
             : null;
 
@@ -128,16 +128,16 @@ internal static class ByteLevelTokenizerJson
         json.WriteEndObject();
     }
 
-    private static bool? TokenizerConfigFlag(string folder, string key)
+    // tokenizer_config.json's add_prefix_space and add_bos_token; false where the file or the key is missing.
+    private static (bool PrefixSpace, bool AddBos) TokenizerConfigFlags(string folder)
     {
         string path = Path.Combine(folder, "tokenizer_config.json");
         if (!File.Exists(path))
         {
-            return null;
+            return (false, false);
         }
         using JsonDocument config = JsonDocument.Parse(File.ReadAllText(path));
-        return config.RootElement.TryGetProperty(key, out JsonElement value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
-            ? value.GetBoolean()
-            : null;
+        bool Flag(string key) => config.RootElement.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.True;
+        return (Flag("add_prefix_space"), Flag("add_bos_token"));
     }
 }

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace MoESdk.Tests.Inference;
 
 /// <summary>
-/// A prompt fed at once runs on the kernels, sixteen tokens a step: its logits must be bit for bit those of feeding its
+/// A prompt fed at once runs on the kernels, up to 32 tokens a step: its logits must be bit for bit those of feeding its
 /// tokens one at a time (the same kernels, one token a step), computed in float32 whatever precision decode reads, and
 /// within float32 rounding of TorchSharp's forward pass, sliding windows and routing observers included; and fed in steps
 /// shared with other sequences' decode tokens (continuous batching), as fed alone.
