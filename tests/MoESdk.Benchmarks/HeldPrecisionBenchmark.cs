@@ -6,13 +6,13 @@ using MoESdk.Loading;
 using static TorchSharp.torch;
 
 /// <summary>
-/// A model held in bfloat16 against the same file loaded as float32: resident memory over the file's bytes, and
+/// A model held in bfloat16 or int8 against the same file loaded as float32: resident memory over the file's bytes, and
 /// decode speed. `write` makes a bfloat16 Hugging Face folder of a benchmark shape (random weights); `run` loads it in
 /// one precision in this process (run each precision in its own process: resident memory is the process's);
 /// `compare` loads it both ways in one process and alternates their decode steps, so the speed ratio is fair on a
 /// shared machine.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR [TOKENIZER_MODEL_DIR]
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16 [tokens=16]
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16|int8 [tokens=16]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32]
 /// </summary>
 internal static class HeldPrecisionBenchmark
@@ -29,7 +29,7 @@ internal static class HeldPrecisionBenchmark
         }
         else if (args is ["run", var model, var precision, .. var rest])
         {
-            Measure(model, precision == "bf16", rest.Length > 0 ? int.Parse(rest[0]) : 16);
+            Measure(model, Held(precision), rest.Length > 0 ? int.Parse(rest[0]) : 16);
         }
         else if (args is ["compare", var compared, .. var more])
         {
@@ -37,9 +37,17 @@ internal static class HeldPrecisionBenchmark
         }
         else
         {
-            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16 [tokens] | held compare DIR [tokens]");
+            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8 [tokens] | held compare DIR [tokens]");
         }
     }
+
+    private static DecodePrecision Held(string name) => name switch
+    {
+        "f32" => DecodePrecision.Float32,
+        "bf16" => DecodePrecision.BFloat16,
+        "int8" => DecodePrecision.Int8,
+        _ => throw new ArgumentException($"unknown precision '{name}': f32, bf16 or int8"),
+    };
 
     private static void Write(ModelConfig config, string folder)
     {
@@ -65,7 +73,7 @@ internal static class HeldPrecisionBenchmark
         }
     }
 
-    private static void Measure(string folder, bool bfloat16, int tokens)
+    private static void Measure(string folder, DecodePrecision held, int tokens)
     {
         // libtorch and the runtime are loaded before the baseline is taken.
         using (Tensor warm = ones(4))
@@ -76,11 +84,11 @@ internal static class HeldPrecisionBenchmark
         long before = ProcessMemory.Resident;
         ProcessMemory.ResetPeak();
         var clock = Stopwatch.StartNew();
-        using LanguageModel model = LanguageModel.Open(folder, new LoadOptions { HoldInBFloat16 = bfloat16, TrustWeights = true });
+        using LanguageModel model = LanguageModel.Open(folder, new LoadOptions { Precision = held, TrustWeights = true });
         double loadSeconds = clock.Elapsed.TotalSeconds;
         long loaded = ProcessMemory.Resident - before, peak = ProcessMemory.Peak - before;
 
-        // Prefill: 64 prompt tokens through the TorchSharp path (float32, or bfloat16 for a bfloat16-held model).
+        // Prefill: 64 prompt tokens in the held precision (on the kernels, or TorchSharp's bfloat16 GEMM for a dense bfloat16 model).
         int[] prompt = [.. Enumerable.Range(1, 64)];
         var prefills = new List<double>();
         for (int i = 0; i < 4; i++)
@@ -103,7 +111,7 @@ internal static class HeldPrecisionBenchmark
             token = TokenSampler.ArgMax(logits);
         }
         double median = times.Skip(2).Order().ElementAt(tokens / 2);
-        Console.WriteLine($"{(bfloat16 ? "held in bfloat16" : "float32")}: file {fileBytes / 1e9:F2} GB, resident after load {loaded / 1e9:F2} GB ({(double)loaded / fileBytes:F2}× the file), "
+        Console.WriteLine($"held in {held}: file {fileBytes / 1e9:F2} GB, resident after load {loaded / 1e9:F2} GB ({(double)loaded / fileBytes:F2}× the file), "
             + $"peak during load {peak / 1e9:F2} GB ({(double)peak / fileBytes:F2}×), load {loadSeconds:F1} s, prefill {64 / prefill:F1} tok/s (64 tokens, median of 3), "
             + $"decode {session.Precision} {1 / median:F2} tok/s (median of {tokens})");
     }
@@ -111,12 +119,13 @@ internal static class HeldPrecisionBenchmark
     private static void Compare(string folder, int tokens)
     {
         using LanguageModel single = LanguageModel.Open(folder, new LoadOptions { TrustWeights = true });
-        using LanguageModel held = LanguageModel.Open(folder, new LoadOptions { HoldInBFloat16 = true, TrustWeights = true });
+        using LanguageModel held = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.BFloat16, TrustWeights = true });
+        using LanguageModel quantized = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.Int8, TrustWeights = true });
         (string Name, InferenceSession Session)[] runs =
         [
             ("float32", new InferenceSession(single.Model, tokens + 4)),
             ("held in bfloat16", new InferenceSession(held.Model, tokens + 4)),
-            ("int8 (from float32)", new InferenceSession(single.Model, tokens + 4, DecodePrecision.Int8)),
+            ("held in int8", new InferenceSession(quantized.Model, tokens + 4)),
         ];
         var times = runs.Select(_ => new List<double>()).ToArray();
         int[] next = [.. runs.Select(_ => 1)];

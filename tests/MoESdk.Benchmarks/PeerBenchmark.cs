@@ -38,7 +38,7 @@ internal static class PeerBenchmark
         {
             using LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape));
             using LlamaModel moe = BenchmarkShape.Mixture(dense, experts: 8, topK: 2);
-            // The same weights held in bfloat16 (LoadOptions.HoldInBFloat16): no float32 copy, prefill in bfloat16.
+            // The same weights held in bfloat16 (LoadOptions.Precision BFloat16): no float32 copy, prefill in bfloat16.
             using LlamaModel heldDense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), bfloat16: true);
             using LlamaModel heldMoe = BenchmarkShape.Mixture(heldDense, experts: 8, topK: 2);
             Console.WriteLine($"shape {shape}, {threads} threads (MoESdk compute pool: {Environment.ProcessorCount} processors), prompt {PromptTokens}, decode {DecodeTokens}, median of {repetitions}");

@@ -19,7 +19,7 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample from the k most likely tokens (0 = all).", DefaultValueFactory = _ => 40 };
         var topP = new Option<float>("--top-p") { Description = "Sample from the smallest set reaching this probability.", DefaultValueFactory = _ => 0.95f };
         var seed = new Option<int>("--seed") { Description = "Sampler seed: same seed, same text.", DefaultValueFactory = _ => 42 };
-        var dtype = new Option<string>("--dtype") { Description = "Precision of the weights: f32 (as loaded), bf16 (held in bfloat16 from the file on: half the memory of f32, prefill in bfloat16 too) or int8 (decode reads q8_0-like blocks of 32; prefill f32).", DefaultValueFactory = _ => "f32" };
+        var dtype = new Option<string>("--dtype") { Description = "Precision of the weights: f32 (as loaded), bf16 (held in bfloat16 from the file on: half the memory of f32, prefill in bfloat16 too) or int8 (held in q8_0-like blocks of 32 from the file on: about a quarter of the memory of f32, prefill in int8 too).", DefaultValueFactory = _ => "f32" };
         var command = new Command("generate", "Continue a prompt with a model, printing tokens as they are generated.")
         {
             CommonOptions.Model, prompt, tokens, maxTokens, temperature, topK, topP, seed, dtype,
@@ -48,7 +48,7 @@ public static class GenerateCommand
             bool json = result.GetValue(CommonOptions.Json);
 
             // bf16 holds the weights in bfloat16 from the file on: half the memory, and prefill in bfloat16 too.
-            LoadOptions load = CommonOptions.LoadOptions(result) with { HoldInBFloat16 = precision == DecodePrecision.BFloat16 };
+            LoadOptions load = CommonOptions.LoadOptions(result) with { Precision = precision };
             using LanguageModel model = LanguageModel.Open(result.GetValue(CommonOptions.Model)!, load);
             ITextTokenizer? tokenizer = promptText is null ? null : model.RequireTokenizer();
             IReadOnlyList<int> input = tokenizer is null ? ParseIds(promptIds!) : model.EncodePrompt(promptText!);

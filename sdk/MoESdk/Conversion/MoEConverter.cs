@@ -25,7 +25,7 @@ public static class MoEConverter
         IProgress<ConversionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate(dense.Config);
-        Float32Required.Check(dense.DType, "convert");
+        Float32Required.Check(dense, "convert");
         if (dense.Layers.Any(l => l.FeedForward is not DenseFeedForward))
         {
             throw new ArgumentException("The source model is not dense: its feed-forward blocks are already experts.");

@@ -21,8 +21,9 @@ public sealed class InferenceSession : IDisposable
     /// <param name="model">The model; sessions on different threads may share it.</param>
     /// <param name="contextLength">Positions the KV cache holds; null: the model's context length.</param>
     /// <param name="precision">
-    /// The precision the decode kernels read the weight matrices in (the TorchSharp path and prefill stay float32). The
-    /// model makes its bfloat16 or int8 copies at the first session that asks, and shares them with later ones.
+    /// The precision the decode kernels read the weight matrices in (the TorchSharp path and prefill stay in the precision
+    /// the model holds). The model makes its bfloat16 or int8 copies at the first session that asks, and shares them with
+    /// later ones; a model held in int8 is read in int8 whatever is asked.
     /// </param>
     public InferenceSession(LlamaModel model, int? contextLength = null, DecodePrecision precision = DecodePrecision.Float32)
         : this(model, contextLength, routing: null, DecodeBackend.Kernels, precision)
@@ -131,13 +132,13 @@ public sealed class InferenceSession : IDisposable
     private const int PromptStep = 32;
 
     // Lanes of the session's routing that read float32 weights where the model has them (a prompt is computed in float32
-    // whatever precision decode reads, as on TorchSharp), a held model's bfloat16 otherwise: the session's own decoder when
+    // whatever precision decode reads, as on TorchSharp), a held model's bfloat16 or int8 otherwise: the session's own decoder when
     // it reads those, and lanes forked from the first, made as prompts need them.
     private ReadOnlySpan<KernelDecoder> PromptLanes(int count)
     {
         if (_promptLanes is null)
         {
-            DecodePrecision prompt = _model.DType == ScalarType.BFloat16 ? DecodePrecision.BFloat16 : DecodePrecision.Float32;
+            DecodePrecision prompt = DecodeWeights.Effective(_model, DecodePrecision.Float32);
             _promptLanes = [_decoder!.Precision == prompt ? _decoder : KernelDecoder.TryCreate(_model, Routing, precision: DecodePrecision.Float32)!];
         }
         while (_promptLanes.Count < count)

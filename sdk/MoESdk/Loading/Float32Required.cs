@@ -3,11 +3,17 @@ using static TorchSharp.torch;
 namespace MoESdk.Loading;
 
 /// <summary>
-/// Conversion and training compute in float32: a model held in bfloat16 (<see cref="LoadOptions.HoldInBFloat16"/>) is
+/// Conversion and training compute in float32: a model held in bfloat16 or int8 (<see cref="LoadOptions.Precision"/>) is
 /// refused up front with the fix, instead of failing deep in libtorch on mixed types.
 /// </summary>
 internal static class Float32Required
 {
+    /// <param name="model">The model, whose weights must be held in float32.</param>
+    /// <param name="operation">What needs float32, as the message says it ("convert", "train").</param>
+    /// <exception cref="ArgumentException">The weights are not float32.</exception>
+    public static void Check(Modules.LlamaModel model, string operation) =>
+        Check(model.HeldPrecision == Inference.DecodePrecision.Int8 ? ScalarType.Int8 : model.DType, operation);
+
     /// <param name="type">The type the model's weights are held in.</param>
     /// <param name="operation">What needs float32, as the message says it ("convert", "train").</param>
     /// <exception cref="ArgumentException">The weights are not float32.</exception>
@@ -16,7 +22,7 @@ internal static class Float32Required
         if (type != ScalarType.Float32)
         {
             throw new ArgumentException(
-                $"To {operation} a model it must be held in float32, and this one is held in {type} ({nameof(LoadOptions)}.{nameof(LoadOptions.HoldInBFloat16)}): open it without {nameof(LoadOptions.HoldInBFloat16)}.",
+                $"To {operation} a model it must be held in float32, and this one is held in {type} ({nameof(LoadOptions)}.{nameof(LoadOptions.Precision)}): open it with the default precision, Float32.",
                 "model");
         }
     }

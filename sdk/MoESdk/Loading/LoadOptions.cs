@@ -1,3 +1,5 @@
+using MoESdk.Inference;
+
 namespace MoESdk.Loading;
 
 /// <summary>How a model is loaded.</summary>
@@ -14,13 +16,21 @@ public sealed record LoadOptions
     public bool TrustWeights { get; init; }
 
     /// <summary>
-    /// Holds the weights in bfloat16 instead of float32: tensors stored as bfloat16 are kept as read (no float32 copy,
-    /// so the model takes the memory of its file), others are rounded a tensor at a time. Prefill and the TorchSharp
-    /// path then compute in bfloat16 and decode reads the weights in place. For running a model; converting, training
-    /// and evaluation take float32 models.
+    /// The precision the weights are held in. <see cref="DecodePrecision.Float32"/> (the default) for everything,
+    /// converting and training included. <see cref="DecodePrecision.BFloat16"/>: tensors stored as bfloat16 are kept as
+    /// read (no float32 copy, so the model takes the memory of its file), others are rounded a tensor at a time; prefill
+    /// and the TorchSharp path compute in bfloat16 and decode reads the weights in place.
+    /// <see cref="DecodePrecision.Int8"/>: each weight matrix whose width is a multiple of 32 is quantized as it is read
+    /// (q8_0-like blocks, about a quarter of float32's bytes) and the float32 values are dropped; the embedding, norms
+    /// and routers stay float32. Prefill and decode read the int8 matrices in place. BFloat16 and Int8 are for running a
+    /// model; converting, training, exporting and saving take float32 (or, except Int8, bfloat16) models.
     /// </summary>
-    public bool HoldInBFloat16 { get; init; }
+    public DecodePrecision Precision { get; init; }
 
-    /// <summary>The TorchSharp type the weights are held in.</summary>
-    internal TorchSharp.torch.ScalarType WeightType => HoldInBFloat16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+    /// <summary>The TorchSharp type tensors are read in (int8 matrices are quantized from float32).</summary>
+    internal TorchSharp.torch.ScalarType WeightType => Precision == DecodePrecision.BFloat16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+
+    /// <summary>The type the tensor <paramref name="name"/> of <paramref name="shape"/> is held in under these options.</summary>
+    internal TorchSharp.torch.ScalarType HeldType(string name, long[] shape) =>
+        Precision == DecodePrecision.Int8 && HeldInt8.Applies(name, shape) ? TorchSharp.torch.ScalarType.Int8 : WeightType;
 }

@@ -50,12 +50,16 @@ internal static class ModelLoader
             "is not a model this SDK reads: pass a folder with config.json and model.safetensors, a .safetensors file beside a config.json, a llama2.c .bin checkpoint or a .gguf file");
     }
 
-    // llama2.c and GGUF files are read as float32 (their types are not torch's); rounded a tensor at a time afterwards.
+    // llama2.c and GGUF files are read as float32 (their types are not torch's); rounded or quantized a tensor at a time afterwards.
     private static LoadedModel InPrecision(LoadedModel model, LoadOptions options)
     {
         if (options.WeightType != ScalarType.Float32)
         {
             model.Weights.ConvertTo(options.WeightType);
+        }
+        if (options.Precision == Inference.DecodePrecision.Int8)
+        {
+            model.Weights.HoldInInt8();
         }
         return model;
     }
@@ -104,7 +108,7 @@ internal static class ModelLoader
                 }
                 tensors.Add(name, checkpoint.Read(stored, options));
             }
-            WeightLayout.Validate(weights, config, options.WeightType);
+            WeightLayout.Validate(weights, config, options);
             return new LoadedModel(config, weights);
         }
         catch

@@ -49,9 +49,12 @@ internal sealed class ModelWeights : IDisposable
     /// <summary>Converts every tensor to <paramref name="type"/>, one at a time (each old copy is freed as it goes).</summary>
     internal void ConvertTo(ScalarType type) => ReplaceEach(tensor => tensor.to(type));
 
-    private void ReplaceEach(Func<Tensor, Tensor> replacement)
+    /// <summary>Quantizes every matrix that <see cref="HeldInt8.Applies"/> to, one at a time (each float32 copy is freed as it goes).</summary>
+    internal void HoldInInt8() => ReplaceEach(HeldInt8.Quantize, name => HeldInt8.Applies(name, _tensors[name].shape));
+
+    private void ReplaceEach(Func<Tensor, Tensor> replacement, Func<string, bool>? which = null)
     {
-        foreach (string name in _tensors.Keys.ToList())
+        foreach (string name in _tensors.Keys.Where(which ?? (_ => true)).ToList())
         {
             Tensor replaced = replacement(_tensors[name]).DetachFromDisposeScope();
             _tensors[name].Dispose();

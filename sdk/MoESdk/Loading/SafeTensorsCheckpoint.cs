@@ -81,23 +81,33 @@ internal sealed class SafeTensorsCheckpoint : IDisposable
     /// <summary>The tensor <paramref name="name"/> as a new float32 CPU tensor.</summary>
     public Tensor Read(string name) => ShardOf(name).Read(name);
 
-    /// <summary>The tensor <paramref name="name"/> in <paramref name="options"/>' precision, checked for NaN and infinities unless the options trust the weights.</summary>
+    /// <summary>
+    /// The tensor <paramref name="name"/> in <paramref name="options"/>' precision, checked for NaN and infinities unless
+    /// the options trust the weights. A matrix held in int8 is quantized here, so only one float32 matrix is alive at a time.
+    /// </summary>
     public Tensor Read(string name, LoadOptions options)
     {
         Tensor tensor = ShardOf(name).Read(name, options.WeightType).DetachFromDisposeScope();
-        if (!options.TrustWeights)
+        try
         {
-            try
+            if (!options.TrustWeights)
             {
                 FiniteWeights.Check(tensor, FileOf(name), name);
             }
-            catch
+            if (options.HeldType(name, tensor.shape) != ScalarType.Int8)
             {
-                tensor.Dispose();
-                throw;
+                return tensor;
+            }
+            using (tensor)
+            {
+                return HeldInt8.Quantize(tensor);
             }
         }
-        return tensor;
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The tensor <paramref name="name"/> as a new CPU tensor in its stored dtype.</summary>

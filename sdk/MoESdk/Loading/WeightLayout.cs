@@ -118,13 +118,15 @@ internal static class WeightLayout
         return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer < int.MaxValue ? layer : null;
     }
 
-    /// <summary>Throws <see cref="ModelFormatException"/> unless every expected tensor is present, of <paramref name="type"/> and of its shape.</summary>
-    public static void Validate(ModelWeights weights, ModelConfig config, ScalarType type = ScalarType.Float32)
+    /// <summary>Throws <see cref="ModelFormatException"/> unless every expected tensor is present, of its shape and of the type <paramref name="options"/> hold it in (default: float32).</summary>
+    public static void Validate(ModelWeights weights, ModelConfig config, LoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        options ??= LoadOptions.Default;
         foreach ((string name, long[] shape) in Expected(config))
         {
             Tensor tensor = weights.Get(name, shape);
+            ScalarType type = options.HeldType(name, shape);
             if (tensor.dtype != type)
             {
                 throw new ModelFormatException(weights.Source, $"tensor '{name}' is {tensor.dtype}, expected {type}");

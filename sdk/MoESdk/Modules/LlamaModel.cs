@@ -42,6 +42,9 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             _head = OwnedParameter.From(weights.Get(WeightNames.Head, config.VocabSize, config.HiddenSize));
             register_parameter("lm_head", _head);
         }
+        HeldPrecision = parameters().Any(HeldInt8.IsHeld) ? Inference.DecodePrecision.Int8
+            : DType == ScalarType.BFloat16 ? Inference.DecodePrecision.BFloat16
+            : Inference.DecodePrecision.Float32;
     }
 
     /// <summary>
@@ -59,6 +62,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         FinalNorm = source.FinalNorm;
         Layers = source.Layers.Select(layer => new DecoderLayer(layer, feedForward(layer.Index))).ToArray();
         _sharesWeights = true;
+        HeldPrecision = source.HeldPrecision;
         register_parameter("embed_tokens", _embedding);
         register_module("layers", nn.ModuleList(Layers));
         register_module("norm", FinalNorm);
@@ -79,8 +83,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <summary>Where the weights are: inputs, caches and masks are made there, never on a fixed device.</summary>
     internal Device Device => _embedding.device;
 
-    /// <summary>The type of the weights, which the activations and the KV cache share.</summary>
+    /// <summary>The type of the embedding, which the activations and the KV cache share (float32 for a model held in int8).</summary>
     internal ScalarType DType => _embedding.dtype;
+
+    /// <summary>The precision the weight matrices are held in (<see cref="LoadOptions.Precision"/>).</summary>
+    internal Inference.DecodePrecision HeldPrecision { get; }
 
     internal DecoderLayer[] Layers { get; }
 
@@ -114,15 +121,17 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         {
             x = x.narrow(1, count - 1, 1);
         }
-        return nn.functional.linear(FinalNorm.forward(x), Head).MoveToOuterDisposeScope();
+        return HeldInt8.Linear(FinalNorm.forward(x), Head).MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// Every weight under its checkpoint name (<see cref="WeightNames"/>), the live tensors, not copies: what
     /// a writer saves and a loader gives back.
     /// </summary>
+    /// <exception cref="NotSupportedException">The model holds its matrices in int8: they are not float tensors.</exception>
     public Dictionary<string, Tensor> NamedWeights()
     {
+        HeldInt8.RefuseHeld(this, "save or export");
         var named = new Dictionary<string, Tensor> { [WeightNames.Embedding] = _embedding, [WeightNames.FinalNorm] = FinalNorm.Weight };
         if (_head is not null)
         {

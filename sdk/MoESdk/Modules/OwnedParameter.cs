@@ -11,7 +11,8 @@ internal static class OwnedParameter
 {
     public static Parameter From(Tensor tensor)
     {
-        var parameter = new Parameter(tensor.DetachFromDisposeScope());
+        // A matrix held in int8 (Loading.HeldInt8) is never trained, and autograd takes only floating-point tensors.
+        var parameter = new Parameter(tensor.DetachFromDisposeScope(), requires_grad: tensor.is_floating_point());
         parameter.DetachFromDisposeScope();
         return parameter;
     }

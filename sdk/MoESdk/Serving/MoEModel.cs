@@ -66,13 +66,13 @@ public sealed partial class MoEModel : IMoEModel
     }
 
     /// <summary>
-    /// Opens the model at <paramref name="path"/> (see <see cref="LanguageModel.Open"/>) and serves it. With
-    /// <see cref="MoEServingOptions.Precision"/> bfloat16 the weights are held in bfloat16 from the file on (half the
-    /// memory of float32; prefill computes in bfloat16 too).
+    /// Opens the model at <paramref name="path"/> (see <see cref="LanguageModel.Open"/>) and serves it, holding the weights
+    /// in <see cref="MoEServingOptions.Precision"/> from the file on (<see cref="LoadOptions.Precision"/>): bfloat16 takes
+    /// half the memory of float32, int8 about a quarter, and prefill reads the same weights as decode.
     /// </summary>
     public static MoEModel Open(string path, MoEServingOptions? options = null)
     {
-        var load = new LoadOptions { HoldInBFloat16 = options?.Precision == DecodePrecision.BFloat16 };
+        var load = new LoadOptions { Precision = options?.Precision ?? DecodePrecision.Float32 };
         LanguageModel model = LanguageModel.Open(path, load);
         try
         {

@@ -35,8 +35,9 @@ public sealed record MoEServingOptions
     /// <summary>
     /// The precision decode steps read the weight matrices in: float32 (default), bfloat16 or int8 (blocks of 32 with a
     /// scale each). Lower precision decodes faster (fewer bytes per token). A model opened by <see cref="MoEModel.Open"/>
-    /// with bfloat16 is held in bfloat16 from the file on (no float32 copy; prefill in bfloat16); otherwise the lower
-    /// precision is a copy of the matrices, made once when the first request (or the warm-up) runs.
+    /// is held in this precision from the file on (no float32 copy; prefill in the same precision); for a model opened
+    /// in float32 beforehand, the lower precision is a copy of the matrices, made once when the first request (or the
+    /// warm-up) runs.
     /// </summary>
     public Inference.DecodePrecision Precision { get; init; } = Inference.DecodePrecision.Float32;
 

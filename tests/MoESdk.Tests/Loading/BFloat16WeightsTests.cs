@@ -5,14 +5,14 @@ using static TorchSharp.torch;
 namespace MoESdk.Tests.Loading;
 
 /// <summary>
-/// A model loaded with <see cref="LoadOptions.HoldInBFloat16"/>: held as the file stores it (the reference model's
+/// A model loaded with <see cref="LoadOptions.Precision"/> BFloat16: held as the file stores it (the reference model's
 /// safetensors are bfloat16), decoded by the kernels in place, prefilled by TorchSharp in bfloat16.
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed class BFloat16WeightsTests
 {
     private static readonly string ReferenceModel = Path.Combine(AppContext.BaseDirectory, "kjv-llama");
-    private static readonly LoadOptions BFloat16 = new() { HoldInBFloat16 = true };
+    private static readonly LoadOptions BFloat16 = new() { Precision = DecodePrecision.BFloat16 };
 
     [Fact]
     public void StoredBFloat16WeightsAreKeptWithoutAFloat32Copy()
@@ -135,7 +135,7 @@ public sealed class BFloat16WeightsTests
         var train = Assert.Throws<ArgumentException>(() => new MoESdk.Training.TrainingLoop(half.Model, half.Model.parameters(), new MoESdk.Training.TrainingLoopOptions(1, 1e-3, 0, 0)));
 
         Assert.Contains("held in BFloat16", convert.Message, StringComparison.Ordinal);
-        Assert.Contains("open it without HoldInBFloat16", convert.Message, StringComparison.Ordinal);
+        Assert.Contains("open it with the default precision", convert.Message, StringComparison.Ordinal);
         Assert.StartsWith("To train a model", train.Message, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using MoESdk.Inference.Kernels;
+using MoESdk.Loading;
 using MoESdk.Modules;
 using static TorchSharp.torch;
 
@@ -6,8 +7,9 @@ namespace MoESdk.Inference.Decoding;
 
 /// <summary>
 /// A model's weight matrices as the decode kernels read them in one <see cref="DecodePrecision"/>: views of the tensors
-/// themselves (float32, or bfloat16 for a model loaded in bfloat16, whatever the precision asked unless it is int8),
-/// or bfloat16 / int8 copies made once and shared by every session of the model. The router and the norms stay
+/// themselves (float32, bfloat16 for a model loaded in bfloat16 whatever the precision asked unless it is int8, int8 for
+/// a model held in int8 whatever the precision asked), or bfloat16 / int8 copies made once and shared by every session
+/// of the model. The router and the norms stay
 /// float32 in every precision (copies for a bfloat16 model: they are small, and the router's logits choose the
 /// experts). An int8 matrix whose width is not a whole number of blocks stays as it is.
 /// </summary>
@@ -22,9 +24,16 @@ internal sealed class DecodeWeights : IDisposable
 
     public DecodePrecision Precision { get; }
 
-    /// <summary>The precision the kernels read <paramref name="model"/>'s matrices in when <paramref name="asked"/> is asked: a bfloat16 model is read as such unless int8 is asked.</summary>
-    public static DecodePrecision Effective(LlamaModel model, DecodePrecision asked) =>
-        asked == DecodePrecision.Float32 && model.DType == ScalarType.BFloat16 ? DecodePrecision.BFloat16 : asked;
+    /// <summary>
+    /// The precision the kernels read <paramref name="model"/>'s matrices in when <paramref name="asked"/> is asked: a
+    /// bfloat16 model is read as such unless int8 is asked, a model held in int8 always in int8 (it has nothing wider).
+    /// </summary>
+    public static DecodePrecision Effective(LlamaModel model, DecodePrecision asked) => model.HeldPrecision switch
+    {
+        DecodePrecision.Int8 => DecodePrecision.Int8,
+        DecodePrecision.BFloat16 when asked == DecodePrecision.Float32 => DecodePrecision.BFloat16,
+        _ => asked,
+    };
 
     /// <summary>Bytes of the copies (zero for float32, which reads the tensors in place).</summary>
     public long CopyBytes { get; private set; }
@@ -58,6 +67,10 @@ internal sealed class DecodeWeights : IDisposable
         if (_copies.TryGetValue(TensorMemory.Key(tensor), out WeightMatrix copy))
         {
             return copy;
+        }
+        if (HeldInt8.IsHeld(tensor))
+        {
+            return HeldInt8.Matrix(tensor);
         }
         return tensor.dtype == ScalarType.BFloat16
             ? new BFloat16Matrix(TensorMemory.BFloat16Pointer(tensor), checked((int)tensor.shape[0]), checked((int)tensor.shape[1]))
@@ -104,7 +117,8 @@ internal sealed class DecodeWeights : IDisposable
     private unsafe void Copy(Tensor tensor)
     {
         nint key = TensorMemory.Key(tensor);
-        if (_copies.ContainsKey(key))
+        // A matrix held in int8 is read in place.
+        if (_copies.ContainsKey(key) || HeldInt8.IsHeld(tensor))
         {
             return;
         }

@@ -11,9 +11,12 @@ namespace MoESdk.Inference.Decoding;
 /// </summary>
 internal static unsafe class WeightView
 {
-    /// <summary>Whether the kernels can read <paramref name="tensor"/>: a contiguous float32 or bfloat16 CPU tensor.</summary>
+    /// <summary>
+    /// Whether the kernels can read <paramref name="tensor"/>: a contiguous float32 or bfloat16 CPU tensor, or a matrix
+    /// held in int8 (<see cref="Loading.HeldInt8"/>).
+    /// </summary>
     public static bool IsReadable(Tensor tensor) =>
-        tensor.dtype is ScalarType.Float32 or ScalarType.BFloat16 && tensor.device_type == DeviceType.CPU && tensor.is_contiguous();
+        tensor.dtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Int8 && tensor.device_type == DeviceType.CPU && tensor.is_contiguous();
 
     public static FloatMatrix Matrix(Tensor tensor) => TensorMemory.Matrix(tensor);
 

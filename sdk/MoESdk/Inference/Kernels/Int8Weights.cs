@@ -47,12 +47,21 @@ internal sealed unsafe class Int8Weights : IDisposable
             throw new ArgumentException($"int8 weights need a width that is a multiple of {Int8Matrix.BlockSize}; this matrix is {source.Cols} wide.", nameof(source));
         }
         var weights = new Int8Weights(source.Rows, source.Cols);
+        Quantize(source, weights._values, weights._scales);
+        return weights;
+    }
+
+    /// <summary>
+    /// Quantizes <paramref name="source"/> (width a multiple of the block size) into <paramref name="values"/>
+    /// (rows × cols) and <paramref name="scales"/> (one per block, row-major): the layout <see cref="Int8Matrix"/> reads.
+    /// </summary>
+    public static void Quantize(FloatMatrix source, sbyte* values, float* scales)
+    {
         long blocks = (long)source.Rows * (source.Cols / Int8Matrix.BlockSize);
         for (long b = 0; b < blocks; b++)
         {
-            Quantize(source.Data + (b * Int8Matrix.BlockSize), weights._values + (b * Int8Matrix.BlockSize), out weights._scales[b]);
+            Quantize(source.Data + (b * Int8Matrix.BlockSize), values + (b * Int8Matrix.BlockSize), out scales[b]);
         }
-        return weights;
     }
 
     // Round to nearest: the same rule as llama.cpp's reference quantize_row_q8_0.
