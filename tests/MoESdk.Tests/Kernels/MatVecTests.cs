@@ -103,6 +103,56 @@ public sealed class MatVecTests : IDisposable
         KernelAssert.Close(expected.data<float>().ToArray(), y);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public unsafe void Int8ProductsOfManyInputsEqualEachInputAloneBitForBit(int count)
+    {
+        // From four inputs on, an int8 step widens each block of rows once for all of them: no sum may change.
+        using Tensor w = randn(130, 768), gate = randn(66, 768), up = randn(66, 768), down = randn(768, 66);
+        using Int8Weights weights = Int8Weights.FromMatrix(TensorMemory.Matrix(w));
+        using Int8Weights gateWeights = Int8Weights.FromMatrix(TensorMemory.Matrix(gate));
+        using Int8Weights upWeights = Int8Weights.FromMatrix(TensorMemory.Matrix(up));
+        float[][] inputs = [.. Enumerable.Range(0, count).Select(_ => Pinned(randn(768).data<float>().ToArray()))];
+        float[][] products = [.. inputs.Select(_ => Pinned(new float[130]))];
+        float[][] gated = [.. inputs.Select(_ => Pinned(new float[66]))];
+        float** x = stackalloc float*[count];
+        float** y = stackalloc float*[count];
+        float** h = stackalloc float*[count];
+        RowInput* rows = stackalloc RowInput[count];
+        for (int s = 0; s < count; s++)
+        {
+            x[s] = Address(inputs[s]);
+            y[s] = Address(products[s]);
+            h[s] = Address(gated[s]);
+            rows[s] = new RowInput(x[s], null, 0);
+        }
+
+        MultiVec.Multiply(_pool, weights.Matrix, rows, y, count);
+        MultiVec.Gated(_pool, new SwiGluWeights(gateWeights.Matrix, upWeights.Matrix, TensorMemory.Matrix(down)), rows, h, count);
+
+        for (int s = 0; s < count; s++)
+        {
+            float[] alone = new float[130], gateAlone = new float[66], upAlone = new float[66];
+            MatVec.Multiply(_pool, weights.Matrix, inputs[s], alone);
+            MatVec.Multiply(_pool, gateWeights.Matrix, inputs[s], gateAlone);
+            MatVec.Multiply(_pool, upWeights.Matrix, inputs[s], upAlone);
+            Assert.Equal(alone, products[s]);
+            Assert.Equal(gateAlone.Zip(upAlone, (g, u) => g / (1f + MathF.Exp(-g)) * u), gated[s]);
+        }
+    }
+
+    private static float[] Pinned(float[] values)
+    {
+        float[] pinned = GC.AllocateUninitializedArray<float>(values.Length, pinned: true);
+        values.CopyTo(pinned, 0);
+        return pinned;
+    }
+
+    private static unsafe float* Address(float[] pinned) => (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref pinned[0]);
+
     [Fact]
     public void Int8BlocksKeepEveryWeightWithinHalfAStep()
     {

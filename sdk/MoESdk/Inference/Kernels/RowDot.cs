@@ -404,13 +404,58 @@ internal static unsafe class RowDot
     // Block512 for two inputs from one widening of the block.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PairBlock(sbyte* q, float scale, Vector512<float> xl, Vector512<float> xh, Vector512<float> yl, Vector512<float> yh,
+        ref Vector512<float> a, ref Vector512<float> e) =>
+        PairBlock(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q))),
+            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16))), scale, xl, xh, yl, yh, ref a, ref e);
+
+    // One widened block (low and high 16 values) against two inputs.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairBlock(Vector512<float> low, Vector512<float> high, float scale, Vector512<float> xl, Vector512<float> xh, Vector512<float> yl, Vector512<float> yh,
         ref Vector512<float> a, ref Vector512<float> e)
     {
-        Vector512<float> low = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q)));
-        Vector512<float> high = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16)));
         Vector512<float> d = Vector512.Create(scale);
         a = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, xh, low * xl), d, a);
         e = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, yh, low * yl), d, e);
+    }
+
+    /// <summary>
+    /// The int8 <see cref="FourPair(sbyte*, sbyte*, sbyte*, sbyte*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>
+    /// on rows already widened to float by <see cref="WidenInt8"/> (the values q, exact; scales not applied): the same
+    /// steps on the same numbers, so the same sums bit for bit, without widening the block again for every pair of inputs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourPair(float* q0, float* q1, float* q2, float* q3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols,
+        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s)
+    {
+        int blocks = cols / Int8Matrix.BlockSize;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
+            Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
+            PairBlock(Vector512.Load(q0 + c), Vector512.Load(q0 + c + 16), d0[b], xl, xh, yl, yh, ref a0, ref e0);
+            PairBlock(Vector512.Load(q1 + c), Vector512.Load(q1 + c + 16), d1[b], xl, xh, yl, yh, ref a1, ref e1);
+            PairBlock(Vector512.Load(q2 + c), Vector512.Load(q2 + c + 16), d2[b], xl, xh, yl, yh, ref a2, ref e2);
+            PairBlock(Vector512.Load(q3 + c), Vector512.Load(q3 + c + 16), d3[b], xl, xh, yl, yh, ref a3, ref e3);
+        }
+        x0s = Vector512.Sum(a0);
+        x1s = Vector512.Sum(a1);
+        x2s = Vector512.Sum(a2);
+        x3s = Vector512.Sum(a3);
+        y0s = Vector512.Sum(e0);
+        y1s = Vector512.Sum(e1);
+        y2s = Vector512.Sum(e2);
+        y3s = Vector512.Sum(e3);
+    }
+
+    /// <summary>The int8 values of a row as floats (exact), for <see cref="FourPair(float*, float*, float*, float*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>; needs AVX-512.</summary>
+    public static void WidenInt8(sbyte* q, float* into, int cols)
+    {
+        for (int c = 0; c < cols; c += 16)
+        {
+            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c))).Store(into + c);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -91,6 +91,31 @@ internal readonly unsafe struct WeightMatrix
         Dot4(r0, r1, other, r2, r3, y, out y0, out y1, out y2, out y3);
     }
 
+    /// <summary>Widest int8 matrix whose four rows a step widens on the stack (<see cref="Widen4"/>): 128 KiB of floats.</summary>
+    public const int MaxWidenedColumns = 8192;
+
+    /// <summary>
+    /// Whether a step with many inputs widens four rows once for all of them (<see cref="Widen4"/>,
+    /// <see cref="Dot4PairWidened"/>): int8 with AVX-512, where widening a block costs as much as its products with two inputs.
+    /// </summary>
+    public bool WidensForMany => Precision == DecodePrecision.Int8 && CanAccumulateLanes && Cols <= MaxWidenedColumns;
+
+    /// <summary>The int8 values of rows r0, r1 of this matrix and r2, r3 of <paramref name="other"/> as floats, one after another in <paramref name="tile"/> (4 × <see cref="Cols"/>); needs <see cref="WidensForMany"/>.</summary>
+    public void Widen4(int r0, int r1, in WeightMatrix other, int r2, int r3, float* tile)
+    {
+        RowDot.WidenInt8(ByteRow(r0), tile, Cols);
+        RowDot.WidenInt8(ByteRow(r1), tile + Cols, Cols);
+        RowDot.WidenInt8(other.ByteRow(r2), tile + (2 * Cols), Cols);
+        RowDot.WidenInt8(other.ByteRow(r3), tile + (3 * Cols), Cols);
+    }
+
+    /// <summary><see cref="Dot4Pair"/> of the rows <see cref="Widen4"/> put in <paramref name="tile"/>: the same sums, bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Dot4PairWidened(float* tile, int r0, int r1, in WeightMatrix other, int r2, int r3, in RowInput x, in RowInput y,
+        out float x0, out float x1, out float x2, out float x3, out float y0, out float y1, out float y2, out float y3) =>
+        RowDot.FourPair(tile, tile + Cols, tile + (2 * Cols), tile + (3 * Cols), ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3),
+            x.Values, y.Values, Cols, out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
+
     /// <summary>Whether <see cref="Dot4Into"/> runs here: Vector512 (and AVX-512 for int8).</summary>
     public static bool CanAccumulateLanes => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 
