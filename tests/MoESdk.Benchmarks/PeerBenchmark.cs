@@ -39,13 +39,21 @@ internal static class PeerBenchmark
             using LlamaModel dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape));
             using LlamaModel moe = BenchmarkShape.Mixture(dense, experts: 8, topK: 2);
             // The same weights held in bfloat16 (LoadOptions.Precision BFloat16): no float32 copy, prefill in bfloat16.
-            using LlamaModel heldDense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), bfloat16: true);
+            using LlamaModel heldDense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), held: DecodePrecision.BFloat16);
             using LlamaModel heldMoe = BenchmarkShape.Mixture(heldDense, experts: 8, topK: 2);
+            // And held in int8 (LoadOptions.Precision Int8): no float32 copy, prefill in int8. Dense only: experts are not cut from held matrices.
+            using LlamaModel int8Dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), held: DecodePrecision.Int8);
             Console.WriteLine($"shape {shape}, {threads} threads (MoESdk compute pool: {Environment.ProcessorCount} processors), prompt {PromptTokens}, decode {DecodeTokens}, median of {repetitions}");
             Console.WriteLine($"{"model",-10}{"precision",-11}{"engine",-11}{"decode tok/s",14}{"prefill tok/s",15}{"decode ×peer",14}{"prefill ×peer",15}");
             foreach ((string name, DecodePrecision ours, GgufTensorType theirs) in Precisions)
             {
-                foreach ((string modelName, LlamaModel model, LlamaModel held) in new[] { ("dense", dense, heldDense), ("moe 8/2", moe, heldMoe) })
+                (string, LlamaModel, LlamaModel?)[] models = ours switch
+                {
+                    DecodePrecision.BFloat16 => [("dense", dense, heldDense), ("moe 8/2", moe, heldMoe)],
+                    DecodePrecision.Int8 => [("dense", dense, int8Dense), ("moe 8/2", moe, null)],
+                    _ => [("dense", dense, null), ("moe 8/2", moe, null)],
+                };
+                foreach ((string modelName, LlamaModel model, LlamaModel? held) in models)
                 {
                     string gguf = Path.Combine(folder, $"{modelName.Replace(' ', '-').Replace('/', '-')}-{theirs}.gguf");
                     GgufExporter.Export(new LanguageModel(model, null, folder), gguf, theirs);
@@ -55,7 +63,7 @@ internal static class PeerBenchmark
                     Console.WriteLine($"{modelName,-10}{name,-11}{"llama.cpp",-11}{peerDecode,14:F1}{peerPrefill,15:F0}");
                     Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk",-11}{mine.DecodeTokensPerSecond,14:F1}{mine.PrefillTokensPerSecond,15:F0}" +
                         $"{mine.DecodeTokensPerSecond / peerDecode,14:F2}{mine.PrefillTokensPerSecond / peerPrefill,15:F2}");
-                    if (ours == DecodePrecision.BFloat16)
+                    if (held is not null)
                     {
                         SpeedResult heldResult = SpeedBenchmark.Measure([held], PromptTokens, DecodeTokens, repetitions, precisions: [ours])[0];
                         Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk held",-11}{heldResult.DecodeTokensPerSecond,14:F1}{heldResult.PrefillTokensPerSecond,15:F0}" +

@@ -1,3 +1,4 @@
+using MoESdk.Loading;
 using MoESdk.Modules;
 using static TorchSharp.torch;
 
@@ -22,6 +23,11 @@ internal static class ExpertSlicer
     public static MixtureOfExpertsFeedForward Build(DenseFeedForward dense, NeuronPartition partition, Tensor router, int topK, ExpertOutputRule rule)
     {
         partition.Validate((int)dense.Gate.OutFeatures);
+        if (HeldInt8.IsHeld(dense.Gate.Weight))
+        {
+            // A slice of a held matrix would have no block scales after it (HeldInt8.Matrix).
+            throw new NotSupportedException("The experts of a model held in int8 cannot be cut from its matrices; convert the float32 model.");
+        }
         return new MixtureOfExpertsFeedForward(
             partition.Experts.Select(e => Slice(dense, e)).ToArray(),
             partition.Shared.Select(s => Slice(dense, s)).ToArray(),

@@ -31,13 +31,17 @@ internal static class BenchmarkShape
         _ => throw new ArgumentException($"Unknown shape '{name}': use one of {string.Join(", ", Names)}."),
     };
 
-    /// <summary>A dense model of the shape with N(0, 0.02²) weights, held in float32 or (<paramref name="bfloat16"/>) rounded to bfloat16.</summary>
-    public static LlamaModel Dense(ModelConfig config, long seed = 1, bool bfloat16 = false)
+    /// <summary>A dense model of the shape with N(0, 0.02²) weights, held in float32, rounded to bfloat16 or quantized to int8 (<paramref name="held"/>).</summary>
+    public static LlamaModel Dense(ModelConfig config, long seed = 1, Inference.DecodePrecision held = Inference.DecodePrecision.Float32)
     {
         using ModelWeights weights = WeightLayout.Random(config, seed);
-        if (bfloat16)
+        if (held == Inference.DecodePrecision.BFloat16)
         {
             weights.ConvertTo(ScalarType.BFloat16);
+        }
+        else if (held == Inference.DecodePrecision.Int8)
+        {
+            weights.HoldInInt8();
         }
         return new LlamaModel(config, weights);
     }

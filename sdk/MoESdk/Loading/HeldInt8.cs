@@ -32,8 +32,7 @@ internal static unsafe class HeldInt8
         using Tensor contiguous = (widened ?? source).contiguous();
         FloatMatrix matrix = TensorMemory.Matrix(contiguous);
         long values = (long)matrix.Rows * matrix.Cols;
-        long scaleBytes = (long)matrix.Rows * (matrix.Cols / Int8Matrix.BlockSize) * sizeof(float);
-        using Tensor storage = empty([values + scaleBytes], ScalarType.Int8);
+        using Tensor storage = empty([values + ScaleBytes(matrix.Rows, matrix.Cols)], ScalarType.Int8);
         sbyte* start = (sbyte*)TensorMemory.Key(storage);
         // values is a multiple of the block size (32), so the scales that follow are float-aligned.
         Int8Weights.Quantize(matrix, start, (float*)(start + values));
@@ -42,12 +41,23 @@ internal static unsafe class HeldInt8
     }
 
     /// <summary>The kernels' view of a held matrix: its values in place, its scales after them.</summary>
+    /// <exception cref="ArgumentException">The tensor is a slice of a held matrix, which has no scales after it.</exception>
+    /// <remarks>
+    /// Held matrices are made only by <see cref="Quantize"/> and never copied (converting, exporting and moving such a
+    /// model are refused): a torch copy would carry the values without the scales, and this view cannot tell.
+    /// </remarks>
     public static Int8Matrix Matrix(Tensor held)
     {
+        if (held.dim() != 2 || held.storage_offset() != 0 || !Int8Weights.CanQuantize(checked((int)held.shape[1])))
+        {
+            throw new ArgumentException($"An int8 tensor [{string.Join(", ", held.shape)}] that is not a whole matrix held in int8 (a slice of one) has no block scales to read.", nameof(held));
+        }
         sbyte* values = (sbyte*)TensorMemory.Key(held);
         int rows = checked((int)held.shape[0]), cols = checked((int)held.shape[1]);
         return new Int8Matrix(values, (float*)(values + ((long)rows * cols)), rows, cols);
     }
+
+    private static long ScaleBytes(int rows, int cols) => (long)rows * (cols / Int8Matrix.BlockSize) * sizeof(float);
 
     /// <summary>A float32 copy of a held matrix, w = d·q: what a TorchSharp product multiplies by.</summary>
     public static Tensor Widen(Tensor held)

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace MoESdk.Loading;
 
 /// <summary>
-/// The named float32 tensors of a model, keyed by <see cref="WeightNames"/>, plus the file they came from
-/// for error messages. Owns its tensors.
+/// The named tensors of a model (float32, or as <see cref="LoadOptions.Precision"/> holds them), keyed by
+/// <see cref="WeightNames"/>, plus the file they came from for error messages. Owns its tensors.
 /// </summary>
 internal sealed class ModelWeights : IDisposable
 {
@@ -38,13 +38,6 @@ internal sealed class ModelWeights : IDisposable
         }
         return tensor;
     }
-
-    /// <summary>
-    /// Moves every tensor to <paramref name="device"/>, one at a time (the CPU copy of each is freed as it goes).
-    /// Weights move before a model is built from them: modules keep their parameters in fields, which a
-    /// module-level move would leave pointing at the freed CPU tensors.
-    /// </summary>
-    internal void MoveTo(Device device) => ReplaceEach(tensor => tensor.to(device));
 
     /// <summary>Converts every tensor to <paramref name="type"/>, one at a time (each old copy is freed as it goes).</summary>
     internal void ConvertTo(ScalarType type) => ReplaceEach(tensor => tensor.to(type));

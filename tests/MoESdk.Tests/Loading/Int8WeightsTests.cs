@@ -51,6 +51,21 @@ public sealed class Int8WeightsTests(SmallMoEArtifact artifact) : IClassFixture<
     }
 
     [Fact]
+    public void ASliceOfAHeldMatrixIsRefusedNotReadWithoutItsScales()
+    {
+        using Tensor source = randn(64, 96);
+        using Tensor held = HeldInt8.Quantize(source);
+        using Tensor rows = held.narrow(0, 32, 16);
+
+        Assert.Equal(64, HeldInt8.Matrix(held).Rows);
+        Assert.Contains("not a whole matrix held in int8", Assert.Throws<ArgumentException>(() => HeldInt8.Matrix(rows)).Message, StringComparison.Ordinal);
+        // The widened matrix is the quantized one: every weight within half a block step of the source.
+        using Tensor widened = HeldInt8.Widen(held);
+        using Tensor step = source.reshape(-1, Int8Matrix.BlockSize).abs().amax([1], keepdim: true) / 127f;
+        Assert.True(((widened - source).reshape(-1, Int8Matrix.BlockSize).abs() <= (step / 2) + 1e-6f).all().item<bool>());
+    }
+
+    [Fact]
     public void KernelDecodeOfTheHeldModelEqualsTheFloat32ModelsInt8Decode()
     {
         using LanguageModel wide = LanguageModel.Open(ReferenceModel);
