@@ -23,9 +23,9 @@ public sealed class MoEModelOptions
     public string Device { get; set; } = "cpu";
 
     /// <summary>
-    /// The precision decode reads the weight matrices in: Float32 (default), BFloat16 (the weights are then held in
-    /// bfloat16 from the file on: half the memory, prefill in bfloat16 too) or Int8 (about a quarter of the bytes per
-    /// token, perplexity within 1 % on the reference model; a copy made at warm-up beside the float32 weights).
+    /// The precision the weight matrices are held and read in, from the file on: Float32 (default), BFloat16 (half the
+    /// memory, prefill in bfloat16 too) or Int8 (blocks of 32 with a scale each: about a quarter of the memory, prefill
+    /// in int8 too, perplexity within 1 % on the reference model).
     /// </summary>
     public Inference.DecodePrecision Precision { get; set; } = Inference.DecodePrecision.Float32;
 
