@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -7,6 +8,7 @@ namespace MoESdk.Inference.Kernels;
 /// Logits are expected to be finite.</summary>
 internal static class Argmax
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Of(ReadOnlySpan<float> values)
     {
         if (values.IsEmpty)

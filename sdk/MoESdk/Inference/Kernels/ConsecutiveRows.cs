@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>
@@ -21,6 +23,7 @@ internal readonly struct ConsecutiveRows<TJob> : IRangeJob where TJob : struct, 
         _thirdStart = firstRows + secondRows;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int start, int end)
     {
         if (start < _secondStart)

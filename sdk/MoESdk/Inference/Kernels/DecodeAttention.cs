@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace MoESdk.Inference.Kernels;
@@ -55,6 +56,7 @@ internal static unsafe class DecodeAttention
 
     private readonly struct SequenceHeads(Heads* sequences, int heads) : IRangeJob
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             while (start < end)
@@ -94,6 +96,7 @@ internal static unsafe class DecodeAttention
             _length = length;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             float scale = 1f / MathF.Sqrt(_headDim);
@@ -119,6 +122,7 @@ internal static unsafe class DecodeAttention
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AddScaled(float* o, float* v, float weight, int count)
         {
             int i = 0;

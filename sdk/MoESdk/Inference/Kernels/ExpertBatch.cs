@@ -125,6 +125,7 @@ internal sealed unsafe class ExpertBatch
             _hidden = hidden;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             int e = 0;
@@ -175,6 +176,7 @@ internal sealed unsafe class ExpertBatch
             _y = y;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             int r = start;

@@ -181,6 +181,7 @@ internal sealed unsafe class ExpertGroups
 
         public GatedRows(ExpertGroups groups) => _g = groups;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             ExpertGroups g = _g;
@@ -194,37 +195,33 @@ internal sealed unsafe class ExpertGroups
                 SwiGluWeights expert = g._weights[g._groupExpert[group]];
                 int first = g._groupRows[group];
                 int local = row - first, localEnd = Math.Min(end, g._groupRows[group + 1]) - first;
-                int a = g._groupStart[group], assignedEnd = g._groupStart[group + 1];
-                // Tokens that chose this expert two at a time: each gate and up row is loaded once for both.
-                for (; a <= assignedEnd - 2; a += 2)
+                int assignedStart = g._groupStart[group], assignedEnd = g._groupStart[group + 1];
+                // Each gate and up row pair once for every token that chose this expert (two tokens at a time): rows outer,
+                // so an expert's rows are read once per step however many tokens chose it (a prompt step's eight or so).
+                int r = local;
+                for (; r <= localEnd - 2; r += 2)
                 {
-                    Assignment p = g.Assigned(a), q = g.Assigned(a + 1);
-                    int r = local;
-                    for (; r <= localEnd - 2; r += 2)
+                    int a = assignedStart;
+                    for (; a <= assignedEnd - 2; a += 2)
                     {
+                        Assignment p = g.Assigned(a), q = g.Assigned(a + 1);
                         expert.Gate.Dot4Pair(r, r + 1, expert.Up, r, r + 1, p.X, q.X,
                             out float g0, out float g1, out float u0, out float u1, out float h0, out float h1, out float v0, out float v1);
                         p.Store(r, g0, g1, u0, u1);
                         q.Store(r, h0, h1, v0, v1);
                     }
-                    if (r < localEnd)
+                    if (a < assignedEnd)
                     {
-                        p.StoreOne(r, expert);
-                        q.StoreOne(r, expert);
-                    }
-                }
-                if (a < assignedEnd)
-                {
-                    Assignment p = g.Assigned(a);
-                    int r = local;
-                    for (; r <= localEnd - 2; r += 2)
-                    {
+                        Assignment p = g.Assigned(a);
                         expert.Gate.Dot4(r, r + 1, expert.Up, r, r + 1, p.X, out float g0, out float g1, out float u0, out float u1);
                         p.Store(r, g0, g1, u0, u1);
                     }
-                    if (r < localEnd)
+                }
+                if (r < localEnd)
+                {
+                    for (int a = assignedStart; a < assignedEnd; a++)
                     {
-                        p.StoreOne(r, expert);
+                        g.Assigned(a).StoreOne(r, expert);
                     }
                 }
                 row = first + localEnd;
@@ -269,6 +266,7 @@ internal sealed unsafe class ExpertGroups
             _y = y;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             ExpertGroups g = _g;
@@ -295,6 +293,7 @@ internal sealed unsafe class ExpertGroups
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Block(ExpertGroups g, int t, int r, float* y)
         {
             float y0 = 0, y1 = 0, y2 = 0, y3 = 0;

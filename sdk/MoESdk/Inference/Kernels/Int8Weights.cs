@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace MoESdk.Inference.Kernels;
@@ -55,6 +56,7 @@ internal sealed unsafe class Int8Weights : IDisposable
     /// Quantizes <paramref name="source"/> (width a multiple of the block size) into <paramref name="values"/>
     /// (rows × cols) and <paramref name="scales"/> (one per block, row-major): the layout <see cref="Int8Matrix"/> reads.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(FloatMatrix source, sbyte* values, float* scales)
     {
         long blocks = (long)source.Rows * (source.Cols / Int8Matrix.BlockSize);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>
@@ -98,6 +100,7 @@ internal static unsafe class MatVec
             _accumulate = accumulate;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             RowInput input = _x;

@@ -62,7 +62,7 @@ internal static unsafe class MultiVec
             _accumulate = accumulate;
         }
 
-        [SkipLocalsInit]
+        [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             bool widen = _count >= WidenedInputs && _w.WidensForMany;
@@ -143,7 +143,7 @@ internal static unsafe class MultiVec
             _count = count;
         }
 
-        [SkipLocalsInit]
+        [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             bool widen = _count >= WidenedInputs && _gate.WidensForMany && _up.WidensForMany;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -7,6 +8,7 @@ namespace MoESdk.Inference.Kernels;
 internal static class RmsNorm
 {
     /// <summary>Writes the normalized <paramref name="x"/> to <paramref name="y"/> (which may be <paramref name="x"/> itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float epsilon, Span<float> y)
     {
         if (weight.Length != x.Length || y.Length != x.Length)

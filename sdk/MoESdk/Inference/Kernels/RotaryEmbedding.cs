@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>
@@ -30,6 +32,7 @@ internal static class RotaryEmbedding
     /// Rotates every head of <paramref name="x"/> ([heads, headDim]) in place by one position's table rows
     /// (<paramref name="cos"/> and <paramref name="sin"/> of length headDim/2).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(Span<float> x, int headDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         int half = headDim / 2;

@@ -215,6 +215,7 @@ internal static unsafe class RowDot
     /// even columns, then its 16 odd ones. Read as 32-bit lanes, a bfloat16 row holds an even column in the low
     /// half and an odd one in the high half: a shift and a mask turn them into floats, cheaper than widening.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PairInput(float* x, int paired, float* pairedX)
     {
         for (int block = 0; block < paired; block += PairedBlock)
@@ -450,6 +451,7 @@ internal static unsafe class RowDot
     }
 
     /// <summary>The int8 values of a row as floats (exact), for <see cref="FourPair(float*, float*, float*, float*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>; needs AVX-512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WidenInt8(sbyte* q, float* into, int cols)
     {
         for (int c = 0; c < cols; c += 16)

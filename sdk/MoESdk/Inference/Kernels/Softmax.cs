@@ -1,8 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>Numerically stable softmax in place (the maximum is subtracted before exponentiating).</summary>
 internal static class Softmax
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(Span<float> values)
     {
         if (values.IsEmpty)

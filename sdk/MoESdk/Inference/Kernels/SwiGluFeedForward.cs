@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>
@@ -41,6 +43,7 @@ internal static unsafe class SwiGluFeedForward
             _h = h;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             RowInput input = _x;
