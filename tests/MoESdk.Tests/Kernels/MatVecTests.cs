@@ -1,3 +1,4 @@
+using MoESdk.Inference;
 using MoESdk.Inference.Kernels;
 using static TorchSharp.torch;
 
@@ -104,44 +105,63 @@ public sealed class MatVecTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(5)]
-    [InlineData(8)]
-    public unsafe void Int8ProductsOfManyInputsEqualEachInputAloneBitForBit(int count)
+    [InlineData(DecodePrecision.Int8, 1)]
+    [InlineData(DecodePrecision.Int8, 2)]
+    [InlineData(DecodePrecision.Int8, 5)]
+    [InlineData(DecodePrecision.Int8, 8)]
+    [InlineData(DecodePrecision.BFloat16, 2)]
+    [InlineData(DecodePrecision.BFloat16, 5)]
+    public unsafe void ProductsOfManyInputsEqualEachInputAloneBitForBit(DecodePrecision precision, int count)
     {
-        // From four inputs on, an int8 step widens each block of rows once for all of them: no sum may change.
-        using Tensor w = randn(130, 768), gate = randn(66, 768), up = randn(66, 768), down = randn(768, 66);
-        using Int8Weights weights = Int8Weights.FromMatrix(TensorMemory.Matrix(w));
-        using Int8Weights gateWeights = Int8Weights.FromMatrix(TensorMemory.Matrix(gate));
-        using Int8Weights upWeights = Int8Weights.FromMatrix(TensorMemory.Matrix(up));
-        float[][] inputs = [.. Enumerable.Range(0, count).Select(_ => Pinned(randn(768).data<float>().ToArray()))];
+        // Several inputs share each row load (bfloat16, int8), and from four on an int8 step widens each block of rows
+        // once for all of them: no sum may change. 776 columns: bfloat16 reads the last 8 outside its paired blocks.
+        int cols = precision == DecodePrecision.Int8 ? 768 : 776;
+        using Tensor w = randn(130, cols), gate = randn(66, cols), up = randn(66, cols), down = randn(cols, 66);
+        using var owned = new CompositeDisposable();
+        WeightMatrix Held(Tensor t) => precision == DecodePrecision.Int8
+            ? owned.Add(Int8Weights.FromMatrix(TensorMemory.Matrix(t))).Matrix
+            : owned.Add(BFloat16Weights.FromTensor(t)).Matrix;
+        WeightMatrix matrix = Held(w), gateMatrix = Held(gate), upMatrix = Held(up);
+        float[][] inputs = [.. Enumerable.Range(0, count).Select(_ => Pinned(randn(cols).data<float>().ToArray()))];
+        float[][] paired = [.. inputs.Select(_ => Pinned(new float[cols]))];
         float[][] products = [.. inputs.Select(_ => Pinned(new float[130]))];
         float[][] gated = [.. inputs.Select(_ => Pinned(new float[66]))];
-        float** x = stackalloc float*[count];
         float** y = stackalloc float*[count];
         float** h = stackalloc float*[count];
         RowInput* rows = stackalloc RowInput[count];
         for (int s = 0; s < count; s++)
         {
-            x[s] = Address(inputs[s]);
             y[s] = Address(products[s]);
             h[s] = Address(gated[s]);
-            rows[s] = new RowInput(x[s], null, 0);
+            rows[s] = RowInput.For(matrix, Address(inputs[s]), Address(paired[s]));
         }
 
-        MultiVec.Multiply(_pool, weights.Matrix, rows, y, count);
-        MultiVec.Gated(_pool, new SwiGluWeights(gateWeights.Matrix, upWeights.Matrix, TensorMemory.Matrix(down)), rows, h, count);
+        MultiVec.Multiply(_pool, matrix, rows, y, count);
+        MultiVec.Gated(_pool, new SwiGluWeights(gateMatrix, upMatrix, TensorMemory.Matrix(down)), rows, h, count);
 
         for (int s = 0; s < count; s++)
         {
             float[] alone = new float[130], gateAlone = new float[66], upAlone = new float[66];
-            MatVec.Multiply(_pool, weights.Matrix, inputs[s], alone);
-            MatVec.Multiply(_pool, gateWeights.Matrix, inputs[s], gateAlone);
-            MatVec.Multiply(_pool, upWeights.Matrix, inputs[s], upAlone);
+            MatVec.Multiply(_pool, matrix, inputs[s], alone);
+            MatVec.Multiply(_pool, gateMatrix, inputs[s], gateAlone);
+            MatVec.Multiply(_pool, upMatrix, inputs[s], upAlone);
             Assert.Equal(alone, products[s]);
             Assert.Equal(gateAlone.Zip(upAlone, (g, u) => g / (1f + MathF.Exp(-g)) * u), gated[s]);
         }
+    }
+
+    private sealed class CompositeDisposable : IDisposable
+    {
+        private readonly List<IDisposable> _owned = [];
+
+        public T Add<T>(T owned)
+            where T : IDisposable
+        {
+            _owned.Add(owned);
+            return owned;
+        }
+
+        public void Dispose() => _owned.ForEach(o => o.Dispose());
     }
 
     private static float[] Pinned(float[] values)

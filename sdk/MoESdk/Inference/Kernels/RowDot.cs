@@ -307,6 +307,66 @@ internal static unsafe class RowDot
         }
     }
 
+    /// <summary>
+    /// The bfloat16 <c>Four</c> of the same four rows with two inputs (each paired as <c>Four</c> reads it): each row
+    /// block is loaded once for both, and every (row, input) sum takes the same steps as in <c>Four</c>, so the results
+    /// are bit for bit the same. Needs Vector512.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourPair(ushort* r0, ushort* r1, ushort* r2, ushort* r3, float* x, float* pairedX, float* y, float* pairedY, int paired, int cols,
+        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+        Vector512<uint> high = Vector512.Create(0xFFFF0000u);
+        int c = 0;
+        for (; c < paired; c += PairedBlock)
+        {
+            PrefetchNextRows(r0, r1, r2, r3, cols, c);
+            Vector512<float> xe = Vector512.Load(pairedX + c), xo = Vector512.Load(pairedX + c + 16);
+            Vector512<float> ye = Vector512.Load(pairedY + c), yo = Vector512.Load(pairedY + c + 16);
+            PairRow(Vector512.Load(r0 + c).AsUInt32(), high, xe, xo, ye, yo, ref a0, ref b0, ref c0, ref d0);
+            PairRow(Vector512.Load(r1 + c).AsUInt32(), high, xe, xo, ye, yo, ref a1, ref b1, ref c1, ref d1);
+            PairRow(Vector512.Load(r2 + c).AsUInt32(), high, xe, xo, ye, yo, ref a2, ref b2, ref c2, ref d2);
+            PairRow(Vector512.Load(r3 + c).AsUInt32(), high, xe, xo, ye, yo, ref a3, ref b3, ref c3, ref d3);
+        }
+        x0s = Vector512.Sum(a0 + b0);
+        x1s = Vector512.Sum(a1 + b1);
+        x2s = Vector512.Sum(a2 + b2);
+        x3s = Vector512.Sum(a3 + b3);
+        y0s = Vector512.Sum(c0 + d0);
+        y1s = Vector512.Sum(c1 + d1);
+        y2s = Vector512.Sum(c2 + d2);
+        y3s = Vector512.Sum(c3 + d3);
+        for (; c < cols; c++)
+        {
+            float xc = x[c], yc = y[c];
+            float w0 = ToSingle(r0[c]), w1 = ToSingle(r1[c]), w2 = ToSingle(r2[c]), w3 = ToSingle(r3[c]);
+            x0s += w0 * xc;
+            x1s += w1 * xc;
+            x2s += w2 * xc;
+            x3s += w3 * xc;
+            y0s += w0 * yc;
+            y1s += w1 * yc;
+            y2s += w2 * yc;
+            y3s += w3 * yc;
+        }
+    }
+
+    // One row block of 32 bfloat16 (even values in the low halves, odd in the high) against two paired inputs.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairRow(Vector512<uint> w, Vector512<uint> high, Vector512<float> xe, Vector512<float> xo, Vector512<float> ye, Vector512<float> yo,
+        ref Vector512<float> ax, ref Vector512<float> bx, ref Vector512<float> ay, ref Vector512<float> by)
+    {
+        Vector512<float> even = Vector512.ShiftLeft(w, 16).AsSingle(), odd = (w & high).AsSingle();
+        ax = Vector512.FusedMultiplyAdd(even, xe, ax);
+        bx = Vector512.FusedMultiplyAdd(odd, xo, bx);
+        ay = Vector512.FusedMultiplyAdd(even, ye, ay);
+        by = Vector512.FusedMultiplyAdd(odd, yo, by);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float One(ushort* r, float* x, float* pairedX, int paired, int cols)
     {

@@ -68,8 +68,8 @@ internal readonly unsafe struct WeightMatrix
 
     /// <summary>
     /// <see cref="Dot4"/> with two inputs, <paramref name="x"/> and <paramref name="y"/>: the same sums, bit for bit, with
-    /// float32 rows loaded once for both where Vector512 runs, int8 blocks widened once for both with AVX-512 (a batched
-    /// step's sequences in pairs).
+    /// float32 and bfloat16 rows loaded once for both where Vector512 runs, int8 blocks widened once for both with AVX-512
+    /// (a batched step's sequences in pairs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dot4Pair(int r0, int r1, in WeightMatrix other, int r2, int r3, in RowInput x, in RowInput y,
@@ -78,6 +78,12 @@ internal readonly unsafe struct WeightMatrix
         if (Precision == DecodePrecision.Float32 && Vector512.IsHardwareAccelerated)
         {
             RowDot.FourPair(FloatRow(r0), FloatRow(r1), other.FloatRow(r2), other.FloatRow(r3), x.Values, y.Values, Cols,
+                out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
+            return;
+        }
+        if (Precision == DecodePrecision.BFloat16 && Vector512.IsHardwareAccelerated && x.PairedLength == y.PairedLength)
+        {
+            RowDot.FourPair(HalfRow(r0), HalfRow(r1), other.HalfRow(r2), other.HalfRow(r3), x.Values, x.Paired, y.Values, y.Paired, x.PairedLength, Cols,
                 out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
             return;
         }
