@@ -51,15 +51,7 @@ public sealed class BFloat16WeightsTests
     public void BFloat16PrefillAgreesWithTheKernelsWithinBFloat16Rounding()
     {
         using LanguageModel half = LanguageModel.Open(ReferenceModel, BFloat16);
-        IReadOnlyList<int> text = half.RequireTokenizer().Encode("And the LORD spake unto Moses, saying, Speak unto the children of Israel", addBos: false);
-        using var prefilled = new InferenceSession(half.Model, 64);
-        using var stepped = new InferenceSession(half.Model, 64);
-        float[] prefill = prefilled.Feed(text).ToArray();
-        float[] step = [];
-        foreach (int token in text)
-        {
-            step = stepped.Feed([token]).ToArray();
-        }
+        (float[] prefill, float[] step) = HeldModelRuns.PrefillAndSteps(half, "And the LORD spake unto Moses, saying, Speak unto the children of Israel");
         // TorchSharp rounds every activation to bfloat16 (8 significant bits), the kernels keep them float32.
         float diff = prefill.Zip(step, (p, s) => Math.Abs(p - s)).Max();
         Assert.InRange(diff, 0f, 0.5f);
@@ -112,15 +104,8 @@ public sealed class BFloat16WeightsTests
     {
         var options = new MoESdk.Serving.MoEServingOptions { Precision = DecodePrecision.BFloat16, MaxConcurrentRequests = 4, MaxBatchSize = 4 };
         using MoESdk.Serving.MoEModel model = MoESdk.Serving.MoEModel.Open(ReferenceModel, options);
-        string[] prompts = ["In the beginning", "And the LORD said", "Blessed is the man", "The earth is the LORD's"];
-        var generation = new MoESdk.Serving.MoEGenerationOptions { MaxTokens = 24 };
-        string[] alone = new string[prompts.Length];
-        for (int i = 0; i < prompts.Length; i++)
-        {
-            alone[i] = (await model.GenerateAsync(prompts[i], generation)).Text;
-        }
 
-        string[] together = [.. (await Task.WhenAll(prompts.Select(p => model.GenerateAsync(p, generation)))).Select(r => r.Text)];
+        (string[] alone, string[] together) = await HeldModelRuns.AloneAndBatched(model);
 
         Assert.Equal(alone, together);
     }

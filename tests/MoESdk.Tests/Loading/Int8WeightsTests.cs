@@ -84,15 +84,7 @@ public sealed class Int8WeightsTests(SmallMoEArtifact artifact) : IClassFixture<
     public void PrefillReadsTheInt8MatricesLikeDecode()
     {
         using LanguageModel held = LanguageModel.Open(ReferenceModel, Int8);
-        IReadOnlyList<int> text = held.RequireTokenizer().Encode("And the LORD spake unto Moses, saying, Speak unto the children of Israel", addBos: false);
-        using var prefilled = new InferenceSession(held.Model, 64);
-        using var stepped = new InferenceSession(held.Model, 64);
-        float[] prefill = prefilled.Feed(text).ToArray();
-        float[] step = [];
-        foreach (int token in text)
-        {
-            step = stepped.Feed([token]).ToArray();
-        }
+        (float[] prefill, float[] step) = HeldModelRuns.PrefillAndSteps(held, "And the LORD spake unto Moses, saying, Speak unto the children of Israel");
         // The same int8 rows and float32 activations; only the order of the sums differs between wide and single steps.
         Assert.InRange(prefill.Zip(step, (p, s) => Math.Abs(p - s)).Max(), 0f, 1e-3f);
     }
@@ -170,15 +162,8 @@ public sealed class Int8WeightsTests(SmallMoEArtifact artifact) : IClassFixture<
         var options = new MoESdk.Serving.MoEServingOptions { Precision = DecodePrecision.Int8, MaxConcurrentRequests = 4, MaxBatchSize = 4 };
         using MoESdk.Serving.MoEModel model = MoESdk.Serving.MoEModel.Open(ReferenceModel, options);
         Assert.Equal(DecodePrecision.Int8, model.Info.DecodePrecision);
-        string[] prompts = ["In the beginning", "And the LORD said", "Blessed is the man", "The earth is the LORD's"];
-        var generation = new MoESdk.Serving.MoEGenerationOptions { MaxTokens = 24 };
-        string[] alone = new string[prompts.Length];
-        for (int i = 0; i < prompts.Length; i++)
-        {
-            alone[i] = (await model.GenerateAsync(prompts[i], generation)).Text;
-        }
 
-        string[] together = [.. (await Task.WhenAll(prompts.Select(p => model.GenerateAsync(p, generation)))).Select(r => r.Text)];
+        (string[] alone, string[] together) = await HeldModelRuns.AloneAndBatched(model);
 
         Assert.Equal(alone, together);
     }

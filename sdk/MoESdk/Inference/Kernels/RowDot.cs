@@ -437,20 +437,42 @@ internal static unsafe class RowDot
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FourPair(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* r3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols,
+        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s) =>
+        FourPair(new QuantizedRow(r0, cols), new QuantizedRow(r1, cols), new QuantizedRow(r2, cols), new QuantizedRow(r3, cols), d0, d1, d2, d3, x, y, cols,
+            out x0s, out x1s, out x2s, out x3s, out y0s, out y1s, out y2s, out y3s);
+
+    /// <summary>
+    /// The int8 <see cref="FourPair(sbyte*, sbyte*, sbyte*, sbyte*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>
+    /// on rows already widened to float by <see cref="WidenInt8"/> (the values q, exact; scales not applied): the same
+    /// steps on the same numbers, so the same sums bit for bit, without widening the block again for every pair of inputs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourPair(float* q0, float* q1, float* q2, float* q3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols,
+        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s) =>
+        FourPair(new WidenedRow(q0), new WidenedRow(q1), new WidenedRow(q2), new WidenedRow(q3), d0, d1, d2, d3, x, y, cols,
+            out x0s, out x1s, out x2s, out x3s, out y0s, out y1s, out y2s, out y3s);
+
+    // Both int8 FourPairs: per block, each row's 32 values as floats meet both inputs, then the block's scale.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourPair<TRow>(TRow r0, TRow r1, TRow r2, TRow r3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols,
         out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s)
+        where TRow : struct, IInt8Row
     {
         int blocks = cols / Int8Matrix.BlockSize;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
         for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
         {
-            PrefetchNextRows(r0, r1, r2, r3, cols, c);
+            r0.Prefetch(c);
+            r1.Prefetch(c);
+            r2.Prefetch(c);
+            r3.Prefetch(c);
             Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
             Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
-            PairBlock(r0 + c, d0[b], xl, xh, yl, yh, ref a0, ref e0);
-            PairBlock(r1 + c, d1[b], xl, xh, yl, yh, ref a1, ref e1);
-            PairBlock(r2 + c, d2[b], xl, xh, yl, yh, ref a2, ref e2);
-            PairBlock(r3 + c, d3[b], xl, xh, yl, yh, ref a3, ref e3);
+            PairBlock(r0.Low(c), r0.High(c), d0[b], xl, xh, yl, yh, ref a0, ref e0);
+            PairBlock(r1.Low(c), r1.High(c), d1[b], xl, xh, yl, yh, ref a1, ref e1);
+            PairBlock(r2.Low(c), r2.High(c), d2[b], xl, xh, yl, yh, ref a2, ref e2);
+            PairBlock(r3.Low(c), r3.High(c), d3[b], xl, xh, yl, yh, ref a3, ref e3);
         }
         x0s = Vector512.Sum(a0);
         x1s = Vector512.Sum(a1);
@@ -461,13 +483,6 @@ internal static unsafe class RowDot
         y2s = Vector512.Sum(e2);
         y3s = Vector512.Sum(e3);
     }
-
-    // Block512 for two inputs from one widening of the block.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PairBlock(sbyte* q, float scale, Vector512<float> xl, Vector512<float> xh, Vector512<float> yl, Vector512<float> yh,
-        ref Vector512<float> a, ref Vector512<float> e) =>
-        PairBlock(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q))),
-            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16))), scale, xl, xh, yl, yh, ref a, ref e);
 
     // One widened block (low and high 16 values) against two inputs.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -479,35 +494,41 @@ internal static unsafe class RowDot
         e = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, yh, low * yl), d, e);
     }
 
-    /// <summary>
-    /// The int8 <see cref="FourPair(sbyte*, sbyte*, sbyte*, sbyte*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>
-    /// on rows already widened to float by <see cref="WidenInt8"/> (the values q, exact; scales not applied): the same
-    /// steps on the same numbers, so the same sums bit for bit, without widening the block again for every pair of inputs.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FourPair(float* q0, float* q1, float* q2, float* q3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols,
-        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s)
+    /// <summary>A row of int8 blocks as the paired kernel reads it: a block's 32 values as two float vectors.</summary>
+    private interface IInt8Row
     {
-        int blocks = cols / Int8Matrix.BlockSize;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
-        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        void Prefetch(int c);
+
+        Vector512<float> Low(int c);
+
+        Vector512<float> High(int c);
+    }
+
+    /// <summary>The row in place, each block widened as it is read; asks for the line four rows on, as the loops above do.</summary>
+    private readonly struct QuantizedRow(sbyte* q, int cols) : IInt8Row
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int c) => Sse.Prefetch0(q + ((nint)cols * MatVec.RowBlock) + c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Low(int c) => Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c)));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> High(int c) => Low(c + 16);
+    }
+
+    /// <summary>The row widened beforehand (<see cref="WidenInt8"/>), in cache: nothing to ask for.</summary>
+    private readonly struct WidenedRow(float* q) : IInt8Row
+    {
+        public void Prefetch(int c)
         {
-            Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
-            Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
-            PairBlock(Vector512.Load(q0 + c), Vector512.Load(q0 + c + 16), d0[b], xl, xh, yl, yh, ref a0, ref e0);
-            PairBlock(Vector512.Load(q1 + c), Vector512.Load(q1 + c + 16), d1[b], xl, xh, yl, yh, ref a1, ref e1);
-            PairBlock(Vector512.Load(q2 + c), Vector512.Load(q2 + c + 16), d2[b], xl, xh, yl, yh, ref a2, ref e2);
-            PairBlock(Vector512.Load(q3 + c), Vector512.Load(q3 + c + 16), d3[b], xl, xh, yl, yh, ref a3, ref e3);
         }
-        x0s = Vector512.Sum(a0);
-        x1s = Vector512.Sum(a1);
-        x2s = Vector512.Sum(a2);
-        x3s = Vector512.Sum(a3);
-        y0s = Vector512.Sum(e0);
-        y1s = Vector512.Sum(e1);
-        y2s = Vector512.Sum(e2);
-        y3s = Vector512.Sum(e3);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Low(int c) => Vector512.Load(q + c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> High(int c) => Vector512.Load(q + c + 16);
     }
 
     /// <summary>The int8 values of a row as floats (exact), for <see cref="FourPair(float*, float*, float*, float*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>; needs AVX-512.</summary>
