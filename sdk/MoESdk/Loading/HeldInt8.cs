@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MoESdk.Inference.Kernels;
 using static TorchSharp.torch;
 
@@ -60,6 +61,7 @@ internal static unsafe class HeldInt8
     private static long ScaleBytes(int rows, int cols) => (long)rows * (cols / Int8Matrix.BlockSize) * sizeof(float);
 
     /// <summary>A float32 copy of a held matrix, w = d·q: what a TorchSharp product multiplies by.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Widen(Tensor held)
     {
         Int8Matrix source = Matrix(held);
