@@ -32,6 +32,7 @@ internal sealed unsafe class ExpertGroups
     private readonly int* _groupRows;
     private readonly int* _groupStart;
     private readonly int* _assigned;
+    private readonly Assignment* _assignments;
     private readonly int* _perExpert;
     private readonly List<Array> _pinned = [];
     private int _tokens;
@@ -62,6 +63,7 @@ internal sealed unsafe class ExpertGroups
         _groupRows = Pinned<int>(experts + 1);
         _groupStart = Pinned<int>(experts + 1);
         _assigned = Pinned<int>(maxTokens * perToken);
+        _assignments = Pinned<Assignment>(maxTokens * perToken);
         _perExpert = Pinned<int>(experts);
     }
 
@@ -120,6 +122,11 @@ internal sealed unsafe class ExpertGroups
         }
         WeightMatrix gate = _weights[_groupExpert[0]].Gate;
         MultiVec.Inputs(gate, x, _tokens, _pairedX, _dim, _gateInputs);
+        // Resolved once per step: the gate/up loop visits each assignment once per row pair.
+        for (int a = 0; a < _groupStart[groups]; a++)
+        {
+            _assignments[a] = Assigned(a);
+        }
         pool.Run(new GatedRows(this), _groupRows[groups], MatVec.RowBlock / 2);
         for (int t = 0; t < _tokens; t++)
         {
@@ -204,7 +211,7 @@ internal sealed unsafe class ExpertGroups
                     int a = assignedStart;
                     for (; a <= assignedEnd - 2; a += 2)
                     {
-                        Assignment p = g.Assigned(a), q = g.Assigned(a + 1);
+                        Assignment p = g._assignments[a], q = g._assignments[a + 1];
                         expert.Gate.Dot4Pair(r, r + 1, expert.Up, r, r + 1, p.X, q.X,
                             out float g0, out float g1, out float u0, out float u1, out float h0, out float h1, out float v0, out float v1);
                         p.Store(r, g0, g1, u0, u1);
@@ -212,7 +219,7 @@ internal sealed unsafe class ExpertGroups
                     }
                     if (a < assignedEnd)
                     {
-                        Assignment p = g.Assigned(a);
+                        Assignment p = g._assignments[a];
                         expert.Gate.Dot4(r, r + 1, expert.Up, r, r + 1, p.X, out float g0, out float g1, out float u0, out float u1);
                         p.Store(r, g0, g1, u0, u1);
                     }
@@ -221,7 +228,7 @@ internal sealed unsafe class ExpertGroups
                 {
                     for (int a = assignedStart; a < assignedEnd; a++)
                     {
-                        g.Assigned(a).StoreOne(r, expert);
+                        g._assignments[a].StoreOne(r, expert);
                     }
                 }
                 row = first + localEnd;
