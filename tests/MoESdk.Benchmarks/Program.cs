@@ -37,6 +37,12 @@ if (args is ["batch-step", .. var batchArgs])
     return;
 }
 
+if (args is ["multivec", .. var multiVecArgs])
+{
+    MultiVecBenchmark.Run(multiVecArgs);
+    return;
+}
+
 if (args is ["prune", .. var pruneArgs])
 {
     PruningBaseline.Run(pruneArgs);

@@ -197,6 +197,29 @@ public sealed class MatVecTests : IDisposable
         return (round(blocks * inverse) * scale).reshape(w.shape).MoveToOuterDisposeScope();
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public void PassesOverABlockAskForEachNextRowOnce(int passes)
+    {
+        // A row nobody asks for streams in late; one asked for twice costs a request in a compute-bound pass.
+        int[] asked = new int[MatVec.RowBlock];
+        for (int pass = 0; pass < passes; pass++)
+        {
+            int rows = RowDot.NextRowsFor(pass, passes);
+            Assert.Equal(0, rows & ~RowDot.AllNextRows);
+            for (int row = 0; row < MatVec.RowBlock; row++)
+            {
+                asked[row] += (rows >> row) & 1;
+            }
+        }
+        Assert.All(asked, count => Assert.Equal(1, count));
+    }
+
     [Fact]
     public void RejectsMismatchedLengths()
     {

@@ -212,7 +212,7 @@ internal sealed unsafe class ExpertGroups
                     for (; a <= assignedEnd - 2; a += 2)
                     {
                         Assignment p = g._assignments[a], q = g._assignments[a + 1];
-                        expert.Gate.Dot4Pair(r, r + 1, expert.Up, r, r + 1, p.X, q.X,
+                        expert.Gate.Dot4Pair(r, r + 1, expert.Up, r, r + 1, p.X, q.X, RowDot.NextRowsFor((a - assignedStart) / 2, (assignedEnd - assignedStart) / 2),
                             out float g0, out float g1, out float u0, out float u1, out float h0, out float h1, out float v0, out float v1);
                         p.Store(r, g0, g1, u0, u1);
                         q.Store(r, h0, h1, v0, v1);

@@ -84,7 +84,7 @@ internal static unsafe class MultiVec
                     }
                     else
                     {
-                        _w.Dot4Pair(r, r + 1, _w, r + 2, r + 3, _x[s], _x[s + 1], out s0, out s1, out s2, out s3, out t0, out t1, out t2, out t3);
+                        _w.Dot4Pair(r, r + 1, _w, r + 2, r + 3, _x[s], _x[s + 1], RowDot.NextRowsFor(s / 2, _count / 2), out s0, out s1, out s2, out s3, out t0, out t1, out t2, out t3);
                     }
                     Store(_y[s], r, s0, s1, s2, s3);
                     Store(_y[s + 1], r, t0, t1, t2, t3);
@@ -165,7 +165,7 @@ internal static unsafe class MultiVec
                     }
                     else
                     {
-                        _gate.Dot4Pair(r, r + 1, _up, r, r + 1, _x[s], _x[s + 1], out g0, out g1, out u0, out u1, out h0, out h1, out v0, out v1);
+                        _gate.Dot4Pair(r, r + 1, _up, r, r + 1, _x[s], _x[s + 1], RowDot.NextRowsFor(s / 2, _count / 2), out g0, out g1, out u0, out u1, out h0, out h1, out v0, out v1);
                     }
                     Store(_h[s], r, g0, g1, u0, u1);
                     Store(_h[s + 1], r, h0, h1, v0, v1);

@@ -72,25 +72,25 @@ internal readonly unsafe struct WeightMatrix
     /// (a batched step's sequences in pairs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Dot4Pair(int r0, int r1, in WeightMatrix other, int r2, int r3, in RowInput x, in RowInput y,
+    public void Dot4Pair(int r0, int r1, in WeightMatrix other, int r2, int r3, in RowInput x, in RowInput y, int nextRows,
         out float x0, out float x1, out float x2, out float x3, out float y0, out float y1, out float y2, out float y3)
     {
         if (Precision == DecodePrecision.Float32 && Vector512.IsHardwareAccelerated)
         {
-            RowDot.FourPair(FloatRow(r0), FloatRow(r1), other.FloatRow(r2), other.FloatRow(r3), x.Values, y.Values, Cols,
+            RowDot.FourPair(FloatRow(r0), FloatRow(r1), other.FloatRow(r2), other.FloatRow(r3), x.Values, y.Values, Cols, nextRows,
                 out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
             return;
         }
         if (Precision == DecodePrecision.BFloat16 && Vector512.IsHardwareAccelerated && x.PairedLength == y.PairedLength)
         {
-            RowDot.FourPair(HalfRow(r0), HalfRow(r1), other.HalfRow(r2), other.HalfRow(r3), x.Values, x.Paired, y.Values, y.Paired, x.PairedLength, Cols,
+            RowDot.FourPair(HalfRow(r0), HalfRow(r1), other.HalfRow(r2), other.HalfRow(r3), x.Values, x.Paired, y.Values, y.Paired, x.PairedLength, Cols, nextRows,
                 out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
             return;
         }
         if (Precision == DecodePrecision.Int8 && CanAccumulateLanes)
         {
             RowDot.FourPair(ByteRow(r0), ByteRow(r1), other.ByteRow(r2), other.ByteRow(r3), ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3),
-                x.Values, y.Values, Cols, out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
+                x.Values, y.Values, Cols, nextRows, out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
             return;
         }
         Dot4(r0, r1, other, r2, r3, x, out x0, out x1, out x2, out x3);
