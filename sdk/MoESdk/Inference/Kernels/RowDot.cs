@@ -359,6 +359,9 @@ internal static unsafe class RowDot
         return s;
     }
 
+    // How far along a bfloat16 row (and on into the next) Row asks for lines: 2 KiB. A past-the-end address is only a hint.
+    private const int RowAhead = 1024;
+
     /// <summary>
     /// One bfloat16 row with Vector512, as <see cref="Four(ushort*, ushort*, ushort*, ushort*, float*, float*, int, int, out float, out float, out float, out float)"/>
     /// reads it: even columns into one accumulator, odd into another, then the columns past <paramref name="paired"/>.
@@ -366,21 +369,22 @@ internal static unsafe class RowDot
     /// so the results are the same bit for bit.
     /// </summary>
     /// <remarks>
-    /// Rows are read one after another, each asking for its line four rows on with a non-temporal prefetch: a block of
-    /// rows is then one forward stream instead of four, which a core keeps more requests in flight for. Measured on the
-    /// 1B decode held in bfloat16, with the kernel variants alternated step by step in one process (three runs): four
-    /// rows side by side with L1 prefetches 1.83×, 1.98×, 1.92× float32; one row at a time with no prefetch 1.20–1.68×;
-    /// with this prefetch 1.91×, 2.05×, 2.01×. Prefetching into L2, or two blocks ahead, measured no better than L1.
+    /// Rows are read one after another, each asking for the line 2 KiB on with a non-temporal prefetch: a block of rows
+    /// is then one forward stream instead of four, which a core keeps more requests in flight for. Measured on the 1B
+    /// decode held in bfloat16, kernel variants alternated step by step in one process (per-step ratios over float32,
+    /// three runs each): four rows side by side with L1 prefetches a block ahead 1.83×, 1.98×, 1.92×; one row at a time
+    /// with no prefetch 1.20–1.68×; non-temporal, four rows ahead 1.91×, 2.05×, 2.01× (and 1.80–1.82× in a later,
+    /// slower state, where one row ahead read 1.88–1.95×); 2 KiB ahead against one row, 1 KiB and 8 KiB: 1.92, 1.94,
+    /// 1.90× against 1.88, 1.89, 1.80× (the others between). Prefetching into L2 did no better than into L1.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Row(ushort* r, float* x, float* pairedX, int paired, int cols)
     {
         Vector512<float> even = default, odd = default;
         Vector512<uint> high = Vector512.Create(0xFFFF0000u);
-        nint next = (nint)cols * MatVec.RowBlock;
         for (int c = 0; c < paired; c += PairedBlock)
         {
-            Sse.PrefetchNonTemporal(r + next + c);
+            Sse.PrefetchNonTemporal(r + RowAhead + c);
             Vector512<uint> w = Vector512.Load(r + c).AsUInt32();
             even = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(w, 16).AsSingle(), Vector512.Load(pairedX + c), even);
             odd = Vector512.FusedMultiplyAdd((w & high).AsSingle(), Vector512.Load(pairedX + c + 16), odd);
