@@ -12,8 +12,9 @@ using static TorchSharp.torch;
 /// `compare` loads it both ways in one process and alternates their decode steps, so the speed ratio is fair on a
 /// shared machine.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR [TOKENIZER_MODEL_DIR]
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16|int8 [tokens=16]
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16|int8 [tokens=16 [map]]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32]
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held mapped DIR      (bfloat16 copied against mapped)
 /// </summary>
 internal static class HeldPrecisionBenchmark
 {
@@ -29,7 +30,11 @@ internal static class HeldPrecisionBenchmark
         }
         else if (args is ["run", var model, var precision, .. var rest])
         {
-            Measure(model, Held(precision), rest.Length > 0 ? int.Parse(rest[0]) : 16);
+            Measure(model, Held(precision), rest.Length > 0 ? int.Parse(rest[0]) : 16, rest is [_, "map"]);
+        }
+        else if (args is ["mapped", var mappedFolder])
+        {
+            CompareMapped(mappedFolder);
         }
         else if (args is ["compare", var compared, .. var more])
         {
@@ -37,7 +42,7 @@ internal static class HeldPrecisionBenchmark
         }
         else
         {
-            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8 [tokens] | held compare DIR [tokens]");
+            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8 [tokens [map]] | held compare DIR [tokens] | held mapped DIR");
         }
     }
 
@@ -73,7 +78,7 @@ internal static class HeldPrecisionBenchmark
         }
     }
 
-    private static void Measure(string folder, DecodePrecision held, int tokens)
+    private static void Measure(string folder, DecodePrecision held, int tokens, bool map)
     {
         // libtorch and the runtime are loaded before the baseline is taken.
         using (Tensor warm = ones(4))
@@ -84,7 +89,7 @@ internal static class HeldPrecisionBenchmark
         long before = ProcessMemory.Resident;
         ProcessMemory.ResetPeak();
         var clock = Stopwatch.StartNew();
-        using LanguageModel model = LanguageModel.Open(folder, new LoadOptions { Precision = held, TrustWeights = true });
+        using LanguageModel model = LanguageModel.Open(folder, new LoadOptions { Precision = held, TrustWeights = true, MapWeights = map });
         double loadSeconds = clock.Elapsed.TotalSeconds;
         long loaded = ProcessMemory.Resident - before, peak = ProcessMemory.Peak - before;
 
@@ -113,7 +118,31 @@ internal static class HeldPrecisionBenchmark
         double median = times.Skip(2).Order().ElementAt(tokens / 2);
         Console.WriteLine($"held in {held}: file {fileBytes / 1e9:F2} GB, resident after load {loaded / 1e9:F2} GB ({(double)loaded / fileBytes:F2}× the file), "
             + $"peak during load {peak / 1e9:F2} GB ({(double)peak / fileBytes:F2}×), load {loadSeconds:F1} s, prefill {64 / prefill:F1} tok/s (64 tokens, median of 3), "
-            + $"decode {session.Precision} {1 / median:F2} tok/s (median of {tokens})");
+            + $"decode {session.Precision} {1 / median:F2} tok/s (median of {tokens}), resident after decode {(ProcessMemory.Resident - before) / 1e9:F2} GB");
+    }
+
+    // The same bfloat16 folder copied and mapped (LoadOptions.MapWeights) in one process, decode steps alternated.
+    private static void CompareMapped(string folder)
+    {
+        using LanguageModel copied = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.BFloat16, TrustWeights = true });
+        using LanguageModel mapped = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.BFloat16, TrustWeights = true, MapWeights = true });
+        var runs = new (string Name, InferenceSession Session)[] { ("copied", new InferenceSession(copied.Model, 130)), ("mapped", new InferenceSession(mapped.Model, 130)) };
+        var times = runs.Select(_ => new List<double>()).ToArray();
+        int[] next = [.. runs.Select(_ => 1)];
+        var clock = new Stopwatch();
+        for (int i = 0; i < 82; i++)
+        {
+            for (int r = 0; r < runs.Length; r++)
+            {
+                clock.Restart();
+                next[r] = TokenSampler.ArgMax(runs[r].Session.Feed([next[r]]));
+                times[r].Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+        double[] medians = [.. times.Select(t => t.Skip(2).Order().ElementAt(40))];
+        double[] ratios = [.. runs.Select((_, r) => Enumerable.Range(2, 80).Select(i => times[0][i] / times[r][i]).Order().ElementAt(40))];
+        Console.WriteLine("decode held in bfloat16, steps alternated (median of 80): "
+            + string.Join(", ", runs.Select((run, r) => $"{run.Name} {1 / medians[r]:F2} tok/s (per round {ratios[r]:F2}×)")));
     }
 
     private static void Compare(string folder, int tokens)

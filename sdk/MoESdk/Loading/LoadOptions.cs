@@ -27,6 +27,16 @@ public sealed record LoadOptions
     /// </summary>
     public DecodePrecision Precision { get; init; }
 
+    /// <summary>
+    /// With <see cref="Precision"/> BFloat16, maps the safetensors tensors stored as bfloat16 from their file
+    /// (copy-on-write) instead of copying them: the model loads in a fraction of a second, takes no memory beyond the
+    /// page cache's copy of the file, and processes serving the same file share it. Decode reads file-backed pages more
+    /// slowly than copied ones (see docs/RESULTS.md), so this is for fast starts and many processes, not for the
+    /// fastest decode. The file must not be truncated or rewritten while the model is open. Tensors not stored as
+    /// bfloat16, or not aligned to two bytes in the file, are copied as usual.
+    /// </summary>
+    public bool MapWeights { get; init; }
+
     /// <summary>The TorchSharp type tensors are read in (int8 matrices are quantized from float32).</summary>
     internal TorchSharp.torch.ScalarType WeightType => Precision == DecodePrecision.BFloat16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
 

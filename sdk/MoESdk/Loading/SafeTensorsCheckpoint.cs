@@ -87,7 +87,7 @@ internal sealed class SafeTensorsCheckpoint : IDisposable
     /// </summary>
     public Tensor Read(string name, LoadOptions options)
     {
-        Tensor tensor = ShardOf(name).Read(name, options.WeightType).DetachFromDisposeScope();
+        Tensor tensor = ShardOf(name).Read(name, options.WeightType, options.MapWeights).DetachFromDisposeScope();
         try
         {
             if (!options.TrustWeights)

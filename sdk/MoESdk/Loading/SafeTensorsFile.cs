@@ -18,6 +18,7 @@ internal sealed class SafeTensorsFile : IDisposable
     private readonly MappedFile _file;
     private readonly SafeTensorsHeader _header;
     private readonly long _dataStart;
+    private Tensor? _halves;
 
     private SafeTensorsFile(MappedFile file, SafeTensorsHeader header, long dataStart)
     {
@@ -69,9 +70,17 @@ internal sealed class SafeTensorsFile : IDisposable
     /// <summary>The tensor <paramref name="name"/> as a new float32 CPU tensor, whatever dtype it is stored in.</summary>
     public Tensor Read(string name) => Read(name, ScalarType.Float32);
 
-    /// <summary>The tensor <paramref name="name"/> as a new CPU tensor of <paramref name="type"/>; stored in that type, it is not copied.</summary>
-    public Tensor Read(string name, ScalarType type)
+    /// <summary>
+    /// The tensor <paramref name="name"/> as a CPU tensor of <paramref name="type"/>: converted from any other stored
+    /// type; stored in that type, it is read as is, and with <paramref name="map"/> a bfloat16 tensor is not even copied
+    /// where it can be mapped (see <see cref="Mapped"/>).
+    /// </summary>
+    public Tensor Read(string name, ScalarType type, bool map = false)
     {
+        if (map && Mapped(name, type) is Tensor mapped)
+        {
+            return mapped;
+        }
         using var scope = NewDisposeScope();
         Tensor stored = ReadAsStored(name);
         return (stored.dtype == type ? stored : stored.to(type)).MoveToOuterDisposeScope();
@@ -89,5 +98,35 @@ internal sealed class SafeTensorsFile : IDisposable
         return _file.ReadTensor(_dataStart + entry.Begin, entry.Shape.ToArray(), type);
     }
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>
+    /// A bfloat16 tensor as a view of the file mapped copy-on-write (<see cref="LoadOptions.MapWeights"/>): pages are
+    /// read in as they are first touched, and processes mapping the same file share them. Writes to the view (none in
+    /// inference) stay private to the process. Mapped only where the tensor starts at an even byte of the file;
+    /// otherwise, and for any other type, null (the tensor is copied).
+    /// </summary>
+    private Tensor? Mapped(string name, ScalarType type)
+    {
+        if (type != ScalarType.BFloat16 || !_header.Entries.TryGetValue(name, out SafeTensorsEntry? entry)
+            || SafeTensorsDTypes.ToScalarType(entry.DType) != ScalarType.BFloat16)
+        {
+            return null;
+        }
+        long start = _dataStart + entry.Begin;
+        long count = entry.Shape.Aggregate(1L, (product, size) => product * size);
+        if (start % sizeof(ushort) != 0 || count == 0)
+        {
+            return null;
+        }
+        // One mapping for the whole file; each tensor is a view of it, which keeps the mapping alive after this handle
+        // is disposed with the file.
+        _halves ??= from_file(Path, shared: false, size: _file.Length / sizeof(ushort), dtype: ScalarType.BFloat16).DetachFromDisposeScope();
+        using Tensor flat = _halves.narrow(0, start / sizeof(ushort), count);
+        return flat.view(entry.Shape.ToArray());
+    }
+
+    public void Dispose()
+    {
+        _halves?.Dispose();
+        _file.Dispose();
+    }
 }

@@ -111,6 +111,93 @@ public sealed class BFloat16WeightsTests
     }
 
     [Fact]
+    public void MappedWeightsAreViewsOfTheFileAndDecodeAsCopiedOnes()
+    {
+        var mappedOptions = BFloat16 with { MapWeights = true };
+        string file = Path.GetFullPath(Path.Combine(ReferenceModel, "model.safetensors"));
+        using (LoadedModel loaded = ModelLoader.Load(ReferenceModel, mappedOptions))
+        {
+            Tensor down = loaded.Weights.Tensors[WeightNames.Down(1)];
+            Assert.True(InMappingOf(file, down) || !OperatingSystem.IsLinux(), "a bfloat16 matrix loaded with MapWeights lies in the file's mapping");
+        }
+        using (LoadedModel copied = ModelLoader.Load(ReferenceModel, BFloat16))
+        {
+            Assert.False(InMappingOf(file, copied.Weights.Tensors[WeightNames.Down(1)]), "without MapWeights the matrix is a copy");
+        }
+        AssertDecodesAsCopied(ReferenceModel, mappedOptions);
+    }
+
+    [Fact]
+    public void TensorsAtOddOffsetsAreCopiedInsteadOfMapped()
+    {
+        // One more byte of header puts every tensor at an odd offset, where a bfloat16 view of the file cannot start.
+        string folder = Directory.CreateTempSubdirectory("moe-bf16-odd-").FullName;
+        try
+        {
+            foreach (string source in Directory.GetFiles(ReferenceModel))
+            {
+                File.Copy(source, Path.Combine(folder, Path.GetFileName(source)));
+            }
+            string file = Path.Combine(folder, "model.safetensors");
+            byte[] bytes = File.ReadAllBytes(file);
+            long header = BitConverter.ToInt64(bytes, 0);
+            using (var output = File.Create(file))
+            {
+                output.Write(BitConverter.GetBytes(header + 1));
+                output.Write(bytes, 8, (int)header);
+                output.WriteByte((byte)' ');
+                output.Write(bytes, 8 + (int)header, bytes.Length - 8 - (int)header);
+            }
+            var mappedOptions = BFloat16 with { MapWeights = true };
+            using (LoadedModel loaded = ModelLoader.Load(folder, mappedOptions))
+            {
+                Assert.False(InMappingOf(Path.GetFullPath(file), loaded.Weights.Tensors[WeightNames.Down(1)]));
+            }
+            AssertDecodesAsCopied(folder, mappedOptions);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static void AssertDecodesAsCopied(string folder, LoadOptions options)
+    {
+        using LanguageModel copied = LanguageModel.Open(ReferenceModel, BFloat16);
+        using LanguageModel mapped = LanguageModel.Open(folder, options);
+        using var expected = new InferenceSession(copied.Model, 64);
+        using var actual = new InferenceSession(mapped.Model, 64);
+        foreach (int token in copied.RequireTokenizer().Encode("And God said, Let there be light", addBos: false))
+        {
+            Assert.Equal(expected.Feed([token]).ToArray(), actual.Feed([token]).ToArray());
+        }
+    }
+
+    // Whether the tensor's first element lies in a mapping of the file (Linux's /proc/self/maps; elsewhere no mapping
+    // can be seen, and the decode comparison alone runs).
+    private static bool InMappingOf(string file, Tensor tensor)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+        ulong address = (ulong)MoESdk.Inference.Kernels.TensorMemory.Key(tensor);
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            if (!line.EndsWith(file, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string[] range = line[..line.IndexOf(' ')].Split('-');
+            if (address >= Convert.ToUInt64(range[0], 16) && address < Convert.ToUInt64(range[1], 16))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    [Fact]
     public void ConvertingOrTrainingABFloat16ModelIsRefusedWithTheFix()
     {
         using LanguageModel half = LanguageModel.Open(ReferenceModel, BFloat16);
