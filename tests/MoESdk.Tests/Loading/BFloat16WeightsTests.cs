@@ -61,27 +61,17 @@ public sealed class BFloat16WeightsTests
     [Fact]
     public void ANaNInBFloat16WeightsIsRefusedByName()
     {
-        string folder = Directory.CreateTempSubdirectory("moe-bf16-nan-").FullName;
-        try
+        using TempFolder copy = CopyOfReferenceModel();
+        string folder = copy.Path;
+        using (LoadedModel loaded = ModelLoader.Load(ReferenceModel, BFloat16))
         {
-            foreach (string file in Directory.GetFiles(ReferenceModel))
-            {
-                File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-            }
-            using (LoadedModel loaded = ModelLoader.Load(ReferenceModel, BFloat16))
-            {
-                var tensors = loaded.Weights.Tensors.ToDictionary(p => p.Key, p => p.Value);
-                tensors[WeightNames.Down(2)][3, 5] = float.NaN;
-                SafeTensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors);
-            }
-            var error = Assert.Throws<ModelFormatException>(() => ModelLoader.Load(folder, BFloat16).Dispose());
-            Assert.Contains(WeightNames.Down(2), error.Message);
-            Assert.Contains("NaN", error.Message);
+            var tensors = loaded.Weights.Tensors.ToDictionary(p => p.Key, p => p.Value);
+            tensors[WeightNames.Down(2)][3, 5] = float.NaN;
+            SafeTensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors);
         }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var error = Assert.Throws<ModelFormatException>(() => ModelLoader.Load(folder, BFloat16).Dispose());
+        Assert.Contains(WeightNames.Down(2), error.Message);
+        Assert.Contains("NaN", error.Message);
     }
 
     [Fact]
@@ -131,34 +121,35 @@ public sealed class BFloat16WeightsTests
     public void TensorsAtOddOffsetsAreCopiedInsteadOfMapped()
     {
         // One more byte of header puts every tensor at an odd offset, where a bfloat16 view of the file cannot start.
-        string folder = Directory.CreateTempSubdirectory("moe-bf16-odd-").FullName;
-        try
+        using TempFolder copy = CopyOfReferenceModel();
+        string folder = copy.Path;
+        string file = Path.Combine(folder, "model.safetensors");
+        byte[] bytes = File.ReadAllBytes(file);
+        long header = BitConverter.ToInt64(bytes, 0);
+        Assert.Equal(1, (8 + header + 1) % 2);
+        using (var output = File.Create(file))
         {
-            foreach (string source in Directory.GetFiles(ReferenceModel))
-            {
-                File.Copy(source, Path.Combine(folder, Path.GetFileName(source)));
-            }
-            string file = Path.Combine(folder, "model.safetensors");
-            byte[] bytes = File.ReadAllBytes(file);
-            long header = BitConverter.ToInt64(bytes, 0);
-            using (var output = File.Create(file))
-            {
-                output.Write(BitConverter.GetBytes(header + 1));
-                output.Write(bytes, 8, (int)header);
-                output.WriteByte((byte)' ');
-                output.Write(bytes, 8 + (int)header, bytes.Length - 8 - (int)header);
-            }
-            var mappedOptions = BFloat16 with { MapWeights = true };
-            using (LoadedModel loaded = ModelLoader.Load(folder, mappedOptions))
-            {
-                Assert.False(InMappingOf(Path.GetFullPath(file), loaded.Weights.Tensors[WeightNames.Down(1)]));
-            }
-            AssertDecodesAsCopied(folder, mappedOptions);
+            output.Write(BitConverter.GetBytes(header + 1));
+            output.Write(bytes, 8, (int)header);
+            output.WriteByte((byte)' ');
+            output.Write(bytes, 8 + (int)header, bytes.Length - 8 - (int)header);
         }
-        finally
+        var mappedOptions = BFloat16 with { MapWeights = true };
+        using (LoadedModel loaded = ModelLoader.Load(folder, mappedOptions))
         {
-            Directory.Delete(folder, recursive: true);
+            Assert.False(InMappingOf(Path.GetFullPath(file), loaded.Weights.Tensors[WeightNames.Down(1)]));
         }
+        AssertDecodesAsCopied(folder, mappedOptions);
+    }
+
+    private static TempFolder CopyOfReferenceModel()
+    {
+        var folder = new TempFolder();
+        foreach (string source in Directory.GetFiles(ReferenceModel))
+        {
+            File.Copy(source, folder.File(Path.GetFileName(source)));
+        }
+        return folder;
     }
 
     private static void AssertDecodesAsCopied(string folder, LoadOptions options)
