@@ -29,6 +29,13 @@ public sealed class MoEModelOptions
     /// </summary>
     public Inference.DecodePrecision Precision { get; set; } = Inference.DecodePrecision.Float32;
 
+    /// <summary>
+    /// With Precision BFloat16, maps the model's bfloat16 safetensors from their file instead of copying them: starts in
+    /// a fraction of a second and shares the pages between processes serving the same file, at slower decode
+    /// (docs/RESULTS.md §14). The file must not change while the host runs.
+    /// </summary>
+    public bool MapWeights { get; set; }
+
     /// <summary>Generations running at once, each with its own KV cache, sampling and routing; their decode steps are batched.</summary>
     public int MaxConcurrentRequests { get; set; } = 1;
 

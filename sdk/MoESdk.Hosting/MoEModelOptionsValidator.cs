@@ -50,6 +50,10 @@ internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<M
         {
             failures.Add($"{key}:Precision must be Float32, BFloat16 or Int8, was {options.Precision}.");
         }
+        if (options.MapWeights && options.Precision != Inference.DecodePrecision.BFloat16)
+        {
+            failures.Add($"{key}:MapWeights maps bfloat16 weights and needs Precision: BFloat16, was {options.Precision}; set it, or remove MapWeights.");
+        }
         if (options.MaxConcurrentRequests < 1)
         {
             failures.Add($"{key}:MaxConcurrentRequests must be 1 or more, was {options.MaxConcurrentRequests}.");

@@ -81,6 +81,7 @@ public static class ServiceCollectionExtensions
             ExpertsPerToken = MoEModelOptionsValidator.ExpertsPerTokenSetting(options).Value,
             Device = options.Device,
             Precision = options.Precision,
+            MapWeights = options.MapWeights,
             MaxConcurrentRequests = options.MaxConcurrentRequests,
             MaxBatchSize = options.MaxBatchSize,
             QueueCapacity = options.QueueCapacity,

@@ -109,6 +109,7 @@ public sealed class HostingTests(TestModels models)
     [InlineData("MaxConcurrentRequests=0", "MoE:Models:bad:MaxConcurrentRequests must be 1 or more")]
     [InlineData("MaxBatchSize=0", "MoE:Models:bad:MaxBatchSize must be 1 or more")]
     [InlineData("QueueCapacity=-1", "MoE:Models:bad:QueueCapacity must be 0 or more")]
+    [InlineData("MapWeights=true", "MoE:Models:bad:MapWeights maps bfloat16 weights and needs Precision: BFloat16, was Float32; set it, or remove MapWeights.")]
     public async Task TheHostDoesNotStartWithBadOptions(string settings, string expected)
     {
         var values = new Dictionary<string, string?>();

@@ -24,6 +24,12 @@ internal static class ModelLoader
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options ??= LoadOptions.Default;
+        if (options.MapWeights && options.Precision != Inference.DecodePrecision.BFloat16)
+        {
+            throw new ArgumentException(
+                $"LoadOptions.MapWeights maps bfloat16 weights from their file and needs Precision = BFloat16 (was {options.Precision}); set it, or leave MapWeights off.",
+                nameof(options));
+        }
         if (Directory.Exists(path))
         {
             return LoadHuggingFace(HuggingFaceConfigBeside(path), FindWeights(path), options);

@@ -72,7 +72,7 @@ public sealed partial class MoEModel : IMoEModel
     /// </summary>
     public static MoEModel Open(string path, MoEServingOptions? options = null)
     {
-        var load = new LoadOptions { Precision = options?.Precision ?? DecodePrecision.Float32 };
+        var load = new LoadOptions { Precision = options?.Precision ?? DecodePrecision.Float32, MapWeights = options?.MapWeights ?? false };
         LanguageModel model = LanguageModel.Open(path, load);
         try
         {

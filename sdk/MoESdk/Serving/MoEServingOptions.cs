@@ -41,6 +41,13 @@ public sealed record MoEServingOptions
     /// </summary>
     public Inference.DecodePrecision Precision { get; init; } = Inference.DecodePrecision.Float32;
 
+    /// <summary>
+    /// With <see cref="Precision"/> BFloat16, maps the model's bfloat16 safetensors from their file instead of copying
+    /// them (<see cref="Loading.LoadOptions.MapWeights"/>): a fast start, pages shared by every process serving the file,
+    /// slower decode.
+    /// </summary>
+    public bool MapWeights { get; init; }
+
     /// <summary>Creates the "MoESdk" meter (dependency injection passes the host's); null creates a plain one.</summary>
     public IMeterFactory? MeterFactory { get; init; }
 }

@@ -117,6 +117,15 @@ public sealed class BFloat16WeightsTests
         AssertDecodesAsCopied(ReferenceModel, mappedOptions);
     }
 
+    [Theory]
+    [InlineData(DecodePrecision.Float32)]
+    [InlineData(DecodePrecision.Int8)]
+    public void MappingWeightsOtherThanBFloat16IsRefusedWithTheFix(DecodePrecision precision)
+    {
+        var error = Assert.Throws<ArgumentException>(() => LanguageModel.Open(ReferenceModel, new LoadOptions { Precision = precision, MapWeights = true }).Dispose());
+        Assert.Contains($"needs Precision = BFloat16 (was {precision})", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TensorsAtOddOffsetsAreCopiedInsteadOfMapped()
     {
