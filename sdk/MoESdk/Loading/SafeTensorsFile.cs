@@ -112,7 +112,7 @@ internal sealed class SafeTensorsFile : IDisposable
             return null;
         }
         long start = _dataStart + entry.Begin;
-        long count = entry.Shape.Aggregate(1L, (product, size) => product * size);
+        long count = entry.ElementCount;
         if (start % sizeof(ushort) != 0 || count == 0)
         {
             return null;
