@@ -25,7 +25,8 @@ public sealed class MoEModelOptions
     /// <summary>
     /// The precision the weight matrices are held and read in, from the file on: Float32 (default), BFloat16 (half the
     /// memory, prefill in bfloat16 too) or Int8 (blocks of 32 with a scale each: about a quarter of the memory, prefill
-    /// in int8 too, perplexity within 1 % on the reference model).
+    /// in int8 too, perplexity within 1 % on the reference model) or Int4 (llama.cpp's q4_0 blocks: about an eighth of
+    /// the memory, with a larger loss of quality, see docs/RESULTS.md).
     /// </summary>
     public Inference.DecodePrecision Precision { get; set; } = Inference.DecodePrecision.Float32;
 

@@ -48,7 +48,7 @@ internal sealed class MoEModelOptionsValidator(string name) : IValidateOptions<M
         }
         if (!Enum.IsDefined(options.Precision))
         {
-            failures.Add($"{key}:Precision must be Float32, BFloat16 or Int8, was {options.Precision}.");
+            failures.Add($"{key}:Precision must be Float32, BFloat16, Int8 or Int4, was {options.Precision}.");
         }
         if (options.MapWeights && options.Precision != Inference.DecodePrecision.BFloat16)
         {

@@ -43,7 +43,7 @@ public class BenchCommandTests
     }
 
     [Theory]
-    [InlineData("--dtype 'q4' is not a decode precision: use f32, bf16 or int8", "--shape", "110m", "--dtype", "q4")]
+    [InlineData("--dtype 'q4' is not a decode precision: use f32, bf16, int8 or int4", "--shape", "110m", "--dtype", "q4")]
     [InlineData("Give either --model")]
     [InlineData("Unknown shape 'huge'", "--shape", "huge")]
     [InlineData("must be at least 1", "--shape", "110m", "--repetitions", "0")]

@@ -9,10 +9,10 @@ namespace MoESdk.Generators.Parsing;
 internal static class ModelPrecision
 {
     /// <summary>The values the metadata accepts.</summary>
-    internal static readonly string[] Names = { "f32", "bf16", "int8" };
+    internal static readonly string[] Names = { "f32", "bf16", "int8", "int4" };
 
     // The members of MoESdk.Inference.DecodePrecision, in the order of Names.
-    private static readonly string[] Members = { "Float32", "BFloat16", "Int8" };
+    private static readonly string[] Members = { "Float32", "BFloat16", "Int8", "Int4" };
 
     /// <summary>The DecodePrecision member a metadata value names (any letter case), or null when it names none.</summary>
     public static string? Member(string value)

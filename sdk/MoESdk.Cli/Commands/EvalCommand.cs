@@ -16,7 +16,7 @@ public static class EvalCommand
         var dtypes = new Option<string[]>("--dtype")
         {
             Description = "Also score --model as generation computes it, decoding one token at a time with the kernels reading the weights " +
-                "in each precision given (f32, bf16, int8); ratios over the first.",
+                "in each precision given (f32, bf16, int8, int4); ratios over the first.",
             AllowMultipleArgumentsPerToken = true,
         };
         var command = new Command("eval", "Perplexity of a model on a text (fixed windows, exp of mean NLL); with --compare, of two models plus their mean per-token KL.")

@@ -23,10 +23,10 @@ internal static class ExpertSlicer
     public static MixtureOfExpertsFeedForward Build(DenseFeedForward dense, NeuronPartition partition, Tensor router, int topK, ExpertOutputRule rule)
     {
         partition.Validate((int)dense.Gate.OutFeatures);
-        if (HeldInt8.IsHeld(dense.Gate.Weight))
+        if (HeldBlocks.IsHeld(dense.Gate.Weight))
         {
-            // A slice of a held matrix would have no block scales after it (HeldInt8.Matrix).
-            throw new NotSupportedException("The experts of a model held in int8 cannot be cut from its matrices; convert the float32 model.");
+            // A slice of a held matrix would have no block scales after it (HeldBlocks.Matrix).
+            throw new NotSupportedException("The experts of a model held in int8 or int4 cannot be cut from its matrices; convert the float32 model.");
         }
         return new MixtureOfExpertsFeedForward(
             partition.Experts.Select(e => Slice(dense, e)).ToArray(),

@@ -39,9 +39,9 @@ internal static class BenchmarkShape
         {
             weights.ConvertTo(ScalarType.BFloat16);
         }
-        else if (held == Inference.DecodePrecision.Int8)
+        else if (HeldBlocks.IsBlockPrecision(held))
         {
-            weights.HoldInInt8();
+            weights.HoldInBlocks(held);
         }
         return new LlamaModel(config, weights);
     }

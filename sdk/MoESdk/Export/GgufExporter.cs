@@ -38,7 +38,7 @@ internal static class GgufExporter
     internal static GgufWriter Describe(LanguageModel model, GgufTensorType weightType)
     {
         LlamaModel llama = model.Model;
-        HeldInt8.RefuseHeld(llama, "export");
+        HeldBlocks.RefuseHeld(llama, "export");
         ModelConfig config = llama.Config;
         MoEExportLayout? moe = MoEExportLayout.Of(llama);
         if (moe is null && config.QueryKeyNorm && config.AttentionBias)

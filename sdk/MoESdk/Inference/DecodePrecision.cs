@@ -17,4 +17,12 @@ public enum DecodePrecision
     /// q8_0: about a quarter of the bytes. Matrices whose width is not a multiple of 32 stay float32.
     /// </summary>
     Int8,
+
+    /// <summary>
+    /// 4-bit values in blocks of 32 weights along a row, each block with its own scale, as llama.cpp's q4_0 (the value of
+    /// largest magnitude maps to −8; the scale is rounded to half precision as q4_0 stores it): about an eighth of the
+    /// bytes, with a larger loss of quality than int8 (see docs/RESULTS.md). Matrices whose width is not a multiple of
+    /// 32 stay float32.
+    /// </summary>
+    Int4,
 }

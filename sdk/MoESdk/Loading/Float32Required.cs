@@ -11,8 +11,13 @@ internal static class Float32Required
     /// <param name="model">The model, whose weights must be held in float32.</param>
     /// <param name="operation">What needs float32, as the message says it ("convert", "train").</param>
     /// <exception cref="ArgumentException">The weights are not float32.</exception>
-    public static void Check(Modules.LlamaModel model, string operation) =>
-        Check(model.HeldPrecision == Inference.DecodePrecision.Int8 ? ScalarType.Int8 : model.DType, operation);
+    public static void Check(Modules.LlamaModel model, string operation)
+    {
+        if (model.HeldPrecision != Inference.DecodePrecision.Float32)
+        {
+            Refuse(model.HeldPrecision.ToString(), operation);
+        }
+    }
 
     /// <param name="type">The type the model's weights are held in.</param>
     /// <param name="operation">What needs float32, as the message says it ("convert", "train").</param>
@@ -21,9 +26,12 @@ internal static class Float32Required
     {
         if (type != ScalarType.Float32)
         {
-            throw new ArgumentException(
-                $"To {operation} a model it must be held in float32, and this one is held in {type} ({nameof(LoadOptions)}.{nameof(LoadOptions.Precision)}): open it with the default precision, Float32.",
-                "model");
+            Refuse(type.ToString(), operation);
         }
     }
+
+    private static void Refuse(string held, string operation) =>
+        throw new ArgumentException(
+            $"To {operation} a model it must be held in float32, and this one is held in {held} ({nameof(LoadOptions)}.{nameof(LoadOptions.Precision)}): open it with the default precision, Float32.",
+            "model");
 }

@@ -22,8 +22,10 @@ public sealed record LoadOptions
     /// and the TorchSharp path compute in bfloat16 and decode reads the weights in place.
     /// <see cref="DecodePrecision.Int8"/>: each weight matrix whose width is a multiple of 32 is quantized as it is read
     /// (q8_0-like blocks, about a quarter of float32's bytes) and the float32 values are dropped; the embedding, norms
-    /// and routers stay float32. Prefill and decode read the int8 matrices in place. BFloat16 and Int8 are for running a
-    /// model; converting, training, exporting and saving take float32 (or, except Int8, bfloat16) models.
+    /// and routers stay float32. Prefill and decode read the int8 matrices in place. <see cref="DecodePrecision.Int4"/>: the
+    /// same matrices quantized as llama.cpp's q4_0 (about an eighth of float32's bytes, with more loss of quality, see
+    /// docs/RESULTS.md). BFloat16, Int8 and Int4 are for running a model; converting, training, exporting and saving take
+    /// float32 (or bfloat16) models.
     /// </summary>
     public DecodePrecision Precision { get; init; }
 
@@ -37,10 +39,14 @@ public sealed record LoadOptions
     /// </summary>
     public bool MapWeights { get; init; }
 
-    /// <summary>The TorchSharp type tensors are read in (int8 matrices are quantized from float32).</summary>
+    /// <summary>The TorchSharp type tensors are read in (int8 and int4 matrices are quantized from float32).</summary>
     internal TorchSharp.torch.ScalarType WeightType => Precision == DecodePrecision.BFloat16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
 
     /// <summary>The type the tensor <paramref name="name"/> of <paramref name="shape"/> is held in under these options.</summary>
-    internal TorchSharp.torch.ScalarType HeldType(string name, long[] shape) =>
-        Precision == DecodePrecision.Int8 && HeldInt8.Applies(name, shape) ? TorchSharp.torch.ScalarType.Int8 : WeightType;
+    internal TorchSharp.torch.ScalarType HeldType(string name, long[] shape) => !HoldsInBlocks(name, shape) ? WeightType
+        : Precision == DecodePrecision.Int4 ? TorchSharp.torch.ScalarType.Byte
+        : TorchSharp.torch.ScalarType.Int8;
+
+    /// <summary>Whether the tensor <paramref name="name"/> of <paramref name="shape"/> is quantized into int8 or int4 blocks as it is read.</summary>
+    internal bool HoldsInBlocks(string name, long[] shape) => HeldBlocks.IsBlockPrecision(Precision) && HeldBlocks.Applies(name, shape);
 }

@@ -63,9 +63,9 @@ internal static class ModelLoader
         {
             model.Weights.ConvertTo(options.WeightType);
         }
-        if (options.Precision == Inference.DecodePrecision.Int8)
+        if (HeldBlocks.IsBlockPrecision(options.Precision))
         {
-            model.Weights.HoldInInt8();
+            model.Weights.HoldInBlocks(options.Precision);
         }
         return model;
     }

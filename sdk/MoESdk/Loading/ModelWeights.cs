@@ -42,8 +42,12 @@ internal sealed class ModelWeights : IDisposable
     /// <summary>Converts every tensor to <paramref name="type"/>, one at a time (each old copy is freed as it goes).</summary>
     internal void ConvertTo(ScalarType type) => ReplaceEach(tensor => tensor.to(type));
 
-    /// <summary>Quantizes every matrix that <see cref="HeldInt8.Applies"/> to, one at a time (each float32 copy is freed as it goes).</summary>
-    internal void HoldInInt8() => ReplaceEach(HeldInt8.Quantize, name => HeldInt8.Applies(name, _tensors[name].shape));
+    /// <summary>
+    /// Quantizes every matrix that <see cref="HeldBlocks.Applies"/> to into <paramref name="precision"/> (Int8 or Int4),
+    /// one at a time (each float32 copy is freed as it goes).
+    /// </summary>
+    internal void HoldInBlocks(Inference.DecodePrecision precision) =>
+        ReplaceEach(tensor => HeldBlocks.Quantize(tensor, precision), name => HeldBlocks.Applies(name, _tensors[name].shape));
 
     private void ReplaceEach(Func<Tensor, Tensor> replacement, Func<string, bool>? which = null)
     {

@@ -94,13 +94,13 @@ internal sealed class SafeTensorsCheckpoint : IDisposable
             {
                 FiniteWeights.Check(tensor, FileOf(name), name);
             }
-            if (options.HeldType(name, tensor.shape) != ScalarType.Int8)
+            if (!options.HoldsInBlocks(name, tensor.shape))
             {
                 return tensor;
             }
             using (tensor)
             {
-                return HeldInt8.Quantize(tensor);
+                return HeldBlocks.Quantize(tensor, options.Precision);
             }
         }
         catch

@@ -20,9 +20,9 @@ internal class DenseFeedForward : FeedForward
         {
             throw new ArgumentException($"{name} shapes do not fit: gate [{string.Join(",", gate.shape)}], up [{string.Join(",", up.shape)}], down [{string.Join(",", down.shape)}].");
         }
-        Gate = new Projection(gate.contiguous());
-        Up = new Projection(up.contiguous());
-        Down = new Projection(down.contiguous());
+        Gate = new Projection(HeldBlocks.Contiguous(gate));
+        Up = new Projection(HeldBlocks.Contiguous(up));
+        Down = new Projection(HeldBlocks.Contiguous(down));
         register_module("gate_proj", Gate);
         register_module("up_proj", Up);
         register_module("down_proj", Down);

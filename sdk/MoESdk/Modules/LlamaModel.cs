@@ -42,9 +42,9 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             _head = OwnedParameter.From(weights.Get(WeightNames.Head, config.VocabSize, config.HiddenSize));
             register_parameter("lm_head", _head);
         }
-        HeldPrecision = parameters().Any(HeldInt8.IsHeld) ? Inference.DecodePrecision.Int8
-            : DType == ScalarType.BFloat16 ? Inference.DecodePrecision.BFloat16
-            : Inference.DecodePrecision.Float32;
+        HeldPrecision = parameters().Select(HeldBlocks.PrecisionOf).FirstOrDefault(p => p is not null)
+            ?? (DType == ScalarType.BFloat16 ? Inference.DecodePrecision.BFloat16
+            : Inference.DecodePrecision.Float32);
     }
 
     /// <summary>
@@ -121,7 +121,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         {
             x = x.narrow(1, count - 1, 1);
         }
-        return HeldInt8.Linear(FinalNorm.forward(x), Head).MoveToOuterDisposeScope();
+        return HeldBlocks.Linear(FinalNorm.forward(x), Head).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -131,7 +131,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <exception cref="NotSupportedException">The model holds its matrices in int8: they are not float tensors.</exception>
     public Dictionary<string, Tensor> NamedWeights()
     {
-        HeldInt8.RefuseHeld(this, "save or export");
+        HeldBlocks.RefuseHeld(this, "save or export");
         var named = new Dictionary<string, Tensor> { [WeightNames.Embedding] = _embedding, [WeightNames.FinalNorm] = FinalNorm.Weight };
         if (_head is not null)
         {

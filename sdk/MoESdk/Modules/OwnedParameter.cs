@@ -11,7 +11,7 @@ internal static class OwnedParameter
 {
     public static Parameter From(Tensor tensor)
     {
-        // A matrix held in int8 (Loading.HeldInt8) is never trained, and autograd takes only floating-point tensors.
+        // A matrix held in int8 or int4 (Loading.HeldBlocks) is never trained, and autograd takes only floating-point tensors.
         var parameter = new Parameter(tensor.DetachFromDisposeScope(), requires_grad: tensor.is_floating_point());
         parameter.DetachFromDisposeScope();
         return parameter;

@@ -33,5 +33,5 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
     public long OutFeatures => _weight.shape[0];
 
-    public override Tensor forward(Tensor x) => Loading.HeldInt8.Linear(x, _weight, _bias);
+    public override Tensor forward(Tensor x) => Loading.HeldBlocks.Linear(x, _weight, _bias);
 }

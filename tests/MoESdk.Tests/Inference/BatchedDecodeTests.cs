@@ -106,6 +106,7 @@ public class BatchedDecodeTests
     [InlineData(DecodePrecision.Float32)]
     [InlineData(DecodePrecision.BFloat16)]
     [InlineData(DecodePrecision.Int8)]
+    [InlineData(DecodePrecision.Int4)]
     public void DenseBatchEqualsEachSequenceAlone(DecodePrecision precision)
     {
         using LlamaModel model = Dense();
@@ -117,6 +118,7 @@ public class BatchedDecodeTests
     [InlineData(DecodePrecision.Float32, 1)]
     [InlineData(DecodePrecision.BFloat16, 1)]
     [InlineData(DecodePrecision.Int8, 0)]
+    [InlineData(DecodePrecision.Int4, 1)]
     public void MixtureBatchWithOwnRoutingPerSequenceEqualsEachAlone(DecodePrecision precision, int shared)
     {
         using LlamaModel dense = Dense();

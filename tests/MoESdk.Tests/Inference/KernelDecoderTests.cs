@@ -101,6 +101,8 @@ public class KernelDecoderTests
     [InlineData(DecodePrecision.Int8, false)]
     [InlineData(DecodePrecision.BFloat16, true)]
     [InlineData(DecodePrecision.Int8, true)]
+    [InlineData(DecodePrecision.Int4, false)]
+    [InlineData(DecodePrecision.Int4, true)]
     public void LowerPrecisionDecodeEqualsFloat32OnRoundedWeights(DecodePrecision precision, bool mixture)
     {
         using LlamaModel dense = Dense(Config(), seed: 23);
@@ -147,12 +149,15 @@ public class KernelDecoderTests
             };
             return new Tensor[] { a.Query.Weight, a.Key.Weight, a.Value.Weight, a.Output.Weight }.Concat(ffn);
         }).Append(model.Head);
-        // int8 leaves matrices float32 whose rows are not whole blocks (here the 16-neuron experts' down projections).
+        // int8 and int4 leave matrices float32 whose rows are not whole blocks (here the 16-neuron experts' down projections).
         foreach (Tensor matrix in matrices.Where(m => precision == DecodePrecision.BFloat16 || m.shape[1] % Int8Matrix.BlockSize == 0))
         {
-            using Tensor rounded = precision == DecodePrecision.BFloat16
-                ? matrix.to(ScalarType.BFloat16).to(ScalarType.Float32)
-                : Kernels.MatVecTests.Dequantize(matrix);
+            using Tensor rounded = precision switch
+            {
+                DecodePrecision.BFloat16 => matrix.to(ScalarType.BFloat16).to(ScalarType.Float32),
+                DecodePrecision.Int4 => Kernels.MatVecTests.DequantizeInt4(matrix),
+                _ => Kernels.MatVecTests.Dequantize(matrix),
+            };
             matrix.copy_(rounded);
         }
     }

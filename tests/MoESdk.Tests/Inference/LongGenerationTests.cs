@@ -29,6 +29,7 @@ public class LongGenerationTests
     [InlineData(DecodePrecision.Float32, false)]
     [InlineData(DecodePrecision.BFloat16, false)]
     [InlineData(DecodePrecision.Int8, false)]
+    [InlineData(DecodePrecision.Int4, false)]
     [InlineData(DecodePrecision.BFloat16, true)]
     public void MemoryStaysFlatOver2000GeneratedTokens(DecodePrecision precision, bool weightsInBFloat16)
     {

@@ -76,6 +76,7 @@ public class PromptOnKernelsTests
     [Theory]
     [InlineData(DecodePrecision.BFloat16)]
     [InlineData(DecodePrecision.Int8)]
+    [InlineData(DecodePrecision.Int4)]
     public void APromptIsComputedInFloat32WhateverPrecisionDecodeReads(DecodePrecision precision)
     {
         using LlamaModel model = Dense();
@@ -106,6 +107,7 @@ public class PromptOnKernelsTests
     [Theory]
     [InlineData(DecodePrecision.Float32)]
     [InlineData(DecodePrecision.Int8)]
+    [InlineData(DecodePrecision.Int4)]
     public void APromptSharingStepsWithAnotherSequencesDecodeEqualsBothAlone(DecodePrecision precision)
     {
         using LlamaModel dense = Dense();

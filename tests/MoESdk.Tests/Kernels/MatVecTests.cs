@@ -86,6 +86,22 @@ public sealed class MatVecTests : IDisposable
         KernelAssert.Close(expected.data<float>().ToArray(), y);
     }
 
+    /// <summary>
+    /// The float32 values the int4 kernel computes with, in torch, per llama.cpp's q4_0 rule: per block of 32 the value
+    /// m of largest magnitude gives d = m / −8; q = min(15, trunc(w / d + 8.5)); w ≈ (q − 8) · d with d in half precision.
+    /// </summary>
+    internal static Tensor DequantizeInt4(Tensor w)
+    {
+        using var scope = NewDisposeScope();
+        Tensor blocks = w.reshape(-1, Int8Matrix.BlockSize);
+        Tensor largest = blocks.gather(1, blocks.abs().argmax(1, keepdim: true));
+        Tensor scale = largest / -8f;
+        Tensor inverse = where(scale == 0, zeros_like(scale), 1f / scale);
+        Tensor q = ((blocks * inverse) + 8.5f).trunc().clamp_max(15);
+        Tensor stored = scale.to(ScalarType.Float16).to(ScalarType.Float32);
+        return ((q - 8) * stored).reshape(w.shape).MoveToOuterDisposeScope();
+    }
+
     [Theory]
     [InlineData(7, 64)]
     [InlineData(130, 768)]
@@ -105,6 +121,50 @@ public sealed class MatVecTests : IDisposable
     }
 
     [Theory]
+    [InlineData(7, 64)]
+    [InlineData(130, 768)]
+    [InlineData(771, 2048)]
+    public void Int4MatchesTorchOnDequantizedWeights(int rows, int cols)
+    {
+        using Tensor w = randn(rows, cols);
+        using Tensor x = randn(cols);
+        using Int4Weights weights = Int4Weights.FromMatrix(TensorMemory.Matrix(w));
+        using Tensor dequantized = DequantizeInt4(w);
+        using Tensor expected = mv(dequantized, x);
+        float[] y = new float[rows];
+
+        MatVec.Multiply(_pool, weights.Matrix, TensorMemory.Span(x), y);
+
+        KernelAssert.Close(expected.data<float>().ToArray(), y);
+    }
+
+    [Fact]
+    public unsafe void Int4BlocksPackAsLlamaCppsQ4_0()
+    {
+        // One block by hand: the largest magnitude, −4, gives d = −4 / −8 = 0.5 and maps to 0 (trunc(−8 + 8.5)); its
+        // opposite 4 to 15 (clamped from 16); 0 to 8. Value j sits in the low four bits of byte j, value j + 16 in the high four.
+        float[] block = new float[32];
+        block[0] = -4f;
+        block[1] = 4f;
+        block[2] = 1.2f;    // 2.4 + 8.5 → 10
+        block[16] = 0.74f;  // 1.48 + 8.5 = 9.98 → 9
+        block[17] = -0.76f; // −1.52 + 8.5 = 6.98 → 6
+        using Tensor w = tensor(block).reshape(1, 32);
+        using Int4Weights weights = Int4Weights.FromMatrix(TensorMemory.Matrix(w));
+        Int4Matrix m = weights.Matrix;
+
+        Assert.Equal(0.5f, m.Scales[0]);
+        Assert.Equal((byte)(0 | (9 << 4)), m.Values[0]);
+        Assert.Equal((byte)(15 | (6 << 4)), m.Values[1]);
+        Assert.Equal((byte)(10 | (8 << 4)), m.Values[2]);
+        Assert.Equal((byte)(8 | (8 << 4)), m.Values[3]);
+        Assert.Throws<ArgumentException>(() => Int4Weights.FromMatrix(TensorMemory.Matrix(randn(4, 48))));
+    }
+
+    [Theory]
+    [InlineData(DecodePrecision.Int4, 1)]
+    [InlineData(DecodePrecision.Int4, 2)]
+    [InlineData(DecodePrecision.Int4, 5)]
     [InlineData(DecodePrecision.Int8, 1)]
     [InlineData(DecodePrecision.Int8, 2)]
     [InlineData(DecodePrecision.Int8, 5)]
@@ -113,14 +173,17 @@ public sealed class MatVecTests : IDisposable
     [InlineData(DecodePrecision.BFloat16, 5)]
     public unsafe void ProductsOfManyInputsEqualEachInputAloneBitForBit(DecodePrecision precision, int count)
     {
-        // Several inputs share each row load (bfloat16, int8), and from four on an int8 step widens each block of rows
-        // once for all of them: no sum may change. 776 columns: bfloat16 reads the last 8 outside its paired blocks.
-        int cols = precision == DecodePrecision.Int8 ? 768 : 776;
+        // Several inputs share each row load (bfloat16, int8, int4), and from four on an int8 or int4 step widens each
+        // block of rows once for all of them: no sum may change. 776 columns: bfloat16 reads the last 8 outside its paired blocks.
+        int cols = precision == DecodePrecision.BFloat16 ? 776 : 768;
         using Tensor w = randn(130, cols), gate = randn(66, cols), up = randn(66, cols), down = randn(cols, 66);
         using var owned = new CompositeDisposable();
-        WeightMatrix Held(Tensor t) => precision == DecodePrecision.Int8
-            ? owned.Add(Int8Weights.FromMatrix(TensorMemory.Matrix(t))).Matrix
-            : owned.Add(BFloat16Weights.FromTensor(t)).Matrix;
+        WeightMatrix Held(Tensor t) => precision switch
+        {
+            DecodePrecision.Int8 => owned.Add(Int8Weights.FromMatrix(TensorMemory.Matrix(t))).Matrix,
+            DecodePrecision.Int4 => owned.Add(Int4Weights.FromMatrix(TensorMemory.Matrix(t))).Matrix,
+            _ => owned.Add(BFloat16Weights.FromTensor(t)).Matrix,
+        };
         WeightMatrix matrix = Held(w), gateMatrix = Held(gate), upMatrix = Held(up);
         float[][] inputs = [.. Enumerable.Range(0, count).Select(_ => Pinned(randn(cols).data<float>().ToArray()))];
         float[][] paired = [.. inputs.Select(_ => Pinned(new float[cols]))];

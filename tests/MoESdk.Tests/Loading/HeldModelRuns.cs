@@ -3,9 +3,23 @@ using MoESdk.Serving;
 
 namespace MoESdk.Tests.Loading;
 
-/// <summary>What the tests of held precisions (bfloat16, int8) run on a model in every precision alike.</summary>
+/// <summary>What the tests of held precisions (bfloat16, int8, int4) run on a model in every precision alike.</summary>
 internal static class HeldModelRuns
 {
+    /// <summary>Every weight of an int8 or int4 matrix as float32 (d·q), row after row: equal only for the same values and scales.</summary>
+    public static unsafe float[] Widened(MoESdk.Inference.Kernels.WeightMatrix matrix)
+    {
+        float[] weights = new float[(long)matrix.Rows * matrix.Cols];
+        fixed (float* into = weights)
+        {
+            for (int row = 0; row < matrix.Rows; row++)
+            {
+                matrix.WidenRow(row, into + ((long)row * matrix.Cols));
+            }
+        }
+        return weights;
+    }
+
     /// <summary>The logits after <paramref name="text"/> fed at once (a prompt) and fed a token at a time.</summary>
     public static (float[] Prefill, float[] Stepped) PrefillAndSteps(LanguageModel model, string text)
     {

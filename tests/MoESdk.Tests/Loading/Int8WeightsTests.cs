@@ -29,7 +29,7 @@ public sealed class Int8WeightsTests(SmallMoEArtifact artifact) : IClassFixture<
         foreach ((string name, Tensor tensor) in held.Weights.Tensors)
         {
             Tensor source = wide.Weights.Tensors[name];
-            if (!HeldInt8.Applies(name, source.shape))
+            if (!HeldBlocks.Applies(name, source.shape))
             {
                 Assert.Equal(ScalarType.Float32, tensor.dtype);
                 continue;
@@ -39,11 +39,7 @@ public sealed class Int8WeightsTests(SmallMoEArtifact artifact) : IClassFixture<
             Assert.Equal(source.shape, tensor.shape);
             // The values and scales are exactly those of the decode-time copy a float32 model makes.
             using Int8Weights copy = Int8Weights.FromMatrix(TensorMemory.Matrix(source));
-            Int8Matrix expected = copy.Matrix, actual = HeldInt8.Matrix(tensor);
-            long values = (long)expected.Rows * expected.Cols;
-            Assert.True(new ReadOnlySpan<sbyte>(expected.Values, (int)values).SequenceEqual(new ReadOnlySpan<sbyte>(actual.Values, (int)values)), name);
-            int scales = (int)(values / Int8Matrix.BlockSize);
-            Assert.True(new ReadOnlySpan<float>(expected.Scales, scales).SequenceEqual(new ReadOnlySpan<float>(actual.Scales, scales)), name);
+            Assert.Equal(HeldModelRuns.Widened(copy.Matrix), HeldModelRuns.Widened(HeldBlocks.Matrix(tensor)));
         }
         // Every attention and FFN matrix of the reference model, and its head.
         Assert.Equal((7 * wide.Config.NumLayers) + (wide.Config.TieWordEmbeddings ? 0 : 1), matrices);
@@ -54,13 +50,13 @@ public sealed class Int8WeightsTests(SmallMoEArtifact artifact) : IClassFixture<
     public void ASliceOfAHeldMatrixIsRefusedNotReadWithoutItsScales()
     {
         using Tensor source = randn(64, 96);
-        using Tensor held = HeldInt8.Quantize(source);
+        using Tensor held = HeldBlocks.Quantize(source, DecodePrecision.Int8);
         using Tensor rows = held.narrow(0, 32, 16);
 
-        Assert.Equal(64, HeldInt8.Matrix(held).Rows);
-        Assert.Contains("not a whole matrix held in int8", Assert.Throws<ArgumentException>(() => HeldInt8.Matrix(rows)).Message, StringComparison.Ordinal);
+        Assert.Equal(64, HeldBlocks.Matrix(held).Rows);
+        Assert.Contains("not a whole matrix held in int8", Assert.Throws<ArgumentException>(() => HeldBlocks.Matrix(rows)).Message, StringComparison.Ordinal);
         // The widened matrix is the quantized one: every weight within half a block step of the source.
-        using Tensor widened = HeldInt8.Widen(held);
+        using Tensor widened = HeldBlocks.Widen(held);
         using Tensor step = source.reshape(-1, Int8Matrix.BlockSize).abs().amax([1], keepdim: true) / 127f;
         Assert.True(((widened - source).reshape(-1, Int8Matrix.BlockSize).abs() <= (step / 2) + 1e-6f).all().item<bool>());
     }

@@ -7,11 +7,11 @@ namespace MoESdk.Inference.Decoding;
 
 /// <summary>
 /// A model's weight matrices as the decode kernels read them in one <see cref="DecodePrecision"/>: views of the tensors
-/// themselves (float32, bfloat16 for a model loaded in bfloat16 whatever the precision asked unless it is int8, int8 for
-/// a model held in int8 whatever the precision asked), or bfloat16 / int8 copies made once and shared by every session
+/// themselves (float32, bfloat16 for a model loaded in bfloat16 whatever the precision asked unless it is int8 or int4,
+/// int8 for a model held in int8 whatever the precision asked), or bfloat16 / int8 / int4 copies made once and shared by every session
 /// of the model. The router and the norms stay
 /// float32 in every precision (copies for a bfloat16 model: they are small, and the router's logits choose the
-/// experts). An int8 matrix whose width is not a whole number of blocks stays as it is.
+/// experts). An int8 or int4 matrix whose width is not a whole number of blocks stays as it is.
 /// </summary>
 internal sealed class DecodeWeights : IDisposable
 {
@@ -26,11 +26,12 @@ internal sealed class DecodeWeights : IDisposable
 
     /// <summary>
     /// The precision the kernels read <paramref name="model"/>'s matrices in when <paramref name="asked"/> is asked: a
-    /// bfloat16 model is read as such unless int8 is asked, a model held in int8 always in int8 (it has nothing wider).
+    /// bfloat16 model is read as such unless int8 or int4 is asked, a model held in int8 or int4 always in what it holds (it has nothing wider).
     /// </summary>
     public static DecodePrecision Effective(LlamaModel model, DecodePrecision asked) => model.HeldPrecision switch
     {
         DecodePrecision.Int8 => DecodePrecision.Int8,
+        DecodePrecision.Int4 => DecodePrecision.Int4,
         DecodePrecision.BFloat16 when asked == DecodePrecision.Float32 => DecodePrecision.BFloat16,
         _ => asked,
     };
@@ -64,13 +65,13 @@ internal sealed class DecodeWeights : IDisposable
     /// <summary>The matrix the kernels read for <paramref name="tensor"/>: its copy in this precision, or the tensor itself.</summary>
     public unsafe WeightMatrix Matrix(Tensor tensor)
     {
+        if (HeldBlocks.IsHeld(tensor))
+        {
+            return HeldBlocks.Matrix(tensor);
+        }
         if (_copies.TryGetValue(TensorMemory.Key(tensor), out WeightMatrix copy))
         {
             return copy;
-        }
-        if (HeldInt8.IsHeld(tensor))
-        {
-            return HeldInt8.Matrix(tensor);
         }
         return tensor.dtype == ScalarType.BFloat16
             ? new BFloat16Matrix(TensorMemory.BFloat16Pointer(tensor), checked((int)tensor.shape[0]), checked((int)tensor.shape[1]))
@@ -116,9 +117,13 @@ internal sealed class DecodeWeights : IDisposable
 
     private unsafe void Copy(Tensor tensor)
     {
+        // A matrix held in int8 or int4 is read in place.
+        if (HeldBlocks.IsHeld(tensor))
+        {
+            return;
+        }
         nint key = TensorMemory.Key(tensor);
-        // A matrix held in int8 is read in place.
-        if (_copies.ContainsKey(key) || HeldInt8.IsHeld(tensor))
+        if (_copies.ContainsKey(key))
         {
             return;
         }
@@ -132,15 +137,21 @@ internal sealed class DecodeWeights : IDisposable
             _owned.Add(half);
             copy = half.Matrix;
         }
-        else if (Int8Weights.CanQuantize(source.Cols))
+        else if (!Int8Weights.CanQuantize(source.Cols))
         {
-            Int8Weights quantized = Int8Weights.FromMatrix(source);
+            return;
+        }
+        else if (Precision == DecodePrecision.Int4)
+        {
+            Int4Weights quantized = Int4Weights.FromMatrix(source);
             _owned.Add(quantized);
             copy = quantized.Matrix;
         }
         else
         {
-            return;
+            Int8Weights quantized = Int8Weights.FromMatrix(source);
+            _owned.Add(quantized);
+            copy = quantized.Matrix;
         }
         _copies.Add(key, copy);
         CopyBytes += copy.Bytes;

@@ -13,10 +13,12 @@ internal static unsafe class WeightView
 {
     /// <summary>
     /// Whether the kernels can read <paramref name="tensor"/>: a contiguous float32 or bfloat16 CPU tensor, or a matrix
-    /// held in int8 (<see cref="Loading.HeldInt8"/>).
+    /// held in int8 or int4 (<see cref="Loading.HeldBlocks"/>).
     /// </summary>
     public static bool IsReadable(Tensor tensor) =>
-        tensor.dtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Int8 && tensor.device_type == DeviceType.CPU && tensor.is_contiguous();
+        tensor.device_type == DeviceType.CPU
+        && (Loading.HeldBlocks.PrecisionOf(tensor) == DecodePrecision.Int4
+            || (tensor.dtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Int8 && tensor.is_contiguous()));
 
     public static FloatMatrix Matrix(Tensor tensor) => TensorMemory.Matrix(tensor);
 

@@ -412,22 +412,9 @@ internal static unsafe class RowDot
         int blocks = cols / Int8Matrix.BlockSize;
         if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
         {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             // The next rows' lines, as the bfloat16 loop asks for them (measured: 1B decode 1.58× → 2.4× float32's).
-            for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
-            {
-                PrefetchNextRows(r0, r1, r2, r3, cols, c);
-                Vector512<float> x0 = Vector512.Load(x + c);
-                Vector512<float> x1 = Vector512.Load(x + c + 16);
-                a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
-                a1 = Vector512.FusedMultiplyAdd(Block512(r1 + c, x0, x1), Vector512.Create(d1[b]), a1);
-                a2 = Vector512.FusedMultiplyAdd(Block512(r2 + c, x0, x1), Vector512.Create(d2[b]), a2);
-                a3 = Vector512.FusedMultiplyAdd(Block512(r3 + c, x0, x1), Vector512.Create(d3[b]), a3);
-            }
-            s0 = Vector512.Sum(a0);
-            s1 = Vector512.Sum(a1);
-            s2 = Vector512.Sum(a2);
-            s3 = Vector512.Sum(a3);
+            FourBlocks(new QuantizedRow(r0, cols), new QuantizedRow(r1, cols), new QuantizedRow(r2, cols), new QuantizedRow(r3, cols),
+                d0, d1, d2, d3, x, cols, out s0, out s1, out s2, out s3);
         }
         else if (Avx2.IsSupported)
         {
@@ -454,6 +441,88 @@ internal static unsafe class RowDot
     }
 
     /// <summary>
+    /// Four int4 rows (see <see cref="Int4Matrix"/>; <paramref name="cols"/> is a multiple of the block size): each block
+    /// unpacked to the floats q − 8 and summed as an int8 block is, so an int4 row computes what an int8 row holding the
+    /// same values would. AVX-512, else one value at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Four(byte* r0, byte* r1, byte* r2, byte* r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+        {
+            FourBlocks(new PackedRow(r0, cols), new PackedRow(r1, cols), new PackedRow(r2, cols), new PackedRow(r3, cols),
+                d0, d1, d2, d3, x, cols, out s0, out s1, out s2, out s3);
+            return;
+        }
+        int blocks = cols / Int8Matrix.BlockSize;
+        s0 = PackedBlockSums(r0, d0, x, blocks);
+        s1 = PackedBlockSums(r1, d1, x, blocks);
+        s2 = PackedBlockSums(r2, d2, x, blocks);
+        s3 = PackedBlockSums(r3, d3, x, blocks);
+    }
+
+    /// <summary>The int4 <c>Four</c> of the same rows with two inputs: each block unpacked once for both, the same sums bit for bit. Needs AVX-512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourPair(byte* r0, byte* r1, byte* r2, byte* r3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols, int nextRows,
+        out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s) =>
+        FourPair(new PackedRow(r0, cols), new PackedRow(r1, cols), new PackedRow(r2, cols), new PackedRow(r3, cols), d0, d1, d2, d3, x, y, cols, nextRows,
+            out x0s, out x1s, out x2s, out x3s, out y0s, out y1s, out y2s, out y3s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float One(byte* r, float* d, float* x, int cols)
+    {
+        // The same row four times: the repeats hit L1, and this path only runs for the last rows of a range.
+        Four(r, r, r, r, d, d, d, d, x, cols, out float s, out _, out _, out _);
+        return s;
+    }
+
+    // Four rows of blocks (int8 in place, int4 unpacked) against one input: per block the 32 values as floats meet x,
+    // then the block's scale.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourBlocks<TRow>(TRow r0, TRow r1, TRow r2, TRow r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        out float s0, out float s1, out float s2, out float s3)
+        where TRow : struct, IBlockRow
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        FourBlocksInto(r0, r1, r2, r3, d0, d1, d2, d3, x, cols, ref a0, ref a1, ref a2, ref a3);
+        s0 = Vector512.Sum(a0);
+        s1 = Vector512.Sum(a1);
+        s2 = Vector512.Sum(a2);
+        s3 = Vector512.Sum(a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourBlocksInto<TRow>(TRow r0, TRow r1, TRow r2, TRow r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+        where TRow : struct, IBlockRow
+    {
+        int blocks = cols / Int8Matrix.BlockSize;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            r0.Prefetch(c);
+            r1.Prefetch(c);
+            r2.Prefetch(c);
+            r3.Prefetch(c);
+            Vector512<float> x0 = Vector512.Load(x + c);
+            Vector512<float> x1 = Vector512.Load(x + c + 16);
+            a0 = Vector512.FusedMultiplyAdd(BlockSum(r0, c, x0, x1), Vector512.Create(d0[b]), a0);
+            a1 = Vector512.FusedMultiplyAdd(BlockSum(r1, c, x0, x1), Vector512.Create(d1[b]), a1);
+            a2 = Vector512.FusedMultiplyAdd(BlockSum(r2, c, x0, x1), Vector512.Create(d2[b]), a2);
+            a3 = Vector512.FusedMultiplyAdd(BlockSum(r3, c, x0, x1), Vector512.Create(d3[b]), a3);
+        }
+    }
+
+    // A block's 32 values against 32 floats of x, as 16-lane float vectors: lane sums of q·x.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> BlockSum<TRow>(TRow row, int c, Vector512<float> x0, Vector512<float> x1)
+        where TRow : struct, IBlockRow
+    {
+        row.Block(c, out Vector512<float> low, out Vector512<float> high);
+        return Vector512.FusedMultiplyAdd(high, x1, low * x0);
+    }
+
+    /// <summary>
     /// The int8 <c>Four</c> of the same four rows with two inputs, x and y: each block is widened to float once for both.
     /// Every (row, input) sum takes the same steps as in <c>Four</c>, so the results are bit for bit the same. Needs AVX-512.
     /// </summary>
@@ -465,7 +534,7 @@ internal static unsafe class RowDot
 
     /// <summary>
     /// The int8 <see cref="FourPair(sbyte*, sbyte*, sbyte*, sbyte*, float*, float*, float*, float*, float*, float*, int, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>
-    /// on rows already widened to float by <see cref="WidenInt8"/> (the values q, exact; scales not applied): the same
+    /// on rows already widened to float by <see cref="Widen(sbyte*, float*, int)"/> (or, for int4, <see cref="Widen(byte*, float*, int)"/>) (the values q, exact; scales not applied): the same
     /// steps on the same numbers, so the same sums bit for bit, without widening the block again for every pair of inputs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -478,7 +547,7 @@ internal static unsafe class RowDot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void FourPair<TRow>(TRow r0, TRow r1, TRow r2, TRow r3, float* d0, float* d1, float* d2, float* d3, float* x, float* y, int cols, int nextRows,
         out float x0s, out float x1s, out float x2s, out float x3s, out float y0s, out float y1s, out float y2s, out float y3s)
-        where TRow : struct, IInt8Row
+        where TRow : struct, IBlockRow
     {
         int blocks = cols / Int8Matrix.BlockSize;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -503,10 +572,10 @@ internal static unsafe class RowDot
             }
             Vector512<float> xl = Vector512.Load(x + c), xh = Vector512.Load(x + c + 16);
             Vector512<float> yl = Vector512.Load(y + c), yh = Vector512.Load(y + c + 16);
-            PairBlock(r0.Low(c), r0.High(c), d0[b], xl, xh, yl, yh, ref a0, ref e0);
-            PairBlock(r1.Low(c), r1.High(c), d1[b], xl, xh, yl, yh, ref a1, ref e1);
-            PairBlock(r2.Low(c), r2.High(c), d2[b], xl, xh, yl, yh, ref a2, ref e2);
-            PairBlock(r3.Low(c), r3.High(c), d3[b], xl, xh, yl, yh, ref a3, ref e3);
+            PairBlock(r0, c, d0[b], xl, xh, yl, yh, ref a0, ref e0);
+            PairBlock(r1, c, d1[b], xl, xh, yl, yh, ref a1, ref e1);
+            PairBlock(r2, c, d2[b], xl, xh, yl, yh, ref a2, ref e2);
+            PairBlock(r3, c, d3[b], xl, xh, yl, yh, ref a3, ref e3);
         }
         x0s = Vector512.Sum(a0);
         x1s = Vector512.Sum(a1);
@@ -518,65 +587,102 @@ internal static unsafe class RowDot
         y3s = Vector512.Sum(e3);
     }
 
-    // One widened block (low and high 16 values) against two inputs.
+    // One block (low and high 16 values as floats) against two inputs.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PairBlock(Vector512<float> low, Vector512<float> high, float scale, Vector512<float> xl, Vector512<float> xh, Vector512<float> yl, Vector512<float> yh,
+    private static void PairBlock<TRow>(TRow row, int c, float scale, Vector512<float> xl, Vector512<float> xh, Vector512<float> yl, Vector512<float> yh,
         ref Vector512<float> a, ref Vector512<float> e)
+        where TRow : struct, IBlockRow
     {
+        row.Block(c, out Vector512<float> low, out Vector512<float> high);
         Vector512<float> d = Vector512.Create(scale);
         a = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, xh, low * xl), d, a);
         e = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(high, yh, low * yl), d, e);
     }
 
-    /// <summary>A row of int8 blocks as the paired kernel reads it: a block's 32 values as two float vectors.</summary>
-    private interface IInt8Row
+    /// <summary>A row of 32-value blocks (int8, int4, or either widened) as the block kernels read it.</summary>
+    private interface IBlockRow
     {
+        /// <summary>Asks for the line that the row four on reads at column <paramref name="c"/>, where the row is read in place.</summary>
         void Prefetch(int c);
 
-        Vector512<float> Low(int c);
-
-        Vector512<float> High(int c);
+        /// <summary>The block at column <paramref name="c"/>: its first and last 16 values as floats (scale not applied).</summary>
+        void Block(int c, out Vector512<float> low, out Vector512<float> high);
     }
 
-    /// <summary>The row in place, each block widened as it is read; asks for the line four rows on, as the loops above do.</summary>
-    private readonly struct QuantizedRow(sbyte* q, int cols) : IInt8Row
+    /// <summary>An int8 row in place, each block widened as it is read; asks for the line four rows on, as the loops above do.</summary>
+    private readonly struct QuantizedRow(sbyte* q, int cols) : IBlockRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Prefetch(int c) => Sse.Prefetch0(q + ((nint)cols * MatVec.RowBlock) + c);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Low(int c) => Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c)));
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> High(int c) => Low(c + 16);
+        public void Block(int c, out Vector512<float> low, out Vector512<float> high)
+        {
+            low = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c)));
+            high = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c + 16)));
+        }
     }
 
-    /// <summary>The row widened beforehand (<see cref="WidenInt8"/>), in cache: nothing to ask for.</summary>
-    private readonly struct WidenedRow(float* q) : IInt8Row
+    /// <summary>
+    /// An int4 row in place (16 bytes a block: value j in the low four bits of byte j, value j + 16 in the high four);
+    /// asks for the line four rows on once per 64 bytes of the row, the line it reads.
+    /// </summary>
+    private readonly struct PackedRow(byte* q, int cols) : IBlockRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int c)
+        {
+            if ((c & 127) == 0)
+            {
+                Sse.Prefetch0(q + ((nint)cols / 2 * MatVec.RowBlock) + (c / 2));
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Block(int c, out Vector512<float> low, out Vector512<float> high)
+        {
+            Vector512<int> packed = Avx512F.ConvertToVector512Int32(Vector128.Load(q + (c / 2)));
+            Vector512<int> offset = Vector512.Create(8);
+            low = Avx512F.ConvertToVector512Single((packed & Vector512.Create(15)) - offset);
+            high = Avx512F.ConvertToVector512Single(Vector512.ShiftRightLogical(packed, 4) - offset);
+        }
+    }
+
+    /// <summary>A row widened beforehand (<see cref="Widen(sbyte*, float*, int)"/>), in cache: nothing to ask for.</summary>
+    private readonly struct WidenedRow(float* q) : IBlockRow
     {
         public void Prefetch(int c)
         {
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Low(int c) => Vector512.Load(q + c);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> High(int c) => Vector512.Load(q + c + 16);
+        public void Block(int c, out Vector512<float> low, out Vector512<float> high)
+        {
+            low = Vector512.Load(q + c);
+            high = Vector512.Load(q + c + 16);
+        }
     }
 
-    /// <summary>The int8 values of a row as floats (exact), for <see cref="FourPair(float*, float*, float*, float*, float*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float, out float, out float, out float, out float)"/>; needs AVX-512.</summary>
+    /// <summary>The int8 values of a row as floats (exact), for the <c>FourPair</c> of widened rows; needs AVX-512.</summary>
+    public static void Widen(sbyte* q, float* into, int cols) => Widen(new QuantizedRow(q, cols), into, cols);
+
+    /// <summary>The int4 values q − 8 of a row as floats (exact), as <see cref="Widen(sbyte*, float*, int)"/>; needs AVX-512.</summary>
+    public static void Widen(byte* q, float* into, int cols) => Widen(new PackedRow(q, cols), into, cols);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WidenInt8(sbyte* q, float* into, int cols)
+    private static void Widen<TRow>(TRow row, float* into, int cols)
+        where TRow : struct, IBlockRow
     {
-        for (int c = 0; c < cols; c += 16)
+        for (int c = 0; c < cols; c += Int8Matrix.BlockSize)
         {
-            // The row four on, which the next block widens: as the paired loops ask for it, once per cache line.
+            // The row four on, which the next block widens: as the paired loops ask for it, once per 64 values.
             if ((c & 63) == 0)
             {
-                Sse.Prefetch0(q + ((nint)cols * MatVec.RowBlock) + c);
+                row.Prefetch(c);
             }
-            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c))).Store(into + c);
+            row.Block(c, out Vector512<float> low, out Vector512<float> high);
+            low.Store(into + c);
+            high.Store(into + c + 16);
         }
     }
 
@@ -586,15 +692,6 @@ internal static unsafe class RowDot
         // The same row four times: the repeats hit L1, and this path only runs for the last rows of a range.
         Four(r, r, r, r, d, d, d, d, x, cols, out float s, out _, out _, out _);
         return s;
-    }
-
-    // 32 int8 weights against 32 floats of x, as 16-lane float vectors: lane sums of q·x.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Block512(sbyte* q, Vector512<float> x0, Vector512<float> x1)
-    {
-        Vector512<float> low = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q)));
-        Vector512<float> high = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16)));
-        return Vector512.FusedMultiplyAdd(high, x1, low * x0);
     }
 
     // The same with 8-lane vectors, four per block.
@@ -616,6 +713,23 @@ internal static unsafe class RowDot
             for (int i = 0; i < Int8Matrix.BlockSize; i++)
             {
                 block += q[c + i] * x[c + i];
+            }
+            total += d[b] * block;
+        }
+        return total;
+    }
+
+    private static float PackedBlockSums(byte* q, float* d, float* x, int blocks)
+    {
+        float total = 0;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            float block = 0;
+            for (int i = 0; i < Int4Matrix.BlockBytes; i++)
+            {
+                byte packed = q[(c / 2) + i];
+                block += ((packed & 15) - 8) * x[c + i];
+                block += ((packed >> 4) - 8) * x[c + Int4Matrix.BlockBytes + i];
             }
             total += d[b] * block;
         }
@@ -709,20 +823,16 @@ internal static unsafe class RowDot
     /// <summary>The int8 form (whole blocks, as <see cref="Four(sbyte*, sbyte*, sbyte*, sbyte*, float*, float*, float*, float*, float*, int, out float, out float, out float, out float)"/>); needs AVX-512.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FourInto(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
-        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-    {
-        int blocks = cols / Int8Matrix.BlockSize;
-        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
-        {
-            PrefetchNextRows(r0, r1, r2, r3, cols, c);
-            Vector512<float> x0 = Vector512.Load(x + c);
-            Vector512<float> x1 = Vector512.Load(x + c + 16);
-            a0 = Vector512.FusedMultiplyAdd(Block512(r0 + c, x0, x1), Vector512.Create(d0[b]), a0);
-            a1 = Vector512.FusedMultiplyAdd(Block512(r1 + c, x0, x1), Vector512.Create(d1[b]), a1);
-            a2 = Vector512.FusedMultiplyAdd(Block512(r2 + c, x0, x1), Vector512.Create(d2[b]), a2);
-            a3 = Vector512.FusedMultiplyAdd(Block512(r3 + c, x0, x1), Vector512.Create(d3[b]), a3);
-        }
-    }
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3) =>
+        FourBlocksInto(new QuantizedRow(r0, cols), new QuantizedRow(r1, cols), new QuantizedRow(r2, cols), new QuantizedRow(r3, cols),
+            d0, d1, d2, d3, x, cols, ref a0, ref a1, ref a2, ref a3);
+
+    /// <summary>The int4 form (whole blocks, as the int4 <c>Four</c>); needs AVX-512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FourInto(byte* r0, byte* r1, byte* r2, byte* r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3) =>
+        FourBlocksInto(new PackedRow(r0, cols), new PackedRow(r1, cols), new PackedRow(r2, cols), new PackedRow(r3, cols),
+            d0, d1, d2, d3, x, cols, ref a0, ref a1, ref a2, ref a3);
 
     // Asks for the cache line at column c four rows further on in each row's matrix, which a range's next block of rows
     // reads: short rows are streams the hardware prefetcher ramps up on too late. A prefetch past a matrix's end is only

@@ -5,7 +5,7 @@ namespace MoESdk.Inference.Kernels;
 
 /// <summary>
 /// A row-major weight matrix in one of the <see cref="DecodePrecision"/> layouts, in memory the view does not own
-/// (a float32 tensor's storage, <see cref="BFloat16Weights"/> or <see cref="Int8Weights"/>). The kernels take this
+/// (a float32 tensor's storage, <see cref="BFloat16Weights"/>, <see cref="Int8Weights"/> or <see cref="Int4Weights"/>). The kernels take this
 /// one type and branch on the precision once per four rows, so every projection runs in any precision.
 /// </summary>
 internal readonly unsafe struct WeightMatrix
@@ -33,6 +33,7 @@ internal readonly unsafe struct WeightMatrix
     {
         DecodePrecision.Float32 => (long)Rows * Cols * sizeof(float),
         DecodePrecision.BFloat16 => (long)Rows * Cols * sizeof(ushort),
+        DecodePrecision.Int4 => ((long)Rows * Cols / 2) + ((long)Rows * (Cols / Int8Matrix.BlockSize) * sizeof(float)),
         _ => ((long)Rows * Cols) + ((long)Rows * (Cols / Int8Matrix.BlockSize) * sizeof(float)),
     };
 
@@ -41,6 +42,8 @@ internal readonly unsafe struct WeightMatrix
     public static implicit operator WeightMatrix(BFloat16Matrix matrix) => new(DecodePrecision.BFloat16, matrix.Data, null, matrix.Rows, matrix.Cols);
 
     public static implicit operator WeightMatrix(Int8Matrix matrix) => new(DecodePrecision.Int8, matrix.Values, matrix.Scales, matrix.Rows, matrix.Cols);
+
+    public static implicit operator WeightMatrix(Int4Matrix matrix) => new(DecodePrecision.Int4, matrix.Values, matrix.Scales, matrix.Rows, matrix.Cols);
 
     /// <summary>
     /// Rows <paramref name="r0"/> and <paramref name="r1"/> of this matrix and <paramref name="r2"/> and <paramref name="r3"/>
@@ -59,6 +62,10 @@ internal readonly unsafe struct WeightMatrix
                 RowDot.Four(HalfRow(r0), HalfRow(r1), other.HalfRow(r2), other.HalfRow(r3), x.Values, x.Paired, x.PairedLength, Cols,
                     out s0, out s1, out s2, out s3);
                 break;
+            case DecodePrecision.Int4:
+                RowDot.Four(PackedRow(r0), PackedRow(r1), other.PackedRow(r2), other.PackedRow(r3),
+                    ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3), x.Values, Cols, out s0, out s1, out s2, out s3);
+                break;
             default:
                 RowDot.Four(ByteRow(r0), ByteRow(r1), other.ByteRow(r2), other.ByteRow(r3),
                     ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3), x.Values, Cols, out s0, out s1, out s2, out s3);
@@ -68,7 +75,7 @@ internal readonly unsafe struct WeightMatrix
 
     /// <summary>
     /// <see cref="Dot4"/> with two inputs, <paramref name="x"/> and <paramref name="y"/>: the same sums, bit for bit, with
-    /// float32 and bfloat16 rows loaded once for both where Vector512 runs, int8 blocks widened once for both with AVX-512
+    /// float32 and bfloat16 rows loaded once for both where Vector512 runs, int8 and int4 blocks widened once for both with AVX-512
     /// (a batched step's sequences in pairs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -93,26 +100,40 @@ internal readonly unsafe struct WeightMatrix
                 x.Values, y.Values, Cols, nextRows, out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
             return;
         }
+        if (Precision == DecodePrecision.Int4 && CanAccumulateLanes)
+        {
+            RowDot.FourPair(PackedRow(r0), PackedRow(r1), other.PackedRow(r2), other.PackedRow(r3), ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3),
+                x.Values, y.Values, Cols, nextRows, out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
+            return;
+        }
         Dot4(r0, r1, other, r2, r3, x, out x0, out x1, out x2, out x3);
         Dot4(r0, r1, other, r2, r3, y, out y0, out y1, out y2, out y3);
     }
 
-    /// <summary>Widest int8 matrix whose four rows a step widens on the stack (<see cref="Widen4"/>): 128 KiB of floats.</summary>
+    /// <summary>Widest int8 or int4 matrix whose four rows a step widens on the stack (<see cref="Widen4"/>): 128 KiB of floats.</summary>
     public const int MaxWidenedColumns = 8192;
 
     /// <summary>
     /// Whether a step with many inputs widens four rows once for all of them (<see cref="Widen4"/>,
-    /// <see cref="Dot4PairWidened"/>): int8 with AVX-512, where widening a block costs as much as its products with two inputs.
+    /// <see cref="Dot4PairWidened"/>): int8 and int4 with AVX-512, where widening a block costs as much as its products with two inputs.
     /// </summary>
-    public bool WidensForMany => Precision == DecodePrecision.Int8 && CanAccumulateLanes && Cols <= MaxWidenedColumns;
+    public bool WidensForMany => Precision is DecodePrecision.Int8 or DecodePrecision.Int4 && CanAccumulateLanes && Cols <= MaxWidenedColumns;
 
-    /// <summary>The int8 values of rows r0, r1 of this matrix and r2, r3 of <paramref name="other"/> as floats, one after another in <paramref name="tile"/> (4 × <see cref="Cols"/>); needs <see cref="WidensForMany"/>.</summary>
+    /// <summary>The int8 or int4 values of rows r0, r1 of this matrix and r2, r3 of <paramref name="other"/> as floats, one after another in <paramref name="tile"/> (4 × <see cref="Cols"/>); needs <see cref="WidensForMany"/>.</summary>
     public void Widen4(int r0, int r1, in WeightMatrix other, int r2, int r3, float* tile)
     {
-        RowDot.WidenInt8(ByteRow(r0), tile, Cols);
-        RowDot.WidenInt8(ByteRow(r1), tile + Cols, Cols);
-        RowDot.WidenInt8(other.ByteRow(r2), tile + (2 * Cols), Cols);
-        RowDot.WidenInt8(other.ByteRow(r3), tile + (3 * Cols), Cols);
+        if (Precision == DecodePrecision.Int4)
+        {
+            RowDot.Widen(PackedRow(r0), tile, Cols);
+            RowDot.Widen(PackedRow(r1), tile + Cols, Cols);
+            RowDot.Widen(other.PackedRow(r2), tile + (2 * Cols), Cols);
+            RowDot.Widen(other.PackedRow(r3), tile + (3 * Cols), Cols);
+            return;
+        }
+        RowDot.Widen(ByteRow(r0), tile, Cols);
+        RowDot.Widen(ByteRow(r1), tile + Cols, Cols);
+        RowDot.Widen(other.ByteRow(r2), tile + (2 * Cols), Cols);
+        RowDot.Widen(other.ByteRow(r3), tile + (3 * Cols), Cols);
     }
 
     /// <summary><see cref="Dot4Pair"/> of the rows <see cref="Widen4"/> put in <paramref name="tile"/>: the same sums, bit for bit.</summary>
@@ -122,7 +143,7 @@ internal readonly unsafe struct WeightMatrix
         RowDot.FourPair(tile, tile + Cols, tile + (2 * Cols), tile + (3 * Cols), ScaleRow(r0), ScaleRow(r1), other.ScaleRow(r2), other.ScaleRow(r3),
             x.Values, y.Values, Cols, out x0, out x1, out x2, out x3, out y0, out y1, out y2, out y3);
 
-    /// <summary>Whether <see cref="Dot4Into"/> runs here: Vector512 (and AVX-512 for int8).</summary>
+    /// <summary>Whether <see cref="Dot4Into"/> runs here: Vector512 (and AVX-512 for int8 and int4).</summary>
     public static bool CanAccumulateLanes => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 
     /// <summary>
@@ -141,6 +162,10 @@ internal readonly unsafe struct WeightMatrix
                 RowDot.FourInto(HalfRow(r), HalfRow(r + 1), HalfRow(r + 2), HalfRow(r + 3), x.Values, x.Paired, x.PairedLength, Cols,
                     ref a0, ref a1, ref a2, ref a3);
                 break;
+            case DecodePrecision.Int4:
+                RowDot.FourInto(PackedRow(r), PackedRow(r + 1), PackedRow(r + 2), PackedRow(r + 3),
+                    ScaleRow(r), ScaleRow(r + 1), ScaleRow(r + 2), ScaleRow(r + 3), x.Values, Cols, ref a0, ref a1, ref a2, ref a3);
+                break;
             default:
                 RowDot.FourInto(ByteRow(r), ByteRow(r + 1), ByteRow(r + 2), ByteRow(r + 3),
                     ScaleRow(r), ScaleRow(r + 1), ScaleRow(r + 2), ScaleRow(r + 3), x.Values, Cols, ref a0, ref a1, ref a2, ref a3);
@@ -154,14 +179,30 @@ internal readonly unsafe struct WeightMatrix
     {
         DecodePrecision.Float32 => RowDot.One(FloatRow(row), x.Values, Cols),
         DecodePrecision.BFloat16 => RowDot.One(HalfRow(row), x.Values, x.Paired, x.PairedLength, Cols),
+        DecodePrecision.Int4 => RowDot.One(PackedRow(row), ScaleRow(row), x.Values, Cols),
         _ => RowDot.One(ByteRow(row), ScaleRow(row), x.Values, Cols),
     };
+
+    /// <summary>Row <paramref name="row"/> of an int8 or int4 matrix as float32 weights, d·q, into <paramref name="into"/> (<see cref="Cols"/> floats).</summary>
+    public void WidenRow(int row, float* into)
+    {
+        float* scales = ScaleRow(row);
+        for (int c = 0; c < Cols; c++)
+        {
+            int q = Precision == DecodePrecision.Int4
+                ? ((PackedRow(row)[((c / Int8Matrix.BlockSize) * Int4Matrix.BlockBytes) + (c % Int4Matrix.BlockBytes)] >> (c % Int8Matrix.BlockSize < Int4Matrix.BlockBytes ? 0 : 4)) & 15) - 8
+                : ByteRow(row)[c];
+            into[c] = scales[c / Int8Matrix.BlockSize] * q;
+        }
+    }
 
     private float* FloatRow(int row) => (float*)_data + ((nint)row * Cols);
 
     private ushort* HalfRow(int row) => (ushort*)_data + ((nint)row * Cols);
 
     private sbyte* ByteRow(int row) => (sbyte*)_data + ((nint)row * Cols);
+
+    private byte* PackedRow(int row) => (byte*)_data + ((nint)row * Cols / 2);
 
     private float* ScaleRow(int row) => _scales + ((nint)row * (Cols / Int8Matrix.BlockSize));
 }
