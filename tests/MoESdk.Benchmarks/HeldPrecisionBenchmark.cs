@@ -9,10 +9,10 @@ using static TorchSharp.torch;
 /// A model held in bfloat16 or int8 against the same file loaded as float32: resident memory over the file's bytes, and
 /// decode speed. `write` makes a bfloat16 Hugging Face folder of a benchmark shape (random weights); `run` loads it in
 /// one precision in this process (run each precision in its own process: resident memory is the process's);
-/// `compare` loads it both ways in one process and alternates their decode steps, so the speed ratio is fair on a
+/// `compare` loads it in every precision in one process and alternates their decode steps, so the speed ratio is fair on a
 /// shared machine.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR [TOKENIZER_MODEL_DIR]
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16|int8 [tokens=16 [map]]
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16|int8|int4 [tokens=16 [map]]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held mapped DIR      (bfloat16 copied against mapped)
 /// </summary>
@@ -46,7 +46,7 @@ internal static class HeldPrecisionBenchmark
         }
         else
         {
-            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8 [tokens [map]] | held compare DIR [tokens] | held mapped DIR");
+            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8|int4 [tokens [map]] | held compare DIR [tokens] | held mapped DIR");
         }
     }
 
@@ -178,11 +178,14 @@ internal static class HeldPrecisionBenchmark
         using LanguageModel single = LanguageModel.Open(folder, new LoadOptions { TrustWeights = true });
         using LanguageModel held = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.BFloat16, TrustWeights = true });
         using LanguageModel quantized = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.Int8, TrustWeights = true });
+        using LanguageModel packed = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.Int4, TrustWeights = true });
+        LanguageModel[] models = [single, held, quantized, packed];
         (string Name, InferenceSession Session)[] runs =
         [
             ("float32", new InferenceSession(single.Model, tokens + 4)),
             ("held in bfloat16", new InferenceSession(held.Model, tokens + 4)),
             ("held in int8", new InferenceSession(quantized.Model, tokens + 4)),
+            ("held in int4", new InferenceSession(packed.Model, tokens + 4)),
         ];
         // Prefill of 64 tokens, alternated the same way (fresh sessions, median of 11 after one warm-up round).
         int[] prompt = [.. Enumerable.Range(1, 64)];
@@ -192,7 +195,7 @@ internal static class HeldPrecisionBenchmark
         {
             for (int r = 0; r < runs.Length; r++)
             {
-                using var fresh = new InferenceSession(new[] { single, held, quantized }[r].Model, 128);
+                using var fresh = new InferenceSession(models[r].Model, 128);
                 clock.Restart();
                 fresh.Feed(prompt);
                 if (round > 0)

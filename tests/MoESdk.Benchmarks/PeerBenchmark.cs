@@ -11,9 +11,10 @@ using MoESdk.Modules;
 /// <summary>
 /// MoESdk against llama.cpp (LLamaSharp, in this process) on the same weights: synthetic weights of a shape (as
 /// <c>moe bench --shape</c>), dense and converted to 8 experts top-2, each exported to GGUF in the precision llama.cpp
-/// runs (f32, bf16, q8_0) and decoded by MoESdk's kernels in the matching one (f32, bf16, int8). Prefill of 64 tokens,
-/// then 64 tokens decoded one at a time (argmax fed back), medians of the repetitions, both engines on the same threads.
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- peer [shape=110m] [repetitions=5] [threads=2]
+/// runs (f32, bf16, q8_0, q4_0) and decoded by MoESdk's kernels in the matching one (f32, bf16, int8, int4). Prefill of
+/// 64 tokens, then 64 tokens decoded one at a time (argmax fed back), medians of the repetitions, both engines on the
+/// same threads. The last argument picks precisions by name (e.g. int4/q4_0), all by default.
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- peer [shape=110m] [repetitions=5] [threads=2] [f32,bf16,int8/q8_0,int4/q4_0]
 /// </summary>
 internal static class PeerBenchmark
 {
@@ -25,6 +26,7 @@ internal static class PeerBenchmark
         ("f32", DecodePrecision.Float32, GgufTensorType.F32),
         ("bf16", DecodePrecision.BFloat16, GgufTensorType.BF16),
         ("int8/q8_0", DecodePrecision.Int8, GgufTensorType.Q8_0),
+        ("int4/q4_0", DecodePrecision.Int4, GgufTensorType.Q4_0),
     ];
 
     public static void Run(string[] args)
@@ -32,6 +34,7 @@ internal static class PeerBenchmark
         string shape = args.Length > 0 ? args[0] : "110m";
         int repetitions = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
         int threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2;
+        string[] picked = args.Length > 3 ? args[3].Split(',') : [.. Precisions.Select(p => p.Name)];
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         string folder = Directory.CreateTempSubdirectory("moe-peer-bench-").FullName;
         try
@@ -43,14 +46,16 @@ internal static class PeerBenchmark
             using LlamaModel heldMoe = BenchmarkShape.Mixture(heldDense, experts: 8, topK: 2);
             // And held in int8 (LoadOptions.Precision Int8): no float32 copy, prefill in int8. Dense only: experts are not cut from held matrices.
             using LlamaModel int8Dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), held: DecodePrecision.Int8);
+            using LlamaModel int4Dense = BenchmarkShape.Dense(BenchmarkShape.Config(shape), held: DecodePrecision.Int4);
             Console.WriteLine($"shape {shape}, {threads} threads (MoESdk compute pool: {Environment.ProcessorCount} processors), prompt {PromptTokens}, decode {DecodeTokens}, median of {repetitions}");
             Console.WriteLine($"{"model",-10}{"precision",-11}{"engine",-11}{"decode tok/s",14}{"prefill tok/s",15}{"decode ×peer",14}{"prefill ×peer",15}");
-            foreach ((string name, DecodePrecision ours, GgufTensorType theirs) in Precisions)
+            foreach ((string name, DecodePrecision ours, GgufTensorType theirs) in Precisions.Where(p => picked.Contains(p.Name)))
             {
                 (string, LlamaModel, LlamaModel?)[] models = ours switch
                 {
                     DecodePrecision.BFloat16 => [("dense", dense, heldDense), ("moe 8/2", moe, heldMoe)],
                     DecodePrecision.Int8 => [("dense", dense, int8Dense), ("moe 8/2", moe, null)],
+                    DecodePrecision.Int4 => [("dense", dense, int4Dense), ("moe 8/2", moe, null)],
                     _ => [("dense", dense, null), ("moe 8/2", moe, null)],
                 };
                 foreach ((string modelName, LlamaModel model, LlamaModel? held) in models)

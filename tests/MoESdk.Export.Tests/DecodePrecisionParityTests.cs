@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace MoESdk.Export.Tests;
 
 /// <summary>
-/// MoESdk's bfloat16 and int8 decode against llama.cpp running the same weights exported as BF16 and Q8_0: every
+/// MoESdk's bfloat16, int8 and int4 decode against llama.cpp running the same weights exported as BF16, Q8_0 and Q4_0: every
 /// position of a 32-token greedy path, decoded one token at a time through the kernels in that precision, within the
 /// tolerance of that weight type (<see cref="ExportParity.Tolerance"/>), and no step where the two pick different
 /// tokens unless MoESdk's choice is a near-tie.
@@ -15,6 +15,7 @@ public sealed class DecodePrecisionParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData("data/llama2c/rand-gqa-shared.bin", DecodePrecision.BFloat16, nameof(GgufTensorType.BF16))]
     [InlineData("kjv-llama", DecodePrecision.Int8, nameof(GgufTensorType.Q8_0))]
+    [InlineData("kjv-llama", DecodePrecision.Int4, nameof(GgufTensorType.Q4_0))]
     public void LowerPrecisionDecodeMatchesLlamaCppAtThatPrecision(string source, DecodePrecision precision, string typeName)
     {
         GgufTensorType type = Enum.Parse<GgufTensorType>(typeName);

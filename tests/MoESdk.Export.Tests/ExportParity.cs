@@ -18,7 +18,8 @@ internal static class ExportParity
     /// BF16: llama.cpp rounds the weights and the activations entering each matrix product to bfloat16 (8
     /// significant bits, relative error up to 2⁻⁹), so logits move by a few hundredths; 0.25 bounds that.
     /// F16 (11 significant bits, the same rounding of activations): 8× finer, 0.05. Q8_0 (blocks of 32 values on
-    /// 255 levels of the block's largest magnitude, activations quantized the same way): about bf16's error, 0.5.
+    /// 255 levels of the block's largest magnitude, activations quantized the same way): about bf16's error, 0.5. Q4_0 against
+    /// MoESdk's int4: the same 4-bit weights on both sides (the same quantizer), so only llama.cpp's 8-bit activations differ: 0.5.
     /// </summary>
     /// <remarks>
     /// A fixed-scale (FactorLLM-style) MoE model folds its uniform expert weights into router logits scaled by a power
@@ -33,6 +34,7 @@ internal static class ExportParity
         GgufTensorType.BF16 => 0.25f,
         GgufTensorType.F16 => 0.05f,
         GgufTensorType.Q8_0 => 0.5f,
+        GgufTensorType.Q4_0 => 0.5f,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 

@@ -33,27 +33,33 @@ internal sealed class LlamaCppModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// llama.cpp's own quantizer (llama-quantize): <paramref name="source"/> rewritten as <paramref name="target"/> with
+    /// every matrix in <paramref name="type"/> ("pure": no per-tensor choices) except the token embedding, kept float32
+    /// (MoESdk looks it up in float32 in every precision). Rows that do not split into the type's blocks fall back as
+    /// llama.cpp decides.
+    /// </summary>
+    public static void Quantize(string source, string target, LLamaFtype type)
+    {
+        Configure();
+        // Loads the native library the way a model load does; the quantizer's entry point alone does not.
+        NativeApi.llama_empty_call();
+        LLamaModelQuantizeParams parameters = LLamaModelQuantizeParams.Default();
+        parameters.ftype = type;
+        parameters.nthread = 2;
+        parameters.pure = true;
+        parameters.quantize_output_tensor = true;
+        parameters.token_embedding_type = GGMLType.GGML_TYPE_F32;
+        if (NativeApi.llama_model_quantize(source, target, ref parameters) != 0)
+        {
+            throw new InvalidOperationException($"llama.cpp could not quantize {source}: {RecentLog()}");
+        }
+    }
+
     /// <summary>Loads <paramref name="path"/>; a load failure carries llama.cpp's own error lines.</summary>
     public static LlamaCppModel Load(string path, int contextLength)
     {
-        lock (NativeLock)
-        {
-            if (!_configured)
-            {
-                // Keep only warnings and errors, to explain a failed load.
-                NativeLibraryConfig.All.WithLogCallback((level, message) =>
-                {
-                    if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning || Environment.GetEnvironmentVariable("MOE_LLAMA_LOG") == "1")
-                    {
-                        lock (Log)
-                        {
-                            Log.Add(message);
-                        }
-                    }
-                });
-                _configured = true;
-            }
-        }
+        Configure();
         var parameters = new ModelParams(path)
         {
             ContextSize = (uint)contextLength,
@@ -75,6 +81,28 @@ internal sealed class LlamaCppModel : IDisposable
             lock (Log)
             {
                 throw new InvalidOperationException($"llama.cpp could not load {path}: {e.Message}\n{string.Join("", Log.TakeLast(20))}", e);
+            }
+        }
+    }
+
+    private static void Configure()
+    {
+        lock (NativeLock)
+        {
+            if (!_configured)
+            {
+                // Keep only warnings and errors, to explain a failed load.
+                NativeLibraryConfig.All.WithLogCallback((level, message) =>
+                {
+                    if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning || Environment.GetEnvironmentVariable("MOE_LLAMA_LOG") == "1")
+                    {
+                        lock (Log)
+                        {
+                            Log.Add(message);
+                        }
+                    }
+                });
+                _configured = true;
             }
         }
     }

@@ -22,7 +22,7 @@ public static class ExportCommand
 
     private static readonly Option<string> DType = new("--dtype")
     {
-        Description = "Type of the weights: f32, f16, bf16, or q8_0 (gguf only). In GGUF, norms, biases and routers stay f32.",
+        Description = "Type of the weights: f32, f16, bf16, or q8_0 / q4_0 (gguf only; q4_0 keeps the token embedding in q8_0). In GGUF, norms, biases and routers stay f32.",
         DefaultValueFactory = _ => "f32",
     };
 
@@ -50,8 +50,9 @@ public static class ExportCommand
                 "f16" => GgufTensorType.F16,
                 "bf16" => GgufTensorType.BF16,
                 "q8_0" when format == "gguf" => GgufTensorType.Q8_0,
-                "q8_0" => throw new ArgumentException("--dtype q8_0 is a GGUF type; a Hugging Face folder takes f32, f16 or bf16."),
-                var other => throw new ArgumentException($"--dtype '{other}' is not supported; use f32, f16, bf16 or q8_0."),
+                "q4_0" when format == "gguf" => GgufTensorType.Q4_0,
+                "q8_0" or "q4_0" => throw new ArgumentException($"--dtype {result.GetValue(DType)} is a GGUF type; a Hugging Face folder takes f32, f16 or bf16."),
+                var other => throw new ArgumentException($"--dtype '{other}' is not supported; use f32, f16, bf16, q8_0 or q4_0."),
             };
             if (File.Exists(output) || Directory.Exists(output))
             {

@@ -18,8 +18,10 @@ internal static class GgufExporter
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>, which must not exist yet.</summary>
     /// <param name="model">The model as opened by <see cref="LanguageModel.Open"/>; its tokenizer files are read from its <see cref="LanguageModel.Source"/>.</param>
     /// <param name="path">The .gguf file to create.</param>
-    /// <param name="weightType">Type of the weight matrices; norms, biases and routers stay float32. Q8_0 falls back to F16
-    /// for a matrix whose rows do not divide into 32-value blocks, as llama.cpp's converter does.</param>
+    /// <param name="weightType">Type of the weight matrices; norms, biases and routers stay float32. Q8_0 and Q4_0 fall back
+    /// to F16 for a matrix whose rows do not divide into 32-value blocks, as llama.cpp's converter does. With Q4_0 the
+    /// token embedding (looked up, not multiplied) is Q8_0 and the head is written even when tied, in Q4_0: what a model
+    /// held in int4 computes with.</param>
     /// <exception cref="IOException">The output exists.</exception>
     /// <exception cref="NotSupportedException">The model cannot be expressed in GGUF; the message says why.</exception>
     /// <param name="cancellationToken">Stops the export between tensors, leaving no file behind.</param>
@@ -84,12 +86,14 @@ internal static class GgufExporter
         GgufVocabulary.Read(model.Source, config, model.Tokenizer is null ? config.BosTokenId is not null : model.PromptStartsWithBos).WriteTo(writer);
 
         GgufTensorType Matrix(long rowLength) =>
-            weightType == GgufTensorType.Q8_0 && rowLength % GgufTensorEncoding.Q8BlockSize != 0 ? GgufTensorType.F16 : weightType;
+            GgufTensorEncoding.IsBlockType(weightType) && rowLength % GgufTensorEncoding.Q8BlockSize != 0 ? GgufTensorType.F16 : weightType;
         void Weight(string name, long[] shape, Func<Tensor> produce) => writer.AddTensor(name, shape, Matrix(shape[^1]), produce);
         void Vector(string name, long[] shape, Func<Tensor> produce) => writer.AddTensor(name, shape, GgufTensorType.F32, produce);
 
         long hidden = config.HiddenSize;
-        Weight("token_embd.weight", [config.VocabSize, hidden], () => llama.Embedding);
+        bool fourBit = weightType == GgufTensorType.Q4_0;
+        writer.AddTensor("token_embd.weight", [config.VocabSize, hidden], fourBit && hidden % GgufTensorEncoding.Q8BlockSize == 0 ? GgufTensorType.Q8_0 : Matrix(hidden),
+            () => llama.Embedding);
         if (ropeFactors)
         {
             Vector("rope_freqs.weight", [config.HeadDim / 2], () => RopeFactors(config));
@@ -149,7 +153,7 @@ internal static class GgufExporter
         }
         Vector("output_norm.weight", [hidden], () => llama.FinalNorm.Weight);
         // A tied head is left out (llama.cpp reuses token_embd) except where the architecture requires one.
-        if (!config.TieWordEmbeddings || architecture == "qwen2moe")
+        if (!config.TieWordEmbeddings || architecture == "qwen2moe" || fourBit)
         {
             Weight("output.weight", [config.VocabSize, hidden], () => llama.Head);
         }
@@ -161,6 +165,7 @@ internal static class GgufExporter
     {
         GgufTensorType.F32 => 0,
         GgufTensorType.F16 => 1,
+        GgufTensorType.Q4_0 => 2,
         GgufTensorType.Q8_0 => 7,
         GgufTensorType.BF16 => 32,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),

@@ -7,14 +7,20 @@ namespace MoESdk.Export;
 /// <summary>
 /// Turns float32 weights into the bytes of a ggml tensor type, in pieces of whole rows so a large tensor
 /// never needs a second full-size buffer. Q8_0 is ggml's reference quantizer: blocks of 32 values share one
-/// float16 scale d = max|x| / 127 and store round(x / d) as int8.
+/// float16 scale d = max|x| / 127 and store round(x / d) as int8. Q4_0 is the same blocks in 4 bits, quantized as the
+/// int4 decode weights are (<see cref="Inference.Kernels.Int4Weights.QuantizeBlock"/>, ggml's reference rule).
 /// </summary>
-internal static class GgufTensorEncoding
+internal static unsafe class GgufTensorEncoding
 {
     /// <summary>Values per Q8_0 block.</summary>
     public const int Q8BlockSize = 32;
 
     private const int Q8BlockBytes = sizeof(ushort) + Q8BlockSize;
+
+    private const int Q4BlockBytes = sizeof(ushort) + (Q8BlockSize / 2);
+
+    /// <summary>Whether <paramref name="type"/> stores rows in blocks of <see cref="Q8BlockSize"/> values.</summary>
+    public static bool IsBlockType(GgufTensorType type) => type is GgufTensorType.Q8_0 or GgufTensorType.Q4_0;
 
     // Rows encoded per piece: bounded so the converted copy of one piece stays small.
     private const long PieceElements = 1L << 22;
@@ -25,6 +31,7 @@ internal static class GgufTensorEncoding
         GgufTensorType.F32 => elements * 4,
         GgufTensorType.F16 or GgufTensorType.BF16 => elements * 2,
         GgufTensorType.Q8_0 => elements / Q8BlockSize * Q8BlockBytes,
+        GgufTensorType.Q4_0 => elements / Q8BlockSize * Q4BlockBytes,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a type this writer encodes"),
     };
 
@@ -53,6 +60,9 @@ internal static class GgufTensorEncoding
                     break;
                 case GgufTensorType.Q8_0:
                     WriteQ8(stream, MemoryMarshal.Cast<byte, float>(values.bytes));
+                    break;
+                case GgufTensorType.Q4_0:
+                    WriteQ4(stream, MemoryMarshal.Cast<byte, float>(values.bytes));
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(type), type, "not a type this writer encodes");
@@ -83,6 +93,26 @@ internal static class GgufTensorEncoding
             {
                 // roundf: halves away from zero, as ggml's reference quantizer.
                 output[sizeof(ushort) + i] = unchecked((byte)(sbyte)MathF.Round(x[i] * inverse, MidpointRounding.AwayFromZero));
+            }
+        }
+        stream.Write(buffer);
+    }
+
+    private static void WriteQ4(Stream stream, ReadOnlySpan<float> values)
+    {
+        if (values.Length % Q8BlockSize != 0)
+        {
+            throw new ArgumentException($"Q4_0 needs a multiple of {Q8BlockSize} values, got {values.Length}.", nameof(values));
+        }
+        var buffer = new byte[values.Length / Q8BlockSize * Q4BlockBytes];
+        fixed (float* x = values)
+        fixed (byte* output = buffer)
+        {
+            for (int block = 0; block < values.Length / Q8BlockSize; block++)
+            {
+                byte* target = output + (block * Q4BlockBytes);
+                float d = Inference.Kernels.Int4Weights.QuantizeBlock(x + (block * Q8BlockSize), target + sizeof(ushort));
+                BinaryPrimitives.WriteHalfLittleEndian(new Span<byte>(target, sizeof(ushort)), (Half)d);
             }
         }
         stream.Write(buffer);

@@ -5,6 +5,7 @@ internal enum GgufTensorType
 {
     F32 = 0,
     F16 = 1,
+    Q4_0 = 2,
     Q8_0 = 8,
     BF16 = 30,
 }

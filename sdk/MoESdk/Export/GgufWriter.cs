@@ -63,9 +63,9 @@ internal sealed class GgufWriter
             throw new ArgumentException($"Tensor '{name}' was added twice.", nameof(name));
         }
         long elements = shape.Aggregate(1L, (a, b) => a * b);
-        if (type == GgufTensorType.Q8_0 && shape[^1] % GgufTensorEncoding.Q8BlockSize != 0)
+        if (GgufTensorEncoding.IsBlockType(type) && shape[^1] % GgufTensorEncoding.Q8BlockSize != 0)
         {
-            throw new ArgumentException($"Tensor '{name}' rows of {shape[^1]} values do not divide into Q8_0 blocks of {GgufTensorEncoding.Q8BlockSize}.", nameof(type));
+            throw new ArgumentException($"Tensor '{name}' rows of {shape[^1]} values do not divide into {type} blocks of {GgufTensorEncoding.Q8BlockSize}.", nameof(type));
         }
         _tensors.Add(new GgufTensor(name, shape, type, GgufTensorEncoding.ByteCount(type, elements), produce));
     }

@@ -61,16 +61,16 @@ internal sealed unsafe class Int4Weights : IDisposable
         long blocks = (long)source.Rows * (source.Cols / Int8Matrix.BlockSize);
         for (long b = 0; b < blocks; b++)
         {
-            scales[b] = Quantize(source.Data + (b * Int8Matrix.BlockSize), values + (b * Int4Matrix.BlockBytes));
+            scales[b] = QuantizeBlock(source.Data + (b * Int8Matrix.BlockSize), values + (b * Int4Matrix.BlockBytes));
         }
     }
 
     /// <summary>
     /// llama.cpp's reference quantize_row_q4_0, step for step: the value of largest magnitude maps to −8 (so d carries
     /// its sign), q = min(15, trunc(w/d + 8.5)). The scale is rounded to half precision, as a q4_0 block stores it,
-    /// so a GGUF q4_0 export of these blocks holds the same numbers.
+    /// so a GGUF q4_0 export of these blocks holds the same numbers. Returns the scale.
     /// </summary>
-    private static float Quantize(float* block, byte* values)
+    public static float QuantizeBlock(float* block, byte* values)
     {
         float largest = 0, signed = 0;
         for (int i = 0; i < Int8Matrix.BlockSize; i++)

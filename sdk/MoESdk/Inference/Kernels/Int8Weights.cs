@@ -66,7 +66,7 @@ internal sealed unsafe class Int8Weights : IDisposable
         }
     }
 
-    // Round to nearest: the same rule as llama.cpp's reference quantize_row_q8_0.
+    // Round to nearest, halves away from zero: roundf in llama.cpp's reference quantize_row_q8_0.
     private static void Quantize(float* block, sbyte* values, out float scale)
     {
         float max = 0;
@@ -78,7 +78,7 @@ internal sealed unsafe class Int8Weights : IDisposable
         float inverse = scale == 0 ? 0 : 1f / scale;
         for (int i = 0; i < Int8Matrix.BlockSize; i++)
         {
-            values[i] = (sbyte)MathF.Round(block[i] * inverse);
+            values[i] = (sbyte)MathF.Round(block[i] * inverse, MidpointRounding.AwayFromZero);
         }
     }
 
