@@ -36,10 +36,6 @@ internal static class HeldPrecisionBenchmark
         {
             CompareMapped(mappedFolder);
         }
-        else if (args is ["copies", var vf, var vt, var vn])
-        {
-            Copies(vf, int.Parse(vt), int.Parse(vn));
-        }
         else if (args is ["compare", var compared, .. var more])
         {
             Compare(compared, more.Length > 0 ? int.Parse(more[0]) : 32);
@@ -148,29 +144,6 @@ internal static class HeldPrecisionBenchmark
         double[] ratios = [.. runs.Select((_, r) => Enumerable.Range(2, 80).Select(i => times[0][i] / times[r][i]).Order().ElementAt(40))];
         Console.WriteLine("decode held in bfloat16, steps alternated (median of 80): "
             + string.Join(", ", runs.Select((run, r) => $"{run.Name} {1 / medians[r]:F2} tok/s (per round {ratios[r]:F2}×)")));
-    }
-
-    private static void Copies(string folder, int tokens, int copies)
-    {
-        using LanguageModel single = LanguageModel.Open(folder, new LoadOptions { TrustWeights = true });
-        var models = Enumerable.Range(0, copies).Select(_ => LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.BFloat16, TrustWeights = true })).ToList();
-        var runs = new List<InferenceSession> { new InferenceSession(single.Model, tokens + 4) };
-        runs.AddRange(models.Select(m => new InferenceSession(m.Model, tokens + 4)));
-        var times = runs.Select(_ => new List<double>()).ToArray();
-        int[] next = [.. runs.Select(_ => 1)];
-        var clock = new Stopwatch();
-        for (int i = 0; i < tokens + 2; i++)
-        {
-            for (int r = 0; r < runs.Count; r++)
-            {
-                clock.Restart();
-                next[r] = TokenSampler.ArgMax(runs[r].Feed([next[r]]));
-                times[r].Add(clock.Elapsed.TotalSeconds);
-            }
-        }
-        double[] perRound = [.. runs.Select((_, r) => Enumerable.Range(2, tokens).Select(i => times[0][i] / times[r][i]).Order().ElementAt(tokens / 2))];
-        string huge = File.ReadAllLines("/proc/self/smaps_rollup").First(l => l.StartsWith("AnonHugePages"));
-        Console.WriteLine($"f32 {1 / times[0].Skip(2).Order().ElementAt(tokens / 2):F2} tok/s; " + string.Join(", ", perRound.Skip(1).Select((p, r) => $"copy{r} {p:F3}×")) + " " + huge);
     }
 
     private static void Compare(string folder, int tokens)

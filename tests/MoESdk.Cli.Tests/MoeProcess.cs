@@ -10,9 +10,12 @@ internal static class MoeProcess
 
     public static string Data(params string[] parts) => Path.Combine([RepositoryRoot, .. parts]);
 
-    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);
+
+    /// <summary><see cref="Run"/> with <paramref name="environment"/> added to the child's environment.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunWith(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        using Process process = Start(args);
+        using Process process = Start(environment, args);
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
@@ -24,9 +27,15 @@ internal static class MoeProcess
     }
 
     /// <summary>Starts <c>moe</c> with <paramref name="args"/>, stdout and stderr redirected.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    private static Process Start(IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach ((string name, string value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         start.ArgumentList.Add(Metadata("MoeCli"));
         foreach (string arg in args)
         {
