@@ -53,6 +53,7 @@ public sealed class BatchedServingTests(TestModels models)
     [InlineData(true, DecodePrecision.Int8)]
     [InlineData(false, DecodePrecision.Float32)]
     [InlineData(false, DecodePrecision.BFloat16)]
+    [InlineData(false, DecodePrecision.Int4)]
     public async Task ConcurrentRequestsDecodeTogetherAndEachEqualsItsRunAlone(bool mixture, DecodePrecision precision)
     {
         MoEGenerationResult[] alone = await AloneAsync(mixture, precision);

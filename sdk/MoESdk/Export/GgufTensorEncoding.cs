@@ -6,9 +6,9 @@ namespace MoESdk.Export;
 
 /// <summary>
 /// Turns float32 weights into the bytes of a ggml tensor type, in pieces of whole rows so a large tensor
-/// never needs a second full-size buffer. Q8_0 is ggml's reference quantizer: blocks of 32 values share one
-/// float16 scale d = max|x| / 127 and store round(x / d) as int8. Q4_0 is the same blocks in 4 bits, quantized as the
-/// int4 decode weights are (<see cref="Inference.Kernels.Int4Weights.QuantizeBlock"/>, ggml's reference rule).
+/// never needs a second full-size buffer. Q8_0 and Q4_0 are ggml's reference quantizers, the ones the int8 and int4
+/// decode weights use (<see cref="Inference.Kernels.Int8Weights.QuantizeBlock"/>, <see cref="Inference.Kernels.Int4Weights.QuantizeBlock"/>):
+/// blocks of 32 values with a float16 scale.
 /// </summary>
 internal static unsafe class GgufTensorEncoding
 {
@@ -59,10 +59,10 @@ internal static unsafe class GgufTensorEncoding
                     stream.Write(values.to(ScalarType.BFloat16).bytes);
                     break;
                 case GgufTensorType.Q8_0:
-                    WriteQ8(stream, MemoryMarshal.Cast<byte, float>(values.bytes));
+                    WriteBlocks(stream, MemoryMarshal.Cast<byte, float>(values.bytes), type, Q8BlockSize, &Inference.Kernels.Int8Weights.QuantizeBlock);
                     break;
                 case GgufTensorType.Q4_0:
-                    WriteQ4(stream, MemoryMarshal.Cast<byte, float>(values.bytes));
+                    WriteBlocks(stream, MemoryMarshal.Cast<byte, float>(values.bytes), type, Q8BlockSize / 2, &Inference.Kernels.Int4Weights.QuantizeBlock);
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(type), type, "not a type this writer encodes");
@@ -70,48 +70,22 @@ internal static unsafe class GgufTensorEncoding
         }
     }
 
-    private static void WriteQ8(Stream stream, ReadOnlySpan<float> values)
+    // Each block: its scale in half precision, then its values, as the int8 and int4 decode weights quantize them.
+    private static void WriteBlocks(Stream stream, ReadOnlySpan<float> values, GgufTensorType type, int valueBytes, delegate*<float*, byte*, float> quantizeBlock)
     {
         if (values.Length % Q8BlockSize != 0)
         {
-            throw new ArgumentException($"Q8_0 needs a multiple of {Q8BlockSize} values, got {values.Length}.", nameof(values));
+            throw new ArgumentException($"{type} needs a multiple of {Q8BlockSize} values, got {values.Length}.", nameof(values));
         }
-        var buffer = new byte[values.Length / Q8BlockSize * Q8BlockBytes];
-        for (int block = 0; block < values.Length / Q8BlockSize; block++)
-        {
-            ReadOnlySpan<float> x = values.Slice(block * Q8BlockSize, Q8BlockSize);
-            float max = 0;
-            foreach (float v in x)
-            {
-                max = Math.Max(max, Math.Abs(v));
-            }
-            float d = max / 127f;
-            float inverse = d != 0 ? 1f / d : 0f;
-            Span<byte> output = buffer.AsSpan(block * Q8BlockBytes, Q8BlockBytes);
-            BinaryPrimitives.WriteHalfLittleEndian(output, (Half)d);
-            for (int i = 0; i < Q8BlockSize; i++)
-            {
-                // roundf: halves away from zero, as ggml's reference quantizer.
-                output[sizeof(ushort) + i] = unchecked((byte)(sbyte)MathF.Round(x[i] * inverse, MidpointRounding.AwayFromZero));
-            }
-        }
-        stream.Write(buffer);
-    }
-
-    private static void WriteQ4(Stream stream, ReadOnlySpan<float> values)
-    {
-        if (values.Length % Q8BlockSize != 0)
-        {
-            throw new ArgumentException($"Q4_0 needs a multiple of {Q8BlockSize} values, got {values.Length}.", nameof(values));
-        }
-        var buffer = new byte[values.Length / Q8BlockSize * Q4BlockBytes];
+        int blockBytes = sizeof(ushort) + valueBytes;
+        var buffer = new byte[values.Length / Q8BlockSize * blockBytes];
         fixed (float* x = values)
         fixed (byte* output = buffer)
         {
             for (int block = 0; block < values.Length / Q8BlockSize; block++)
             {
-                byte* target = output + (block * Q4BlockBytes);
-                float d = Inference.Kernels.Int4Weights.QuantizeBlock(x + (block * Q8BlockSize), target + sizeof(ushort));
+                byte* target = output + (block * blockBytes);
+                float d = quantizeBlock(x + (block * Q8BlockSize), target + sizeof(ushort));
                 BinaryPrimitives.WriteHalfLittleEndian(new Span<byte>(target, sizeof(ushort)), (Half)d);
             }
         }

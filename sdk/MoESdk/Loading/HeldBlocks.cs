@@ -25,7 +25,7 @@ internal static unsafe class HeldBlocks
     /// experts) and the shared-expert gate stay in float32, as do matrices of any other width.
     /// </summary>
     public static bool Applies(string name, long[] shape) =>
-        shape.Length == 2 && Int8Weights.CanQuantize(checked((int)shape[1]))
+        shape.Length == 2 && BlockWeights.CanQuantize(checked((int)shape[1]))
         && name != WeightNames.Embedding
         && !name.EndsWith(".mlp.gate.weight", StringComparison.Ordinal)
         && !name.EndsWith(".mlp.shared_expert_gate.weight", StringComparison.Ordinal);
@@ -87,7 +87,7 @@ internal static unsafe class HeldBlocks
     public static WeightMatrix Matrix(Tensor held)
     {
         DecodePrecision? precision = PrecisionOf(held);
-        if (precision is null || held.dim() != 2 || held.storage_offset() != 0 || !Int8Weights.CanQuantize(checked((int)held.shape[1]))
+        if (precision is null || held.dim() != 2 || held.storage_offset() != 0 || !BlockWeights.CanQuantize(checked((int)held.shape[1]))
             || (precision == DecodePrecision.Int8 && !held.is_contiguous()))
         {
             throw new ArgumentException($"A {held.dtype} tensor [{string.Join(", ", held.shape)}] that is not a whole matrix held in int8 or int4 (a slice of one) has no block scales to read.", nameof(held));

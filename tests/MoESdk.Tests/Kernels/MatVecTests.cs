@@ -103,37 +103,24 @@ public sealed class MatVecTests : IDisposable
     }
 
     [Theory]
-    [InlineData(7, 64)]
-    [InlineData(130, 768)]
-    [InlineData(771, 2048)]
-    public void Int8MatchesTorchOnDequantizedWeights(int rows, int cols)
+    [InlineData(DecodePrecision.Int8, 7, 64)]
+    [InlineData(DecodePrecision.Int8, 130, 768)]
+    [InlineData(DecodePrecision.Int8, 771, 2048)]
+    [InlineData(DecodePrecision.Int4, 7, 64)]
+    [InlineData(DecodePrecision.Int4, 130, 768)]
+    [InlineData(DecodePrecision.Int4, 771, 2048)]
+    public void BlockMatricesMatchTorchOnDequantizedWeights(DecodePrecision precision, int rows, int cols)
     {
         using Tensor w = randn(rows, cols);
         using Tensor x = randn(cols);
-        using Int8Weights weights = Int8Weights.FromMatrix(TensorMemory.Matrix(w));
-        using Tensor dequantized = Dequantize(w);
+        using BlockWeights weights = precision == DecodePrecision.Int4
+            ? Int4Weights.FromMatrix(TensorMemory.Matrix(w))
+            : Int8Weights.FromMatrix(TensorMemory.Matrix(w));
+        using Tensor dequantized = precision == DecodePrecision.Int4 ? DequantizeInt4(w) : Dequantize(w);
         using Tensor expected = mv(dequantized, x);
         float[] y = new float[rows];
 
-        MatVec.Multiply(_pool, weights.Matrix, TensorMemory.Span(x), y);
-
-        KernelAssert.Close(expected.data<float>().ToArray(), y);
-    }
-
-    [Theory]
-    [InlineData(7, 64)]
-    [InlineData(130, 768)]
-    [InlineData(771, 2048)]
-    public void Int4MatchesTorchOnDequantizedWeights(int rows, int cols)
-    {
-        using Tensor w = randn(rows, cols);
-        using Tensor x = randn(cols);
-        using Int4Weights weights = Int4Weights.FromMatrix(TensorMemory.Matrix(w));
-        using Tensor dequantized = DequantizeInt4(w);
-        using Tensor expected = mv(dequantized, x);
-        float[] y = new float[rows];
-
-        MatVec.Multiply(_pool, weights.Matrix, TensorMemory.Span(x), y);
+        MatVec.Multiply(_pool, weights.View, TensorMemory.Span(x), y);
 
         KernelAssert.Close(expected.data<float>().ToArray(), y);
     }
@@ -250,14 +237,18 @@ public sealed class MatVecTests : IDisposable
         Assert.Throws<ArgumentException>(() => Int8Weights.FromMatrix(TensorMemory.Matrix(randn(4, 48))));
     }
 
-    /// <summary>The float32 values the int8 kernel computes with: round(w / d) · d per block of 32, d = max |w| / 127.</summary>
+    /// <summary>
+    /// The float32 values the int8 kernel computes with: round(w / d) · d per block of 32, d = max |w| / 127, halves
+    /// rounded away from zero (roundf, as llama.cpp's q8_0; torch's round would take them to even).
+    /// </summary>
     internal static Tensor Dequantize(Tensor w)
     {
         using var scope = NewDisposeScope();
         Tensor blocks = w.reshape(-1, Int8Matrix.BlockSize);
         Tensor scale = blocks.abs().amax([1], keepdim: true) / 127f;
         Tensor inverse = where(scale == 0, zeros_like(scale), 1f / scale);
-        return (round(blocks * inverse) * scale).reshape(w.shape).MoveToOuterDisposeScope();
+        Tensor scaled = blocks * inverse;
+        return ((scaled.sign() * (scaled.abs() + 0.5f).floor()) * scale).reshape(w.shape).MoveToOuterDisposeScope();
     }
 
     [Theory]

@@ -137,21 +137,15 @@ internal sealed class DecodeWeights : IDisposable
             _owned.Add(half);
             copy = half.Matrix;
         }
-        else if (!Int8Weights.CanQuantize(source.Cols))
+        else if (!BlockWeights.CanQuantize(source.Cols))
         {
             return;
         }
-        else if (Precision == DecodePrecision.Int4)
-        {
-            Int4Weights quantized = Int4Weights.FromMatrix(source);
-            _owned.Add(quantized);
-            copy = quantized.Matrix;
-        }
         else
         {
-            Int8Weights quantized = Int8Weights.FromMatrix(source);
+            BlockWeights quantized = Precision == DecodePrecision.Int4 ? Int4Weights.FromMatrix(source) : Int8Weights.FromMatrix(source);
             _owned.Add(quantized);
-            copy = quantized.Matrix;
+            copy = quantized.View;
         }
         _copies.Add(key, copy);
         CopyBytes += copy.Bytes;

@@ -1,75 +1,41 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace MoESdk.Inference.Kernels;
 
 /// <summary>
-/// A blockwise 4-bit copy of a float32 weight matrix in aligned native memory, as llama.cpp's q4_0: each run of
-/// <see cref="Int8Matrix.BlockSize"/> weights along a row is 16 bytes of values q in 0..15 with one scale d,
-/// w ≈ d·(q − 8). Byte j of a block holds value j in its low four bits and value j + 16 in its high four bits.
-/// Owns its buffers.
+/// A blockwise 4-bit copy of a float32 weight matrix, as llama.cpp's q4_0: each run of <see cref="Int8Matrix.BlockSize"/>
+/// weights along a row is 16 bytes of values q in 0..15 with one scale d, w ≈ d·(q − 8). Byte j of a block holds value
+/// j in its low four bits and value j + 16 in its high four bits.
 /// </summary>
-internal sealed unsafe class Int4Weights : IDisposable
+internal sealed unsafe class Int4Weights : BlockWeights
 {
-    private const nuint Alignment = 64;
-
-    private byte* _values;
-    private float* _scales;
-
-    private Int4Weights(int rows, int cols)
+    private Int4Weights(FloatMatrix source)
+        : base(source, Int4Matrix.BlockBytes, &QuantizeBlock, "int4")
     {
-        _values = (byte*)NativeMemory.AlignedAlloc(Int4Matrix.ValueBytes(rows, cols), Alignment);
-        _scales = (float*)NativeMemory.AlignedAlloc((nuint)rows * (nuint)(cols / Int8Matrix.BlockSize) * sizeof(float), Alignment);
-        Rows = rows;
-        Cols = cols;
     }
-
-    public int Rows { get; }
-
-    public int Cols { get; }
 
     /// <summary>A view of the buffers; valid until this object is disposed.</summary>
-    public Int4Matrix Matrix
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_values == null, this);
-            return new Int4Matrix(_values, _scales, Rows, Cols);
-        }
-    }
+    public Int4Matrix Matrix => new(Values, Scales, Rows, Cols);
+
+    public override WeightMatrix View => Matrix;
 
     /// <summary>Quantizes a float32 matrix whose width is a multiple of the block size.</summary>
-    public static Int4Weights FromMatrix(FloatMatrix source)
-    {
-        if (!Int8Weights.CanQuantize(source.Cols))
-        {
-            throw new ArgumentException($"int4 weights need a width that is a multiple of {Int8Matrix.BlockSize}; this matrix is {source.Cols} wide.", nameof(source));
-        }
-        var weights = new Int4Weights(source.Rows, source.Cols);
-        Quantize(source, weights._values, weights._scales);
-        return weights;
-    }
+    public static Int4Weights FromMatrix(FloatMatrix source) => new(source);
 
     /// <summary>
     /// Quantizes <paramref name="source"/> (width a multiple of the block size) into <paramref name="values"/>
     /// (<see cref="Int4Matrix.ValueBytes"/>) and <paramref name="scales"/> (one per block, row-major): the layout
     /// <see cref="Int4Matrix"/> reads.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Quantize(FloatMatrix source, byte* values, float* scales)
-    {
-        long blocks = (long)source.Rows * (source.Cols / Int8Matrix.BlockSize);
-        for (long b = 0; b < blocks; b++)
-        {
-            scales[b] = QuantizeBlock(source.Data + (b * Int8Matrix.BlockSize), values + (b * Int4Matrix.BlockBytes));
-        }
-    }
+    public static void Quantize(FloatMatrix source, byte* values, float* scales) =>
+        Quantize(source, values, scales, Int4Matrix.BlockBytes, &QuantizeBlock);
 
     /// <summary>
     /// llama.cpp's reference quantize_row_q4_0, step for step: the value of largest magnitude maps to −8 (so d carries
     /// its sign), q = min(15, trunc(w/d + 8.5)). The scale is rounded to half precision, as a q4_0 block stores it,
     /// so a GGUF q4_0 export of these blocks holds the same numbers. Returns the scale.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float QuantizeBlock(float* block, byte* values)
     {
         float largest = 0, signed = 0;
@@ -91,17 +57,6 @@ internal sealed unsafe class Int4Weights : IDisposable
             values[j] = (byte)(low | (high << 4));
         }
         return (float)(Half)scale;
-    }
-
-    public void Dispose()
-    {
-        if (_values != null)
-        {
-            NativeMemory.AlignedFree(_values);
-            NativeMemory.AlignedFree(_scales);
-            _values = null;
-            _scales = null;
-        }
     }
 }
 
