@@ -443,7 +443,7 @@ internal static unsafe class RowDot
     /// <summary>
     /// Four int4 rows (see <see cref="Int4Matrix"/>; <paramref name="cols"/> is a multiple of the block size): each block
     /// unpacked to the floats q − 8 and summed as an int8 block is, so an int4 row computes what an int8 row holding the
-    /// same values would. AVX-512, else one value at a time.
+    /// same values would. AVX-512, AVX2, else one value at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Four(byte* r0, byte* r1, byte* r2, byte* r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
@@ -456,6 +456,23 @@ internal static unsafe class RowDot
             return;
         }
         int blocks = cols / Int8Matrix.BlockSize;
+        if (Avx2.IsSupported)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+            {
+                int at = b * Int4Matrix.BlockBytes;
+                a0 = Vector256.MultiplyAddEstimate(PackedBlock256(r0 + at, x + c), Vector256.Create(d0[b]), a0);
+                a1 = Vector256.MultiplyAddEstimate(PackedBlock256(r1 + at, x + c), Vector256.Create(d1[b]), a1);
+                a2 = Vector256.MultiplyAddEstimate(PackedBlock256(r2 + at, x + c), Vector256.Create(d2[b]), a2);
+                a3 = Vector256.MultiplyAddEstimate(PackedBlock256(r3 + at, x + c), Vector256.Create(d3[b]), a3);
+            }
+            s0 = Vector256.Sum(a0);
+            s1 = Vector256.Sum(a1);
+            s2 = Vector256.Sum(a2);
+            s3 = Vector256.Sum(a3);
+            return;
+        }
         s0 = PackedBlockSums(r0, d0, x, blocks);
         s1 = PackedBlockSums(r1, d1, x, blocks);
         s2 = PackedBlockSums(r2, d2, x, blocks);
@@ -705,6 +722,19 @@ internal static unsafe class RowDot
         sum = Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + 8)), Vector256.Load(x + 8), sum);
         sum = Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + 16)), Vector256.Load(x + 16), sum);
         return Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + 24)), Vector256.Load(x + 24), sum);
+    }
+
+    // An int4 block (16 bytes) against 32 floats of x with 8-lane vectors: bytes 0–7 and 8–15 hold values 0–15 in their
+    // low four bits and 16–31 in their high four.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> PackedBlock256(byte* q, float* x)
+    {
+        Vector256<int> first = Avx2.ConvertToVector256Int32(q), second = Avx2.ConvertToVector256Int32(q + 8);
+        Vector256<int> mask = Vector256.Create(15), offset = Vector256.Create(8);
+        Vector256<float> sum = Avx.ConvertToVector256Single((first & mask) - offset) * Vector256.Load(x);
+        sum = Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single((second & mask) - offset), Vector256.Load(x + 8), sum);
+        sum = Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Vector256.ShiftRightLogical(first, 4) - offset), Vector256.Load(x + 16), sum);
+        return Vector256.MultiplyAddEstimate(Avx.ConvertToVector256Single(Vector256.ShiftRightLogical(second, 4) - offset), Vector256.Load(x + 24), sum);
     }
 
     private static float BlockSums(sbyte* q, float* d, float* x, int blocks)
