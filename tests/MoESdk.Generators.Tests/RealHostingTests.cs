@@ -36,9 +36,10 @@ public sealed class RealHostingTests
     }
 
     [Theory]
-    [InlineData(null, MoESdk.Inference.DecodePrecision.BFloat16)]
-    [InlineData("Int8", MoESdk.Inference.DecodePrecision.Int8)]
-    public void PrecisionMetadataIsADefaultThatConfigurationOverrides(string? configured, MoESdk.Inference.DecodePrecision expected)
+    [InlineData("bf16", null, MoESdk.Inference.DecodePrecision.BFloat16)]
+    [InlineData("bf16", "Int8", MoESdk.Inference.DecodePrecision.Int8)]
+    [InlineData("int4", null, MoESdk.Inference.DecodePrecision.Int4)]
+    public void PrecisionMetadataIsADefaultThatConfigurationOverrides(string metadata, string? configured, MoESdk.Inference.DecodePrecision expected)
     {
         const string Register = """
             using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +50,7 @@ public sealed class RealHostingTests
             }
             """;
         MetadataReference[] hosting = [MetadataReference.CreateFromFile(typeof(MoESdk.Hosting.MoEModelOptions).Assembly.Location)];
-        var manifest = GeneratorHarness.Manifest("ck-f8k2.moe/moe.json", new Dictionary<string, string> { ["MoEPrecision"] = "bf16" });
+        var manifest = GeneratorHarness.Manifest("ck-f8k2.moe/moe.json", new Dictionary<string, string> { ["MoEPrecision"] = metadata });
         var (_, result, output) = GeneratorHarness.Run(GeneratorHarness.Driver([manifest]), GeneratorHarness.Compilation([Register], hosting));
         Assert.Empty(result.Diagnostics);
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
