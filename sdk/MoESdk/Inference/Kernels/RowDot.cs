@@ -418,18 +418,8 @@ internal static unsafe class RowDot
         }
         else if (Avx2.IsSupported)
         {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
-            {
-                a0 = Vector256.MultiplyAddEstimate(Block256(r0 + c, x + c), Vector256.Create(d0[b]), a0);
-                a1 = Vector256.MultiplyAddEstimate(Block256(r1 + c, x + c), Vector256.Create(d1[b]), a1);
-                a2 = Vector256.MultiplyAddEstimate(Block256(r2 + c, x + c), Vector256.Create(d2[b]), a2);
-                a3 = Vector256.MultiplyAddEstimate(Block256(r3 + c, x + c), Vector256.Create(d3[b]), a3);
-            }
-            s0 = Vector256.Sum(a0);
-            s1 = Vector256.Sum(a1);
-            s2 = Vector256.Sum(a2);
-            s3 = Vector256.Sum(a3);
+            FourBlocks256(new QuantizedRow(r0, cols), new QuantizedRow(r1, cols), new QuantizedRow(r2, cols), new QuantizedRow(r3, cols),
+                d0, d1, d2, d3, x, cols, out s0, out s1, out s2, out s3);
         }
         else
         {
@@ -455,24 +445,13 @@ internal static unsafe class RowDot
                 d0, d1, d2, d3, x, cols, out s0, out s1, out s2, out s3);
             return;
         }
-        int blocks = cols / Int8Matrix.BlockSize;
         if (Avx2.IsSupported)
         {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
-            {
-                int at = b * Int4Matrix.BlockBytes;
-                a0 = Vector256.MultiplyAddEstimate(PackedBlock256(r0 + at, x + c), Vector256.Create(d0[b]), a0);
-                a1 = Vector256.MultiplyAddEstimate(PackedBlock256(r1 + at, x + c), Vector256.Create(d1[b]), a1);
-                a2 = Vector256.MultiplyAddEstimate(PackedBlock256(r2 + at, x + c), Vector256.Create(d2[b]), a2);
-                a3 = Vector256.MultiplyAddEstimate(PackedBlock256(r3 + at, x + c), Vector256.Create(d3[b]), a3);
-            }
-            s0 = Vector256.Sum(a0);
-            s1 = Vector256.Sum(a1);
-            s2 = Vector256.Sum(a2);
-            s3 = Vector256.Sum(a3);
+            FourBlocks256(new PackedRow(r0, cols), new PackedRow(r1, cols), new PackedRow(r2, cols), new PackedRow(r3, cols),
+                d0, d1, d2, d3, x, cols, out s0, out s1, out s2, out s3);
             return;
         }
+        int blocks = cols / Int8Matrix.BlockSize;
         s0 = PackedBlockSums(r0, d0, x, blocks);
         s1 = PackedBlockSums(r1, d1, x, blocks);
         s2 = PackedBlockSums(r2, d2, x, blocks);
@@ -528,6 +507,27 @@ internal static unsafe class RowDot
             a2 = Vector512.FusedMultiplyAdd(BlockSum(r2, c, x0, x1), Vector512.Create(d2[b]), a2);
             a3 = Vector512.FusedMultiplyAdd(BlockSum(r3, c, x0, x1), Vector512.Create(d3[b]), a3);
         }
+    }
+
+    // The same with 8-lane vectors (AVX2 without AVX-512), each block's sum from the row's own reader.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourBlocks256<TRow>(TRow r0, TRow r1, TRow r2, TRow r3, float* d0, float* d1, float* d2, float* d3, float* x, int cols,
+        out float s0, out float s1, out float s2, out float s3)
+        where TRow : struct, IBlockRow256
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int blocks = cols / Int8Matrix.BlockSize;
+        for (int b = 0, c = 0; b < blocks; b++, c += Int8Matrix.BlockSize)
+        {
+            a0 = Vector256.MultiplyAddEstimate(r0.BlockSum256(c, x + c), Vector256.Create(d0[b]), a0);
+            a1 = Vector256.MultiplyAddEstimate(r1.BlockSum256(c, x + c), Vector256.Create(d1[b]), a1);
+            a2 = Vector256.MultiplyAddEstimate(r2.BlockSum256(c, x + c), Vector256.Create(d2[b]), a2);
+            a3 = Vector256.MultiplyAddEstimate(r3.BlockSum256(c, x + c), Vector256.Create(d3[b]), a3);
+        }
+        s0 = Vector256.Sum(a0);
+        s1 = Vector256.Sum(a1);
+        s2 = Vector256.Sum(a2);
+        s3 = Vector256.Sum(a3);
     }
 
     // A block's 32 values against 32 floats of x, as 16-lane float vectors: lane sums of q·x.
@@ -626,9 +626,19 @@ internal static unsafe class RowDot
         void Block(int c, out Vector512<float> low, out Vector512<float> high);
     }
 
-    /// <summary>An int8 row in place, each block widened as it is read; asks for the line four rows on, as the loops above do.</summary>
-    private readonly struct QuantizedRow(sbyte* q, int cols) : IBlockRow
+    /// <summary>A row of blocks in place as the 8-lane kernel reads it (AVX2 without AVX-512).</summary>
+    private interface IBlockRow256
     {
+        /// <summary>The block at column <paramref name="c"/> against <paramref name="x"/> (its 32 floats): lane sums of q·x.</summary>
+        Vector256<float> BlockSum256(int c, float* x);
+    }
+
+    /// <summary>An int8 row in place, each block widened as it is read; asks for the line four rows on, as the loops above do.</summary>
+    private readonly struct QuantizedRow(sbyte* q, int cols) : IBlockRow, IBlockRow256
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> BlockSum256(int c, float* x) => Block256(q + c, x);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Prefetch(int c) => Sse.Prefetch0(q + ((nint)cols * MatVec.RowBlock) + c);
 
@@ -644,8 +654,11 @@ internal static unsafe class RowDot
     /// An int4 row in place (16 bytes a block: value j in the low four bits of byte j, value j + 16 in the high four);
     /// asks for the line four rows on once per 64 bytes of the row, the line it reads.
     /// </summary>
-    private readonly struct PackedRow(byte* q, int cols) : IBlockRow
+    private readonly struct PackedRow(byte* q, int cols) : IBlockRow, IBlockRow256
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> BlockSum256(int c, float* x) => PackedBlock256(q + (c / 2), x);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Prefetch(int c)
         {

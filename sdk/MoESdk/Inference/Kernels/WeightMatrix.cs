@@ -187,12 +187,24 @@ internal readonly unsafe struct WeightMatrix
     public void WidenRow(int row, float* into)
     {
         float* scales = ScaleRow(row);
-        for (int c = 0; c < Cols; c++)
+        for (int b = 0, c = 0; c < Cols; b++, c += Int8Matrix.BlockSize)
         {
-            int q = Precision == DecodePrecision.Int4
-                ? ((PackedRow(row)[((c / Int8Matrix.BlockSize) * Int4Matrix.BlockBytes) + (c % Int4Matrix.BlockBytes)] >> (c % Int8Matrix.BlockSize < Int4Matrix.BlockBytes ? 0 : 4)) & 15) - 8
-                : ByteRow(row)[c];
-            into[c] = scales[c / Int8Matrix.BlockSize] * q;
+            if (Precision == DecodePrecision.Int4)
+            {
+                // Byte j of a block: value j in its low four bits, value j + 16 in its high four.
+                byte* packed = PackedRow(row) + (c / 2);
+                for (int j = 0; j < Int4Matrix.BlockBytes; j++)
+                {
+                    into[c + j] = scales[b] * ((packed[j] & 15) - 8);
+                    into[c + Int4Matrix.BlockBytes + j] = scales[b] * ((packed[j] >> 4) - 8);
+                }
+                continue;
+            }
+            sbyte* values = ByteRow(row) + c;
+            for (int i = 0; i < Int8Matrix.BlockSize; i++)
+            {
+                into[c + i] = scales[b] * values[i];
+            }
         }
     }
 
