@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 /// shared machine.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held write [shape=1b] DIR [TOKENIZER_MODEL_DIR]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held run DIR f32|bf16|int8|int4 [tokens=16 [map]]
-///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32]
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held compare DIR [tokens=32 [f32,bf16,int8,int4]]
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- held mapped DIR      (bfloat16 copied against mapped)
 /// </summary>
 internal static class HeldPrecisionBenchmark
@@ -38,11 +38,11 @@ internal static class HeldPrecisionBenchmark
         }
         else if (args is ["compare", var compared, .. var more])
         {
-            Compare(compared, more.Length > 0 ? int.Parse(more[0]) : 32);
+            Compare(compared, more.Length > 0 ? int.Parse(more[0]) : 32, more.Length > 1 ? [.. more[1].Split(',').Select(Held)] : AllPrecisions);
         }
         else
         {
-            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8|int4 [tokens [map]] | held compare DIR [tokens] | held mapped DIR");
+            Console.Error.WriteLine("usage: held write SHAPE DIR | held run DIR f32|bf16|int8|int4 [tokens [map]] | held compare DIR [tokens [f32,bf16,...]] | held mapped DIR");
         }
     }
 
@@ -53,6 +53,14 @@ internal static class HeldPrecisionBenchmark
         "int8" => DecodePrecision.Int8,
         "int4" => DecodePrecision.Int4,
         _ => throw new ArgumentException($"unknown precision '{name}': f32, bf16, int8 or int4"),
+    };
+
+    private static string Name(DecodePrecision precision) => precision switch
+    {
+        DecodePrecision.BFloat16 => "bfloat16",
+        DecodePrecision.Int8 => "int8",
+        DecodePrecision.Int4 => "int4",
+        _ => "float32",
     };
 
     private static void Write(ModelConfig config, string folder)
@@ -106,7 +114,7 @@ internal static class HeldPrecisionBenchmark
         }
         double prefill = prefills.Skip(1).Order().ElementAt(1);
 
-        using var session = new InferenceSession(model.Model, 64);
+        using var session = new InferenceSession(model.Model, tokens + 4);
         int token = 1;
         var times = new List<double>();
         for (int i = 0; i < tokens + 2; i++)
@@ -146,20 +154,14 @@ internal static class HeldPrecisionBenchmark
             + string.Join(", ", runs.Select((run, r) => $"{run.Name} {1 / medians[r]:F2} tok/s (per round {ratios[r]:F2}×)")));
     }
 
-    private static void Compare(string folder, int tokens)
+    private static readonly DecodePrecision[] AllPrecisions = [DecodePrecision.Float32, DecodePrecision.BFloat16, DecodePrecision.Int8, DecodePrecision.Int4];
+
+    // The first precision is the baseline every ratio is taken against.
+    private static void Compare(string folder, int tokens, DecodePrecision[] precisions)
     {
-        using LanguageModel single = LanguageModel.Open(folder, new LoadOptions { TrustWeights = true });
-        using LanguageModel held = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.BFloat16, TrustWeights = true });
-        using LanguageModel quantized = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.Int8, TrustWeights = true });
-        using LanguageModel packed = LanguageModel.Open(folder, new LoadOptions { Precision = DecodePrecision.Int4, TrustWeights = true });
-        LanguageModel[] models = [single, held, quantized, packed];
+        LanguageModel[] models = [.. precisions.Select(p => LanguageModel.Open(folder, new LoadOptions { Precision = p, TrustWeights = true }))];
         (string Name, InferenceSession Session)[] runs =
-        [
-            ("float32", new InferenceSession(single.Model, tokens + 4)),
-            ("held in bfloat16", new InferenceSession(held.Model, tokens + 4)),
-            ("held in int8", new InferenceSession(quantized.Model, tokens + 4)),
-            ("held in int4", new InferenceSession(packed.Model, tokens + 4)),
-        ];
+            [.. precisions.Select((p, r) => (p == DecodePrecision.Float32 ? "float32" : $"held in {Name(p)}", new InferenceSession(models[r].Model, tokens + 4)))];
         // Prefill of 64 tokens, alternated the same way (fresh sessions, median of 11 after one warm-up round).
         int[] prompt = [.. Enumerable.Range(1, 64)];
         var prefills = runs.Select(_ => new List<double>()).ToArray();
@@ -201,6 +203,10 @@ internal static class HeldPrecisionBenchmark
         foreach ((_, InferenceSession session) in runs)
         {
             session.Dispose();
+        }
+        foreach (LanguageModel model in models)
+        {
+            model.Dispose();
         }
     }
 }

@@ -7,8 +7,10 @@ namespace MoESdk.Inference.Kernels;
 /// Persistent threads that split one <see cref="IRangeJob"/> at a time between them and the calling thread.
 /// Built for batch-1 decode, which issues about a hundred jobs of a few tens of microseconds per token:
 /// workers spin briefly between jobs and only then block, the caller computes a share itself, and a job
-/// allocates nothing. Chunks are claimed dynamically, so a worker that is descheduled (the machine is
-/// shared) delays a job by at most one chunk, and a worker that has not woken yet is not waited for.
+/// allocates nothing. Chunks are claimed dynamically and shrink as the job drains (guided self-scheduling):
+/// the first claims are large, so each thread reads long forward runs of weights, and the last are small, so
+/// a worker that is descheduled (the machine is shared) or finishes early waits for at most a small chunk, and
+/// a worker that has not woken yet is not waited for.
 /// </summary>
 /// <remarks>
 /// Safe to share between model instances and threads: one job runs on the pool at a time, and a job
@@ -16,8 +18,12 @@ namespace MoESdk.Inference.Kernels;
 /// </remarks>
 internal sealed unsafe class ComputePool : IDisposable
 {
-    // Chunks per participant: enough to even out a slow thread, few enough that claiming stays cheap.
-    private const int ChunksPerThread = 4;
+    // A claim takes this share of what is left per participant (1/2: the first claim of two threads is a quarter of
+    // the job), and never less than the job split this many ways per participant, so claims stay few (about 20 for
+    // two threads) while the last ones are small. Measured on the 1B decode against fixed chunks of 1/8 (steps
+    // alternated in one process): float32 1.01-1.05x, bfloat16 1.00-1.03x faster.
+    private const int ClaimDivisor = 2;
+    private const int SmallestClaimDivisor = 16;
 
     // How long an idle worker spins before it blocks: longer than the gap between the jobs of one decode
     // step, far shorter than the gap between requests.
@@ -43,9 +49,9 @@ internal sealed unsafe class ComputePool : IDisposable
     private delegate*<void*, int, int, void> _execute;
     private void* _job;
     private int _count;
-    private int _chunkSize;
-    private int _chunkCount;
-    private int _nextChunk;
+    private int _grain;
+    private int _smallestClaim;
+    private int _nextStart;
 
     /// <summary>Creates a pool in which <paramref name="parallelism"/> threads, the caller included, share each job.</summary>
     /// <param name="parallelism">Threads per job including the caller; 1 runs every job on the caller.</param>
@@ -106,14 +112,12 @@ internal sealed unsafe class ComputePool : IDisposable
 
     private void Dispatch(delegate*<void*, int, int, void> execute, void* job, int count, int grain)
     {
-        int chunk = (count + (Parallelism * ChunksPerThread) - 1) / (Parallelism * ChunksPerThread);
-        chunk = (chunk + grain - 1) / grain * grain;
         _execute = execute;
         _job = job;
         _count = count;
-        _chunkSize = chunk;
-        _chunkCount = (count + chunk - 1) / chunk;
-        _nextChunk = 0;
+        _grain = grain;
+        _smallestClaim = Math.Max(grain, count / (Parallelism * SmallestClaimDivisor) / grain * grain);
+        _nextStart = 0;
 
         // Opening the next generation publishes the fields above (Interlocked is a full fence).
         long generation = (Volatile.Read(ref _state) >> GenerationShift) + 1;
@@ -138,18 +142,28 @@ internal sealed unsafe class ComputePool : IDisposable
         }
     }
 
+    // Claims sub-ranges until the job is drained; each starts where the last claim ended, so at a multiple of the grain.
     private void RunChunks()
     {
-        int chunkCount = _chunkCount;
-        int chunkSize = _chunkSize;
         int count = _count;
+        int grain = _grain;
+        int smallest = _smallestClaim;
+        int divisor = Parallelism * ClaimDivisor;
         var execute = _execute;
         void* job = _job;
-        int chunk;
-        while ((chunk = Interlocked.Increment(ref _nextChunk) - 1) < chunkCount)
+        while (true)
         {
-            int start = chunk * chunkSize;
-            execute(job, start, Math.Min(start + chunkSize, count));
+            int start = Volatile.Read(ref _nextStart);
+            if (start >= count)
+            {
+                return;
+            }
+            int size = Math.Max(smallest, ((count - start) / divisor + grain - 1) / grain * grain);
+            int end = Math.Min(count, start + size);
+            if (Interlocked.CompareExchange(ref _nextStart, end, start) == start)
+            {
+                execute(job, start, end);
+            }
         }
     }
 
