@@ -55,14 +55,6 @@ internal static class HeldPrecisionBenchmark
         _ => throw new ArgumentException($"unknown precision '{name}': f32, bf16, int8 or int4"),
     };
 
-    private static string Name(DecodePrecision precision) => precision switch
-    {
-        DecodePrecision.BFloat16 => "bfloat16",
-        DecodePrecision.Int8 => "int8",
-        DecodePrecision.Int4 => "int4",
-        _ => "float32",
-    };
-
     private static void Write(ModelConfig config, string folder)
     {
         Directory.CreateDirectory(folder);
@@ -161,7 +153,7 @@ internal static class HeldPrecisionBenchmark
     {
         LanguageModel[] models = [.. precisions.Select(p => LanguageModel.Open(folder, new LoadOptions { Precision = p, TrustWeights = true }))];
         (string Name, InferenceSession Session)[] runs =
-            [.. precisions.Select((p, r) => (p == DecodePrecision.Float32 ? "float32" : $"held in {Name(p)}", new InferenceSession(models[r].Model, tokens + 4)))];
+            [.. precisions.Select((p, r) => (p == DecodePrecision.Float32 ? "float32" : $"held in {p}", new InferenceSession(models[r].Model, tokens + 4)))];
         // Prefill of 64 tokens, alternated the same way (fresh sessions, median of 11 after one warm-up round).
         int[] prompt = [.. Enumerable.Range(1, 64)];
         var prefills = runs.Select(_ => new List<double>()).ToArray();

@@ -50,7 +50,6 @@ internal sealed unsafe class ComputePool : IDisposable
     private void* _job;
     private int _count;
     private int _grain;
-    private int _smallestClaim;
     private int _nextStart;
 
     /// <summary>Creates a pool in which <paramref name="parallelism"/> threads, the caller included, share each job.</summary>
@@ -116,7 +115,6 @@ internal sealed unsafe class ComputePool : IDisposable
         _job = job;
         _count = count;
         _grain = grain;
-        _smallestClaim = Math.Max(grain, count / (Parallelism * SmallestClaimDivisor) / grain * grain);
         _nextStart = 0;
 
         // Opening the next generation publishes the fields above (Interlocked is a full fence).
@@ -147,7 +145,7 @@ internal sealed unsafe class ComputePool : IDisposable
     {
         int count = _count;
         int grain = _grain;
-        int smallest = _smallestClaim;
+        int smallest = Math.Max(grain, count / (Parallelism * SmallestClaimDivisor) / grain * grain);
         int divisor = Parallelism * ClaimDivisor;
         var execute = _execute;
         void* job = _job;
