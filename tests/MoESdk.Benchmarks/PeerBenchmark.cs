@@ -1,8 +1,5 @@
-using System.Diagnostics;
-using LLama;
-using LLama.Common;
-using LLama.Native;
 using MoESdk;
+using MoESdk.Benchmarks.LlamaCpp;
 using MoESdk.Evaluation;
 using MoESdk.Export;
 using MoESdk.Inference;
@@ -35,7 +32,6 @@ internal static class PeerBenchmark
         int repetitions = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
         int threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2;
         string[] picked = args.Length > 3 ? args[3].Split(',') : [.. Precisions.Select(p => p.Name)];
-        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         string folder = Directory.CreateTempSubdirectory("moe-peer-bench-").FullName;
         try
         {
@@ -62,7 +58,8 @@ internal static class PeerBenchmark
                 {
                     string gguf = Path.Combine(folder, $"{modelName.Replace(' ', '-').Replace('/', '-')}-{theirs}.gguf");
                     GgufExporter.Export(new LanguageModel(model, null, folder), gguf, theirs);
-                    (double peerDecode, double peerPrefill) = LlamaCpp(gguf, threads, repetitions, model.Config.VocabSize);
+                    (double peerDecode, double peerPrefill) = LlamaCppPeer.Measure(gguf, threads,
+                        SpeedBenchmark.Prompt(PromptTokens, model.Config.VocabSize), DecodeTokens, repetitions, CancellationToken.None);
                     File.Delete(gguf);
                     SpeedResult mine = SpeedBenchmark.Measure([model], PromptTokens, DecodeTokens, repetitions, precisions: [ours])[0];
                     Console.WriteLine($"{modelName,-10}{name,-11}{"llama.cpp",-11}{peerDecode,14:F1}{peerPrefill,15:F0}");
@@ -81,56 +78,5 @@ internal static class PeerBenchmark
         {
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    private static (double Decode, double Prefill) LlamaCpp(string path, int threads, int repetitions, int vocab)
-    {
-        var parameters = new ModelParams(path)
-        {
-            ContextSize = PromptTokens + DecodeTokens + 8,
-            BatchSize = PromptTokens,
-            GpuLayerCount = 0,
-            Threads = threads,
-            BatchThreads = threads,
-        };
-        using LLamaWeights weights = LLamaWeights.LoadFromFile(parameters);
-        int[] prompt = Enumerable.Range(0, PromptTokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
-        var decode = new List<double>();
-        var prefill = new List<double>();
-        // Repetition 0 is warm-up and not counted, as in SpeedBenchmark.
-        for (int rep = 0; rep <= repetitions; rep++)
-        {
-            using LLamaContext context = weights.CreateContext(parameters);
-            var clock = Stopwatch.StartNew();
-            int next = TokenSampler.ArgMax(Feed(context, prompt, 0));
-            double prefillSeconds = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            for (int t = 0; t < DecodeTokens; t++)
-            {
-                next = TokenSampler.ArgMax(Feed(context, [next], PromptTokens + t));
-            }
-            double decodeSeconds = clock.Elapsed.TotalSeconds;
-            if (rep > 0)
-            {
-                prefill.Add(PromptTokens / prefillSeconds);
-                decode.Add(DecodeTokens / decodeSeconds);
-            }
-        }
-        return (SpeedBenchmark.Median(decode), SpeedBenchmark.Median(prefill));
-    }
-
-    private static ReadOnlySpan<float> Feed(LLamaContext context, IReadOnlyList<int> tokens, int start)
-    {
-        var batch = new LLamaBatch();
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            batch.Add(tokens[i], start + i, LLamaSeqId.Zero, i == tokens.Count - 1);
-        }
-        DecodeResult result = context.NativeHandle.Decode(batch);
-        if (result != DecodeResult.Ok)
-        {
-            throw new InvalidOperationException($"llama.cpp decode failed: {result}");
-        }
-        return context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
     }
 }

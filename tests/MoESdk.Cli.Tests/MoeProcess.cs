@@ -8,6 +8,9 @@ internal static class MoeProcess
 {
     public static string RepositoryRoot { get; } = Metadata("RepositoryRoot");
 
+    /// <summary>The build folder of the llama.cpp plugin that <c>moe bench --peer llamacpp</c> loads.</summary>
+    public static string LlamaCppPeer { get; } = Metadata("LlamaCppPeer");
+
     public static string Data(params string[] parts) => Path.Combine([RepositoryRoot, .. parts]);
 
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);

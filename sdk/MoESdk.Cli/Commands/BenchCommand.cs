@@ -1,5 +1,7 @@
 using System.CommandLine;
+using MoESdk.Cli.Peers;
 using MoESdk.Evaluation;
+using MoESdk.Export;
 using MoESdk.Inference;
 using MoESdk.Modules;
 using Spectre.Console;
@@ -9,7 +11,8 @@ namespace MoESdk.Cli.Commands;
 /// <summary>
 /// <c>moe bench</c>: prefill and batch-1 decode tokens/s of a model and the models it is compared with, measured
 /// interleaved in one process, with each candidate's ratio to the first model and the ideal ratio for its
-/// active fraction. <c>--shape</c> measures synthetic weights of a realistic size without any file.
+/// active fraction. <c>--shape</c> measures synthetic weights of a realistic size without any file. <c>--peer llamacpp</c>
+/// also measures llama.cpp, in this process, on each model exported to GGUF in the matching precision.
 /// </summary>
 public static class BenchCommand
 {
@@ -30,9 +33,18 @@ public static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => ["f32"],
         };
+        var peer = new Option<string?>("--peer")
+        {
+            Description = "Also measure another engine on the same weights, in this process: llamacpp (llama.cpp through LLamaSharp, on each model exported to GGUF: f32, bf16, q8_0 for int8, q4_0 for int4). Needs the peer plugin, see --peer-path.",
+        };
+        peer.AcceptOnlyFromAmong(PeerEngine.LlamaCpp);
+        var peerPath = new Option<string?>("--peer-path")
+        {
+            Description = "The peer plugin's assembly or build folder (tests/MoESdk.Benchmarks.LlamaCpp/bin/Release/net10.0 after 'dotnet build tests/MoESdk.Benchmarks.LlamaCpp -c Release'); default: peers/llamacpp beside the tool.",
+        };
         var command = new Command("bench", "Prefill and decode tokens/s of models measured side by side, their ratios and the ideal ratio for the active fraction.")
         {
-            model, compare, shape, experts, topK, prompt, decode, repetitions, backend, dtypes,
+            model, compare, shape, experts, topK, prompt, decode, repetitions, backend, dtypes, peer, peerPath,
         };
         CommandRunner.SetAction(command, (result, cancellationToken) =>
         {
@@ -47,6 +59,12 @@ public static class BenchCommand
             {
                 throw new ArgumentException("--prompt-tokens, --decode-tokens and --repetitions must be at least 1.");
             }
+            if (result.GetValue(peerPath) is not null && result.GetValue(peer) is null)
+            {
+                throw new ArgumentException("--peer-path names the peer plugin of --peer: give --peer llamacpp too.");
+            }
+            // Loaded before any model is built, so a missing plugin costs nothing.
+            PeerEngine? peerEngine = result.GetValue(peer) is null ? null : PeerEngine.Load(result.GetValue(peerPath));
 
             var subjects = new List<(string Name, LlamaModel Model, DecodePrecision Precision)>();
             var owned = new List<IDisposable>();
@@ -101,7 +119,8 @@ public static class BenchCommand
                         speed[i].DecodeTokensPerSecond, speed[i].PrefillTokensPerSecond,
                         speed[i].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
                         speed[i].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
-                        DecodeTraffic.IdealSpeedup(reference, s.Model))).ToArray());
+                        DecodeTraffic.IdealSpeedup(reference, s.Model))).ToArray(),
+                    peerEngine is null ? null : MeasurePeer(peerEngine, subjects, speed, promptTokens, decodeTokens, reps, cancellationToken));
                 Write(report, result.GetValue(CommonOptions.Json));
                 return Task.FromResult(0);
             }
@@ -114,6 +133,44 @@ public static class BenchCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The peer on each subject's weights, exported to GGUF in the subject's precision one at a time (a temporary file,
+    /// deleted after), with MoESdk's speed over the peer's on the same model and over the peer's first model in that
+    /// precision (the dense reference: what an MoE saves against the engine a user runs today).
+    /// </summary>
+    private static BenchPeerReport MeasurePeer(PeerEngine engine, IReadOnlyList<(string Name, LlamaModel Model, DecodePrecision Precision)> subjects,
+        IReadOnlyList<SpeedResult> speed, int promptTokens, int decodeTokens, int repetitions, CancellationToken cancellationToken)
+    {
+        string folder = Directory.CreateTempSubdirectory("moe-bench-peer-").FullName;
+        try
+        {
+            var measured = new List<(double Decode, double Prefill)>();
+            foreach ((string name, LlamaModel model, DecodePrecision precision) in subjects)
+            {
+                GgufTensorType weightType = PeerEngine.WeightType(precision);
+                string gguf = Path.Combine(folder, $"model-{measured.Count}.gguf");
+                CommandRunner.Status.MarkupLine($"[grey]{Markup.Escape(engine.Name)}: {Markup.Escape(name)} as GGUF {weightType}...[/]");
+                GgufExporter.Export(new LanguageModel(model, tokenizer: null, folder), gguf, weightType, cancellationToken);
+                measured.Add(engine.Measure(gguf, Environment.ProcessorCount, SpeedBenchmark.Prompt(promptTokens, model.Config.VocabSize),
+                    decodeTokens, repetitions, cancellationToken));
+                File.Delete(gguf);
+            }
+            DecodePrecision[] precisions = subjects.Select(s => s.Precision).ToArray();
+            return new BenchPeerReport(engine.Name, subjects.Select((s, i) =>
+            {
+                int reference = Array.IndexOf(precisions, s.Precision);
+                return new BenchPeerModelReport(s.Name, PeerEngine.WeightType(s.Precision).ToString().ToLowerInvariant(),
+                    measured[i].Decode, measured[i].Prefill,
+                    speed[i].DecodeTokensPerSecond / measured[i].Decode, speed[i].PrefillTokensPerSecond / measured[i].Prefill,
+                    speed[i].DecodeTokensPerSecond / measured[reference].Decode);
+            }).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     private static void Write(BenchReport report, bool json)
@@ -131,12 +188,37 @@ public static class BenchCommand
                 $"{m.DecodeSpeedup:F2}", $"{m.PrefillSpeedup:F2}", $"{m.IdealDecodeSpeedup:F2}");
         }
         AnsiConsole.Write(table);
+        if (report.Peer is { } peer)
+        {
+            CommandRunner.Status.MarkupLine($"[grey]{Markup.Escape(peer.Engine)} on the same weights, same prompt and threads; × is MoESdk over {Markup.Escape(peer.Engine)}[/]");
+            var peers = new Table().AddColumns("model", "GGUF", "decode tok/s", "prefill tok/s", "MoESdk decode ×", "MoESdk prefill ×", "decode × its first model");
+            foreach (BenchPeerModelReport m in peer.Models)
+            {
+                peers.AddRow(Markup.Escape(m.Model), m.WeightType, $"{m.DecodeTokensPerSecond:F1}", $"{m.PrefillTokensPerSecond:F0}",
+                    $"{m.DecodeSpeedup:F2}", $"{m.PrefillSpeedup:F2}", $"{m.DecodeSpeedupOverReference:F2}");
+            }
+            AnsiConsole.Write(peers);
+        }
     }
 }
 
-/// <summary><c>moe bench --json</c>: the measurement settings and one entry per model, the first being the reference.</summary>
-public sealed record BenchReport(string Backend, int Threads, int PromptTokens, int DecodeTokens, int Repetitions, IReadOnlyList<BenchModelReport> Models);
+/// <summary>
+/// <c>moe bench --json</c>: the measurement settings and one entry per model, the first being the reference; with
+/// <c>--peer</c>, the peer engine on the same models.
+/// </summary>
+public sealed record BenchReport(string Backend, int Threads, int PromptTokens, int DecodeTokens, int Repetitions, IReadOnlyList<BenchModelReport> Models,
+    BenchPeerReport? Peer = null);
 
 /// <summary>One model's speed; ratios are over the first model of the report.</summary>
 public sealed record BenchModelReport(string Model, double ActiveFeedForwardRatio, double DecodeTokensPerSecond, double PrefillTokensPerSecond,
     double DecodeSpeedup, double PrefillSpeedup, double IdealDecodeSpeedup);
+
+/// <summary><c>moe bench --peer</c>: the peer engine and its speed on each of the report's models, in the same order.</summary>
+public sealed record BenchPeerReport(string Engine, IReadOnlyList<BenchPeerModelReport> Models);
+
+/// <summary>
+/// The peer on one model's weights (<paramref name="WeightType"/>: the GGUF type it ran). Speed-ups are MoESdk's on this
+/// model over the peer's on the same model, and over the peer's on the report's first model in the same precision.
+/// </summary>
+public sealed record BenchPeerModelReport(string Model, string WeightType, double DecodeTokensPerSecond, double PrefillTokensPerSecond,
+    double DecodeSpeedup, double PrefillSpeedup, double DecodeSpeedupOverReference);

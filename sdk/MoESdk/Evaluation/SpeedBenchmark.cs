@@ -20,8 +20,7 @@ internal static class SpeedBenchmark
         IProgress<int>? progress = null, CancellationToken cancellationToken = default, DecodeBackend backend = DecodeBackend.Kernels,
         IReadOnlyList<DecodePrecision>? precisions = null)
     {
-        int vocab = models[0].Config.VocabSize;
-        int[] prompt = Enumerable.Range(0, promptTokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
+        int[] prompt = Prompt(promptTokens, models[0].Config.VocabSize);
         var prefill = models.Select(_ => new List<double>()).ToArray();
         var decode = models.Select(_ => new List<double>()).ToArray();
         var sessions = models.Select((m, i) => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), routing: null, backend,
@@ -63,6 +62,9 @@ internal static class SpeedBenchmark
         }
         return models.Select((_, m) => new SpeedResult(Median(prefill[m]), Median(decode[m]))).ToArray();
     }
+
+    /// <summary>The prompt every measurement feeds: fixed ids spread over the vocabulary, so runs and engines see the same tokens.</summary>
+    internal static int[] Prompt(int tokens, int vocab) => Enumerable.Range(0, tokens).Select(i => (i * 7919 + 13) % vocab).ToArray();
 
     /// <summary>The median of <paramref name="values"/> (sorts them).</summary>
     internal static double Median(List<double> values)
