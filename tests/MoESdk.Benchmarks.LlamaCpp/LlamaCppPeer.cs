@@ -7,10 +7,10 @@ using LLama.Native;
 namespace MoESdk.Benchmarks.LlamaCpp;
 
 /// <summary>
-/// llama.cpp measured the way MoESdk measures itself (<c>SpeedBenchmark</c>): one warm-up, then repetitions of a prefill of
-/// the prompt and a batch-1 decode that feeds back the argmax, medians. <c>moe bench --peer llamacpp</c> binds these
-/// methods by name from its own load context: their signatures, BCL types only, are the whole contract, so the tool ships
-/// without LLamaSharp and shares no types with this assembly.
+/// llama.cpp measured the way MoESdk measures itself (<c>SpeedBenchmark</c>): a prefill of the prompt, then a batch-1
+/// decode that feeds back the argmax, each run on a fresh context, in rounds interleaved with MoESdk's models by the
+/// caller. <c>moe bench --peer llamacpp</c> binds these methods by name from its own load context: their signatures, BCL
+/// types only, are the whole contract, so the tool ships without LLamaSharp and shares no types with this assembly.
 /// </summary>
 public static class LlamaCppPeer
 {
@@ -27,44 +27,49 @@ public static class LlamaCppPeer
         $"llama.cpp (LLamaSharp {typeof(LlamaCppPeer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LLamaSharpVersion").Value})";
 
     /// <summary>
-    /// Median decode and prefill tokens/s of the GGUF file at <paramref name="ggufPath"/> on <paramref name="threads"/>
-    /// CPU threads: <paramref name="prompt"/> in one batch, then <paramref name="decodeTokens"/> tokens one at a time.
+    /// Loads the GGUF file at <paramref name="ggufPath"/> for runs of up to <paramref name="contextTokens"/> positions
+    /// with prompts of up to <paramref name="batchTokens"/>, on <paramref name="threads"/> CPU threads.
     /// </summary>
-    public static (double DecodeTokensPerSecond, double PrefillTokensPerSecond) Measure(
-        string ggufPath, int threads, int[] prompt, int decodeTokens, int repetitions, CancellationToken cancellationToken)
+    public static IDisposable Open(string ggufPath, int threads, int contextTokens, int batchTokens)
     {
         var parameters = new ModelParams(ggufPath)
         {
-            ContextSize = (uint)(prompt.Length + decodeTokens + 8),
-            BatchSize = (uint)prompt.Length,
+            ContextSize = (uint)contextTokens,
+            BatchSize = (uint)batchTokens,
             GpuLayerCount = 0,
             Threads = threads,
             BatchThreads = threads,
         };
-        using LLamaWeights weights = LLamaWeights.LoadFromFile(parameters);
-        var decode = new List<double>();
-        var prefill = new List<double>();
-        // Repetition 0 is warm-up and not counted.
-        for (int rep = 0; rep <= repetitions; rep++)
+        return new Session(LLamaWeights.LoadFromFile(parameters), parameters);
+    }
+
+    /// <summary>
+    /// Seconds to prefill <paramref name="prompt"/> and to decode <paramref name="decodeTokens"/> tokens one at a time on
+    /// a fresh context of a session from <see cref="Open"/>.
+    /// </summary>
+    public static (double PrefillSeconds, double DecodeSeconds) Run(IDisposable session, int[] prompt, int decodeTokens)
+    {
+        var opened = (Session)session;
+        // A context per run, outside the clock: every run starts from an empty cache, as MoESdk's sessions are reset.
+        using LLamaContext context = opened.Weights.CreateContext(opened.Parameters);
+        var clock = Stopwatch.StartNew();
+        int next = ArgMax(Feed(context, prompt, 0));
+        double prefillSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        for (int t = 0; t < decodeTokens; t++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using LLamaContext context = weights.CreateContext(parameters);
-            var clock = Stopwatch.StartNew();
-            int next = ArgMax(Feed(context, prompt, 0));
-            double prefillSeconds = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            for (int t = 0; t < decodeTokens; t++)
-            {
-                next = ArgMax(Feed(context, [next], prompt.Length + t));
-            }
-            double decodeSeconds = clock.Elapsed.TotalSeconds;
-            if (rep > 0)
-            {
-                prefill.Add(prompt.Length / prefillSeconds);
-                decode.Add(decodeTokens / decodeSeconds);
-            }
+            next = ArgMax(Feed(context, [next], prompt.Length + t));
         }
-        return (Median(decode), Median(prefill));
+        return (prefillSeconds, clock.Elapsed.TotalSeconds);
+    }
+
+    private sealed class Session(LLamaWeights weights, ModelParams parameters) : IDisposable
+    {
+        public LLamaWeights Weights { get; } = weights;
+
+        public ModelParams Parameters { get; } = parameters;
+
+        public void Dispose() => Weights.Dispose();
     }
 
     private static ReadOnlySpan<float> Feed(LLamaContext context, IReadOnlyList<int> tokens, int start)
@@ -93,12 +98,5 @@ public static class LlamaCppPeer
             }
         }
         return best;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        int n = values.Count;
-        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     }
 }

@@ -9,8 +9,8 @@ using MoESdk.Modules;
 /// MoESdk against llama.cpp (LLamaSharp, in this process) on the same weights: synthetic weights of a shape (as
 /// <c>moe bench --shape</c>), dense and converted to 8 experts top-2, each exported to GGUF in the precision llama.cpp
 /// runs (f32, bf16, q8_0, q4_0) and decoded by MoESdk's kernels in the matching one (f32, bf16, int8, int4). Prefill of
-/// 64 tokens, then 64 tokens decoded one at a time (argmax fed back), medians of the repetitions, both engines on the
-/// same threads. The last argument picks precisions by name (e.g. int4/q4_0), all by default.
+/// 64 tokens, then 64 tokens decoded one at a time (argmax fed back), the engines' runs alternated, medians of the
+/// repetitions, both engines on the same threads. The last argument picks precisions by name (e.g. int4/q4_0), all by default.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- peer [shape=110m] [repetitions=5] [threads=2] [f32,bf16,int8/q8_0,int4/q4_0]
 /// </summary>
 internal static class PeerBenchmark
@@ -58,18 +58,32 @@ internal static class PeerBenchmark
                 {
                     string gguf = Path.Combine(folder, $"{modelName.Replace(' ', '-').Replace('/', '-')}-{theirs}.gguf");
                     GgufExporter.Export(new LanguageModel(model, null, folder), gguf, theirs);
-                    (double peerDecode, double peerPrefill) = LlamaCppPeer.Measure(gguf, threads,
-                        SpeedBenchmark.Prompt(PromptTokens, model.Config.VocabSize), DecodeTokens, repetitions, CancellationToken.None);
-                    File.Delete(gguf);
-                    SpeedResult mine = SpeedBenchmark.Measure([model], PromptTokens, DecodeTokens, repetitions, precisions: [ours])[0];
-                    Console.WriteLine($"{modelName,-10}{name,-11}{"llama.cpp",-11}{peerDecode,14:F1}{peerPrefill,15:F0}");
-                    Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk",-11}{mine.DecodeTokensPerSecond,14:F1}{mine.PrefillTokensPerSecond,15:F0}" +
-                        $"{mine.DecodeTokensPerSecond / peerDecode,14:F2}{mine.PrefillTokensPerSecond / peerPrefill,15:F2}");
-                    if (held is not null)
+                    // llama.cpp, MoESdk and MoESdk held alternate run by run, as moe bench --peer measures them.
+                    ISpeedSubject[] subjects =
+                    [
+                        new PeerSubject(LlamaCppPeer.Open(gguf, threads, PromptTokens + DecodeTokens + 8, PromptTokens)),
+                        SpeedBenchmark.Session(model, PromptTokens, DecodeTokens, DecodeBackend.Kernels, ours),
+                        .. held is null ? Array.Empty<ISpeedSubject>() : [SpeedBenchmark.Session(held, PromptTokens, DecodeTokens, DecodeBackend.Kernels, ours)],
+                    ];
+                    IReadOnlyList<SpeedResult> speed;
+                    try
                     {
-                        SpeedResult heldResult = SpeedBenchmark.Measure([held], PromptTokens, DecodeTokens, repetitions, precisions: [ours])[0];
-                        Console.WriteLine($"{modelName,-10}{name,-11}{"MoESdk held",-11}{heldResult.DecodeTokensPerSecond,14:F1}{heldResult.PrefillTokensPerSecond,15:F0}" +
-                            $"{heldResult.DecodeTokensPerSecond / peerDecode,14:F2}{heldResult.PrefillTokensPerSecond / peerPrefill,15:F2}");
+                        speed = SpeedBenchmark.Measure(subjects, SpeedBenchmark.Prompt(PromptTokens, model.Config.VocabSize), DecodeTokens, repetitions);
+                    }
+                    finally
+                    {
+                        foreach (ISpeedSubject subject in subjects)
+                        {
+                            subject.Dispose();
+                        }
+                    }
+                    File.Delete(gguf);
+                    Console.WriteLine($"{modelName,-10}{name,-11}{"llama.cpp",-11}{speed[0].DecodeTokensPerSecond,14:F1}{speed[0].PrefillTokensPerSecond,15:F0}");
+                    string[] engines = ["MoESdk", "MoESdk held"];
+                    for (int e = 1; e < speed.Count; e++)
+                    {
+                        Console.WriteLine($"{modelName,-10}{name,-11}{engines[e - 1],-11}{speed[e].DecodeTokensPerSecond,14:F1}{speed[e].PrefillTokensPerSecond,15:F0}" +
+                            $"{speed[e].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,14:F2}{speed[e].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,15:F2}");
                     }
                 }
             }
@@ -78,5 +92,13 @@ internal static class PeerBenchmark
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>A session of the llama.cpp plugin as a subject of <see cref="SpeedBenchmark"/>.</summary>
+    private sealed class PeerSubject(IDisposable session) : ISpeedSubject
+    {
+        public (double PrefillSeconds, double DecodeSeconds) Run(int[] prompt, int decodeTokens) => LlamaCppPeer.Run(session, prompt, decodeTokens);
+
+        public void Dispose() => session.Dispose();
     }
 }

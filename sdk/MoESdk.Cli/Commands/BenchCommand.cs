@@ -106,13 +106,25 @@ public static class BenchCommand
                     throw new ArgumentException($"--prompt-tokens + --decode-tokens ({promptTokens + decodeTokens}) exceed a model's context length.");
                 }
 
-                IReadOnlyList<SpeedResult> speed = CommandRunner.Status.Progress().Start(context =>
+                DecodeBackend decodeBackend = result.GetValue(backend);
+                var measured = new List<ISpeedSubject>();
+                // Sessions end first, then the GGUF files they map, then the models.
+                owned.Insert(0, new Disposables(measured));
+                measured.AddRange(subjects.Select(s => SpeedBenchmark.Session(s.Model, promptTokens, decodeTokens, decodeBackend, s.Precision)));
+                if (peerEngine is not null)
+                {
+                    string folder = Directory.CreateTempSubdirectory("moe-bench-peer-").FullName;
+                    owned.Insert(1, new TemporaryFolder(folder));
+                    OpenPeer(peerEngine, subjects, folder, promptTokens, decodeTokens, measured, cancellationToken);
+                }
+                int[] promptIds = SpeedBenchmark.Prompt(promptTokens, subjects[0].Model.Config.VocabSize);
+                IReadOnlyList<SpeedResult> all = CommandRunner.Status.Progress().Start(context =>
                 {
                     ProgressTask task = context.AddTask("measuring", maxValue: reps + 1);
-                    return SpeedBenchmark.Measure(subjects.Select(s => s.Model).ToArray(), promptTokens, decodeTokens, reps,
-                        new SynchronousProgress<int>(r => task.Value = r + 1), cancellationToken, result.GetValue(backend),
-                        subjects.Select(s => s.Precision).ToArray());
+                    return SpeedBenchmark.Measure(Interleaved(measured, subjects.Count), promptIds, decodeTokens, reps,
+                        new SynchronousProgress<int>(r => task.Value = r + 1), cancellationToken);
                 });
+                IReadOnlyList<SpeedResult> speed = Deinterleaved(all, subjects.Count, 0);
                 LlamaModel reference = subjects[0].Model;
                 var report = new BenchReport(result.GetValue(backend).ToString().ToLowerInvariant(), Environment.ProcessorCount, promptTokens, decodeTokens, reps,
                     subjects.Select((s, i) => new BenchModelReport(s.Name, s.Model.CountParameters().ActiveFeedForwardRatio,
@@ -120,7 +132,7 @@ public static class BenchCommand
                         speed[i].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
                         speed[i].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
                         DecodeTraffic.IdealSpeedup(reference, s.Model))).ToArray(),
-                    peerEngine is null ? null : MeasurePeer(peerEngine, subjects, speed, promptTokens, decodeTokens, reps, cancellationToken));
+                    peerEngine is null ? null : PeerReport(peerEngine.Name, subjects, speed, Deinterleaved(all, subjects.Count, 1)));
                 Write(report, result.GetValue(CommonOptions.Json));
                 return Task.FromResult(0);
             }
@@ -136,41 +148,64 @@ public static class BenchCommand
     }
 
     /// <summary>
-    /// The peer on each subject's weights, exported to GGUF in the subject's precision one at a time (a temporary file,
-    /// deleted after), with MoESdk's speed over the peer's on the same model and over the peer's first model in that
+    /// The peer on each subject's weights, exported to GGUF in the subject's precision into <paramref name="folder"/>
+    /// (llama.cpp maps the file, so it stays until the measurement ends), appended to <paramref name="measured"/>.
+    /// </summary>
+    private static void OpenPeer(PeerEngine engine, IReadOnlyList<(string Name, LlamaModel Model, DecodePrecision Precision)> subjects, string folder,
+        int promptTokens, int decodeTokens, List<ISpeedSubject> measured, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < subjects.Count; i++)
+        {
+            (string name, LlamaModel model, DecodePrecision precision) = subjects[i];
+            GgufTensorType weightType = PeerEngine.WeightType(precision);
+            string gguf = Path.Combine(folder, $"model-{i}-{weightType}.gguf");
+            CommandRunner.Status.MarkupLine($"[grey]{Markup.Escape(engine.Name)}: {Markup.Escape(name)} as GGUF {weightType}...[/]");
+            GgufExporter.Export(new LanguageModel(model, tokenizer: null, folder), gguf, weightType, cancellationToken);
+            measured.Add(engine.Open(gguf, Environment.ProcessorCount, promptTokens + decodeTokens + 8, promptTokens));
+        }
+    }
+
+    // MoESdk's subjects first, then the peer's in the same order: measured as our_0, peer_0, our_1, peer_1, ... so that each
+    // model's pair of runs is side by side in every round.
+    private static ISpeedSubject[] Interleaved(List<ISpeedSubject> measured, int count) =>
+        measured.Count == count ? [.. measured] : [.. Enumerable.Range(0, count).SelectMany(i => new[] { measured[i], measured[count + i] })];
+
+    private static SpeedResult[] Deinterleaved(IReadOnlyList<SpeedResult> all, int count, int engine) =>
+        all.Count == count ? [.. all] : [.. Enumerable.Range(0, count).Select(i => all[(2 * i) + engine])];
+
+    /// <summary>
+    /// The peer's speed per subject, with MoESdk's over it on the same model and over the peer's first model in the same
     /// precision (the dense reference: what an MoE saves against the engine a user runs today).
     /// </summary>
-    private static BenchPeerReport MeasurePeer(PeerEngine engine, IReadOnlyList<(string Name, LlamaModel Model, DecodePrecision Precision)> subjects,
-        IReadOnlyList<SpeedResult> speed, int promptTokens, int decodeTokens, int repetitions, CancellationToken cancellationToken)
+    private static BenchPeerReport PeerReport(string engine, IReadOnlyList<(string Name, LlamaModel Model, DecodePrecision Precision)> subjects,
+        IReadOnlyList<SpeedResult> ours, IReadOnlyList<SpeedResult> theirs)
     {
-        string folder = Directory.CreateTempSubdirectory("moe-bench-peer-").FullName;
-        try
+        DecodePrecision[] precisions = subjects.Select(s => s.Precision).ToArray();
+        return new BenchPeerReport(engine, subjects.Select((s, i) =>
         {
-            var measured = new List<(double Decode, double Prefill)>();
-            foreach ((string name, LlamaModel model, DecodePrecision precision) in subjects)
+            int reference = Array.IndexOf(precisions, s.Precision);
+            return new BenchPeerModelReport(s.Name, PeerEngine.WeightType(s.Precision).ToString().ToLowerInvariant(),
+                theirs[i].DecodeTokensPerSecond, theirs[i].PrefillTokensPerSecond,
+                ours[i].DecodeTokensPerSecond / theirs[i].DecodeTokensPerSecond, ours[i].PrefillTokensPerSecond / theirs[i].PrefillTokensPerSecond,
+                ours[i].DecodeTokensPerSecond / theirs[reference].DecodeTokensPerSecond);
+        }).ToArray());
+    }
+
+    /// <summary>Disposes what the list holds when the command ends (it is filled after it is registered).</summary>
+    private sealed class Disposables(List<ISpeedSubject> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (ISpeedSubject item in items)
             {
-                GgufTensorType weightType = PeerEngine.WeightType(precision);
-                string gguf = Path.Combine(folder, $"model-{measured.Count}.gguf");
-                CommandRunner.Status.MarkupLine($"[grey]{Markup.Escape(engine.Name)}: {Markup.Escape(name)} as GGUF {weightType}...[/]");
-                GgufExporter.Export(new LanguageModel(model, tokenizer: null, folder), gguf, weightType, cancellationToken);
-                measured.Add(engine.Measure(gguf, Environment.ProcessorCount, SpeedBenchmark.Prompt(promptTokens, model.Config.VocabSize),
-                    decodeTokens, repetitions, cancellationToken));
-                File.Delete(gguf);
+                item.Dispose();
             }
-            DecodePrecision[] precisions = subjects.Select(s => s.Precision).ToArray();
-            return new BenchPeerReport(engine.Name, subjects.Select((s, i) =>
-            {
-                int reference = Array.IndexOf(precisions, s.Precision);
-                return new BenchPeerModelReport(s.Name, PeerEngine.WeightType(s.Precision).ToString().ToLowerInvariant(),
-                    measured[i].Decode, measured[i].Prefill,
-                    speed[i].DecodeTokensPerSecond / measured[i].Decode, speed[i].PrefillTokensPerSecond / measured[i].Prefill,
-                    speed[i].DecodeTokensPerSecond / measured[reference].Decode);
-            }).ToArray());
         }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+    }
+
+    private sealed class TemporaryFolder(string path) : IDisposable
+    {
+        public void Dispose() => Directory.Delete(path, recursive: true);
     }
 
     private static void Write(BenchReport report, bool json)

@@ -1,4 +1,5 @@
 using System.Reflection;
+using MoESdk.Evaluation;
 using MoESdk.Export;
 using MoESdk.Inference;
 
@@ -7,7 +8,7 @@ namespace MoESdk.Cli.Peers;
 /// <summary>
 /// Another inference engine <c>moe bench --peer</c> measures on the same weights, in this process: llama.cpp through
 /// LLamaSharp, built as a plugin (tests/MoESdk.Benchmarks.LlamaCpp) that the tool loads but does not ship. The plugin's
-/// static <c>Engine()</c> and <c>Measure(...)</c> methods are bound by name; their signatures are the contract.
+/// static <c>Engine()</c>, <c>Open(...)</c> and <c>Run(...)</c> methods are bound by name; their signatures are the contract.
 /// </summary>
 internal sealed class PeerEngine
 {
@@ -18,12 +19,14 @@ internal sealed class PeerEngine
     private const string TypeName = "MoESdk.Benchmarks.LlamaCpp.LlamaCppPeer";
     private const string Project = "tests/MoESdk.Benchmarks.LlamaCpp";
 
-    private readonly Func<string, int, int[], int, int, CancellationToken, (double, double)> _measure;
+    private readonly Func<string, int, int, int, IDisposable> _open;
+    private readonly Func<IDisposable, int[], int, (double, double)> _run;
 
-    private PeerEngine(string name, Func<string, int, int[], int, int, CancellationToken, (double, double)> measure)
+    private PeerEngine(string name, Func<string, int, int, int, IDisposable> open, Func<IDisposable, int[], int, (double, double)> run)
     {
         Name = name;
-        _measure = measure;
+        _open = open;
+        _run = run;
     }
 
     /// <summary>The engine's name and version, as it reports them.</summary>
@@ -44,7 +47,8 @@ internal sealed class PeerEngine
         try
         {
             var engine = Bind<Func<string>>(type, "Engine");
-            return new PeerEngine(engine(), Bind<Func<string, int, int[], int, int, CancellationToken, (double, double)>>(type, "Measure"));
+            return new PeerEngine(engine(), Bind<Func<string, int, int, int, IDisposable>>(type, "Open"),
+                Bind<Func<IDisposable, int[], int, (double, double)>>(type, "Run"));
         }
         catch (ArgumentException ex)
         {
@@ -62,19 +66,32 @@ internal sealed class PeerEngine
         _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, null),
     };
 
-    /// <summary>Median decode and prefill tokens/s of the GGUF file at <paramref name="gguf"/>, measured as MoESdk measures itself.</summary>
+    /// <summary>
+    /// The GGUF file at <paramref name="gguf"/> loaded by the peer, as a subject <see cref="SpeedBenchmark"/> measures in
+    /// rounds with MoESdk's models; <paramref name="contextTokens"/> positions, prompts of up to <paramref name="promptTokens"/>.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The engine failed; the message is its own.</exception>
-    public (double DecodeTokensPerSecond, double PrefillTokensPerSecond) Measure(
-        string gguf, int threads, int[] prompt, int decodeTokens, int repetitions, CancellationToken cancellationToken)
+    public ISpeedSubject Open(string gguf, int threads, int contextTokens, int promptTokens) =>
+        new Subject(this, gguf, Call(gguf, () => _open(gguf, threads, contextTokens, promptTokens)));
+
+    private T Call<T>(string gguf, Func<T> call)
     {
         try
         {
-            return _measure(gguf, threads, prompt, decodeTokens, repetitions, cancellationToken);
+            return call();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             throw new InvalidOperationException($"{Name} failed on {Path.GetFileName(gguf)}: {ex.Message}", ex);
         }
+    }
+
+    private sealed class Subject(PeerEngine engine, string gguf, IDisposable session) : ISpeedSubject
+    {
+        public (double PrefillSeconds, double DecodeSeconds) Run(int[] prompt, int decodeTokens) =>
+            engine.Call(gguf, () => engine._run(session, prompt, decodeTokens));
+
+        public void Dispose() => session.Dispose();
     }
 
     private static string Locate(string? path)

@@ -10,8 +10,8 @@ namespace MoESdk.Evaluation;
 internal sealed record SpeedResult(double PrefillTokensPerSecond, double DecodeTokensPerSecond);
 
 /// <summary>
-/// Measures models the way the project reports speed: after warm-up, several repetitions, models
-/// interleaved in one process (so machine noise hits all alike), medians. Decode feeds back the argmax.
+/// Measures models the way the project reports speed: after warm-up, several repetitions, subjects interleaved in one
+/// process (so machine noise hits all alike), medians. Decode feeds back the argmax.
 /// </summary>
 internal static class SpeedBenchmark
 {
@@ -20,47 +20,49 @@ internal static class SpeedBenchmark
         IProgress<int>? progress = null, CancellationToken cancellationToken = default, DecodeBackend backend = DecodeBackend.Kernels,
         IReadOnlyList<DecodePrecision>? precisions = null)
     {
-        int[] prompt = Prompt(promptTokens, models[0].Config.VocabSize);
-        var prefill = models.Select(_ => new List<double>()).ToArray();
-        var decode = models.Select(_ => new List<double>()).ToArray();
-        var sessions = models.Select((m, i) => new InferenceSession(m, Math.Min(m.Config.MaxPositions, promptTokens + decodeTokens + 1), routing: null, backend,
-            precision: precisions?[i] ?? DecodePrecision.Float32)).ToArray();
+        ISpeedSubject[] subjects = models.Select((m, i) => Session(m, promptTokens, decodeTokens, backend, precisions?[i] ?? DecodePrecision.Float32)).ToArray();
         try
         {
-            // Repetition 0 is warm-up and not counted.
-            for (int rep = 0; rep <= repetitions; rep++)
-            {
-                for (int m = 0; m < models.Count; m++)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    InferenceSession session = sessions[m];
-                    session.Reset();
-                    var clock = Stopwatch.StartNew();
-                    int next = TokenSampler.ArgMax(session.Feed(prompt));
-                    double prefillSeconds = clock.Elapsed.TotalSeconds;
-                    clock.Restart();
-                    for (int t = 0; t < decodeTokens; t++)
-                    {
-                        next = TokenSampler.ArgMax(session.Feed([next]));
-                    }
-                    double decodeSeconds = clock.Elapsed.TotalSeconds;
-                    if (rep > 0)
-                    {
-                        prefill[m].Add(promptTokens / prefillSeconds);
-                        decode[m].Add(decodeTokens / decodeSeconds);
-                    }
-                }
-                progress?.Report(rep);
-            }
+            return Measure(subjects, Prompt(promptTokens, models[0].Config.VocabSize), decodeTokens, repetitions, progress, cancellationToken);
         }
         finally
         {
-            foreach (InferenceSession session in sessions)
+            foreach (ISpeedSubject subject in subjects)
             {
-                session.Dispose();
+                subject.Dispose();
             }
         }
-        return models.Select((_, m) => new SpeedResult(Median(prefill[m]), Median(decode[m]))).ToArray();
+    }
+
+    /// <summary>A session of <paramref name="model"/> with room for the prompt and the decoded tokens, as a subject to measure.</summary>
+    public static ISpeedSubject Session(LlamaModel model, int promptTokens, int decodeTokens, DecodeBackend backend, DecodePrecision precision) =>
+        new SessionSubject(new InferenceSession(model, Math.Min(model.Config.MaxPositions, promptTokens + decodeTokens + 1), routing: null, backend, precision));
+
+    /// <summary>
+    /// Each subject's median speed over <paramref name="repetitions"/> rounds after one warm-up round; a round runs every
+    /// subject once, in order. The subjects stay the caller's.
+    /// </summary>
+    public static IReadOnlyList<SpeedResult> Measure(IReadOnlyList<ISpeedSubject> subjects, int[] prompt, int decodeTokens, int repetitions,
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var prefill = subjects.Select(_ => new List<double>()).ToArray();
+        var decode = subjects.Select(_ => new List<double>()).ToArray();
+        // Repetition 0 is warm-up and not counted.
+        for (int rep = 0; rep <= repetitions; rep++)
+        {
+            for (int m = 0; m < subjects.Count; m++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (double prefillSeconds, double decodeSeconds) = subjects[m].Run(prompt, decodeTokens);
+                if (rep > 0)
+                {
+                    prefill[m].Add(prompt.Length / prefillSeconds);
+                    decode[m].Add(decodeTokens / decodeSeconds);
+                }
+            }
+            progress?.Report(rep);
+        }
+        return subjects.Select((_, m) => new SpeedResult(Median(prefill[m]), Median(decode[m]))).ToArray();
     }
 
     /// <summary>The prompt every measurement feeds: fixed ids spread over the vocabulary, so runs and engines see the same tokens.</summary>
@@ -72,5 +74,25 @@ internal static class SpeedBenchmark
         values.Sort();
         int n = values.Count;
         return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    }
+
+    /// <summary>A model in one of this engine's sessions, reset before every run.</summary>
+    private sealed class SessionSubject(InferenceSession session) : ISpeedSubject
+    {
+        public (double PrefillSeconds, double DecodeSeconds) Run(int[] prompt, int decodeTokens)
+        {
+            session.Reset();
+            var clock = Stopwatch.StartNew();
+            int next = TokenSampler.ArgMax(session.Feed(prompt));
+            double prefillSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            for (int t = 0; t < decodeTokens; t++)
+            {
+                next = TokenSampler.ArgMax(session.Feed([next]));
+            }
+            return (prefillSeconds, clock.Elapsed.TotalSeconds);
+        }
+
+        public void Dispose() => session.Dispose();
     }
 }
