@@ -3,6 +3,7 @@ using System.Reflection;
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using MoESdk.Testing;
 
 namespace MoESdk.Benchmarks.LlamaCpp;
 
@@ -53,12 +54,12 @@ public static class LlamaCppPeer
         // A context per run, outside the clock: every run starts from an empty cache, as MoESdk's sessions are reset.
         using LLamaContext context = opened.Weights.CreateContext(opened.Parameters);
         var clock = Stopwatch.StartNew();
-        int next = ArgMax(Feed(context, prompt, 0));
+        int next = LlamaCppSteps.ArgMax(LlamaCppSteps.Feed(context, prompt, 0));
         double prefillSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
         for (int t = 0; t < decodeTokens; t++)
         {
-            next = ArgMax(Feed(context, [next], prompt.Length + t));
+            next = LlamaCppSteps.ArgMax(LlamaCppSteps.Feed(context, [next], prompt.Length + t));
         }
         return (prefillSeconds, clock.Elapsed.TotalSeconds);
     }
@@ -70,33 +71,5 @@ public static class LlamaCppPeer
         public ModelParams Parameters { get; } = parameters;
 
         public void Dispose() => Weights.Dispose();
-    }
-
-    private static ReadOnlySpan<float> Feed(LLamaContext context, IReadOnlyList<int> tokens, int start)
-    {
-        var batch = new LLamaBatch();
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            batch.Add(tokens[i], start + i, LLamaSeqId.Zero, i == tokens.Count - 1);
-        }
-        DecodeResult result = context.NativeHandle.Decode(batch);
-        if (result != DecodeResult.Ok)
-        {
-            throw new InvalidOperationException($"llama.cpp decode failed: {result}");
-        }
-        return context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++)
-        {
-            if (logits[i] > logits[best])
-            {
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -1,5 +1,6 @@
 using MoESdk.Export;
 using MoESdk.Inference;
+using MoESdk.Testing;
 using Xunit.Abstractions;
 
 namespace MoESdk.Export.Tests;
@@ -36,7 +37,7 @@ public sealed class DecodePrecisionParityTests(ITestOutputHelper output)
             for (int position = 0; position < ours.Length; position++)
             {
                 maxDiff = Math.Max(maxDiff, ours[position].Zip(theirs[position], (o, t) => Math.Abs(o - t)).Max());
-                if (LlamaCppModel.ArgMax(ours[position]) != LlamaCppModel.ArgMax(theirs[position]) && ExportParity.Margin(ours[position]) > tolerance)
+                if (LlamaCppSteps.ArgMax(ours[position]) != LlamaCppSteps.ArgMax(theirs[position]) && ExportParity.Margin(ours[position]) > tolerance)
                 {
                     firmDisagreements++;
                 }
@@ -63,7 +64,7 @@ public sealed class DecodePrecisionParityTests(ITestOutputHelper output)
             logits.Add(session.Feed([tokens[i]]).ToArray());
             if (i >= prompt.Length - 1)
             {
-                tokens.Add(LlamaCppModel.ArgMax(logits[^1]));
+                tokens.Add(LlamaCppSteps.ArgMax(logits[^1]));
             }
         }
         path = [.. tokens];

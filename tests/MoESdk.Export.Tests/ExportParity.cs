@@ -1,4 +1,5 @@
 using MoESdk.Export;
+using MoESdk.Testing;
 using Xunit.Abstractions;
 
 namespace MoESdk.Export.Tests;
@@ -62,7 +63,7 @@ internal static class ExportParity
             for (int step = 0; step < GreedyTokens; step++)
             {
                 int position = prompt.Count - 1 + step;
-                if (LlamaCppModel.ArgMax(theirs[position]) == LlamaCppModel.ArgMax(ours[position]))
+                if (LlamaCppSteps.ArgMax(theirs[position]) == LlamaCppSteps.ArgMax(ours[position]))
                 {
                     agreeing++;
                 }

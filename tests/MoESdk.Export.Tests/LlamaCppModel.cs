@@ -1,6 +1,7 @@
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using MoESdk.Testing;
 
 namespace MoESdk.Export.Tests;
 
@@ -154,7 +155,7 @@ internal sealed class LlamaCppModel : IDisposable
         var generated = new int[count];
         for (int i = 0; i < count; i++)
         {
-            generated[i] = ArgMax(logits);
+            generated[i] = LlamaCppSteps.ArgMax(logits);
             if (i + 1 < count)
             {
                 logits = Feed(context, [generated[i]], prompt.Count + i);
@@ -163,33 +164,7 @@ internal sealed class LlamaCppModel : IDisposable
         return generated;
     }
 
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private static float[] Feed(LLamaContext context, IReadOnlyList<int> tokens, int start)
-    {
-        var batch = new LLamaBatch();
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            batch.Add(tokens[i], start + i, LLamaSeqId.Zero, i == tokens.Count - 1);
-        }
-        DecodeResult result = context.NativeHandle.Decode(batch);
-        if (result != DecodeResult.Ok)
-        {
-            throw new InvalidOperationException($"llama.cpp decode failed: {result}");
-        }
-        return context.NativeHandle.GetLogitsIth(batch.TokenCount - 1).ToArray();
-    }
+    private static float[] Feed(LLamaContext context, IReadOnlyList<int> tokens, int start) => LlamaCppSteps.Feed(context, tokens, start).ToArray();
 
     public void Dispose() => _weights.Dispose();
 }

@@ -1,4 +1,5 @@
 using MoESdk.Modules;
+using MoESdk.Testing;
 using static TorchSharp.torch;
 
 namespace MoESdk.Export.Tests;
@@ -29,7 +30,7 @@ internal static class MoESdkReference
         var sequence = new List<int>(prompt);
         for (int i = 0; i < count; i++)
         {
-            sequence.Add(LlamaCppModel.ArgMax(LastLogits(model, sequence)));
+            sequence.Add(LlamaCppSteps.ArgMax(LastLogits(model, sequence)));
         }
         return sequence.Skip(prompt.Count).ToArray();
     }
