@@ -3,7 +3,6 @@ using System.Reflection;
 using LLama;
 using LLama.Common;
 using LLama.Native;
-using MoESdk.Testing;
 
 namespace MoESdk.Benchmarks.LlamaCpp;
 

@@ -1,6 +1,6 @@
+using MoESdk.Benchmarks.LlamaCpp;
 using MoESdk.Export;
 using MoESdk.Inference;
-using MoESdk.Testing;
 using Xunit.Abstractions;
 
 namespace MoESdk.Export.Tests;

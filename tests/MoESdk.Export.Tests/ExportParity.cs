@@ -1,5 +1,5 @@
+using MoESdk.Benchmarks.LlamaCpp;
 using MoESdk.Export;
-using MoESdk.Testing;
 using Xunit.Abstractions;
 
 namespace MoESdk.Export.Tests;

@@ -1,7 +1,7 @@
 using LLama;
 using LLama.Common;
 using LLama.Native;
-using MoESdk.Testing;
+using MoESdk.Benchmarks.LlamaCpp;
 
 namespace MoESdk.Export.Tests;
 

@@ -1,5 +1,5 @@
+using MoESdk.Benchmarks.LlamaCpp;
 using MoESdk.Modules;
-using MoESdk.Testing;
 using static TorchSharp.torch;
 
 namespace MoESdk.Export.Tests;

@@ -1,7 +1,7 @@
 using LLama;
 using LLama.Native;
 
-namespace MoESdk.Testing;
+namespace MoESdk.Benchmarks.LlamaCpp;
 
 /// <summary>
 /// Tokens through a llama.cpp context (LLamaSharp) one batch at a time, and the greedy choice: the steps the export
