@@ -3,6 +3,7 @@ using MoESdk.Cli.Peers;
 using MoESdk.Evaluation;
 using MoESdk.Export;
 using MoESdk.Inference;
+using MoESdk.Loading;
 using MoESdk.Modules;
 using Spectre.Console;
 
@@ -203,9 +204,18 @@ public static class BenchCommand
         }
     }
 
-    private sealed class TemporaryFolder(string path) : IDisposable
+    /// <summary>A folder of files written for this run only: deleted when the command ends, and by Ctrl+C, which skips finally blocks.</summary>
+    private sealed class TemporaryFolder : IDisposable
     {
-        public void Dispose() => Directory.Delete(path, recursive: true);
+        private readonly string _path;
+
+        public TemporaryFolder(string path)
+        {
+            _path = path;
+            UnfinishedWrites.Begin(path);
+        }
+
+        public void Dispose() => UnfinishedWrites.Discard(_path);
     }
 
     private static void Write(BenchReport report, bool json)
