@@ -108,32 +108,42 @@ public static class BenchCommand
                 }
 
                 DecodeBackend decodeBackend = result.GetValue(backend);
+                // Each model's session, then the peer on the same weights where asked: measured in that order every round,
+                // so the two engines' runs of one model are side by side.
                 var measured = new List<ISpeedSubject>();
                 // Sessions end first, then the GGUF files they map, then the models.
                 owned.Insert(0, new Disposables(measured));
-                measured.AddRange(subjects.Select(s => SpeedBenchmark.Session(s.Model, promptTokens, decodeTokens, decodeBackend, s.Precision)));
+                string? folder = null;
                 if (peerEngine is not null)
                 {
-                    string folder = Directory.CreateTempSubdirectory("moe-bench-peer-").FullName;
+                    folder = Directory.CreateTempSubdirectory("moe-bench-peer-").FullName;
                     owned.Insert(1, new TemporaryFolder(folder));
-                    OpenPeer(peerEngine, subjects, folder, promptTokens, decodeTokens, measured, cancellationToken);
+                }
+                for (int i = 0; i < subjects.Count; i++)
+                {
+                    measured.Add(SpeedBenchmark.Session(subjects[i].Model, promptTokens, decodeTokens, decodeBackend, subjects[i].Precision));
+                    if (peerEngine is not null)
+                    {
+                        measured.Add(OpenPeer(peerEngine, subjects[i], i, folder!, promptTokens, decodeTokens, cancellationToken));
+                    }
                 }
                 int[] promptIds = SpeedBenchmark.Prompt(promptTokens, subjects[0].Model.Config.VocabSize);
                 IReadOnlyList<SpeedResult> all = CommandRunner.Status.Progress().Start(context =>
                 {
                     ProgressTask task = context.AddTask("measuring", maxValue: reps + 1);
-                    return SpeedBenchmark.Measure(Interleaved(measured, subjects.Count), promptIds, decodeTokens, reps,
+                    return SpeedBenchmark.Measure(measured, promptIds, decodeTokens, reps,
                         new SynchronousProgress<int>(r => task.Value = r + 1), cancellationToken);
                 });
-                IReadOnlyList<SpeedResult> speed = Deinterleaved(all, subjects.Count, 0);
+                int engines = peerEngine is null ? 1 : 2;
+                SpeedResult[] speed = [.. all.Where((_, i) => i % engines == 0)];
                 LlamaModel reference = subjects[0].Model;
-                var report = new BenchReport(result.GetValue(backend).ToString().ToLowerInvariant(), Environment.ProcessorCount, promptTokens, decodeTokens, reps,
+                var report = new BenchReport(decodeBackend.ToString().ToLowerInvariant(), Environment.ProcessorCount, promptTokens, decodeTokens, reps,
                     subjects.Select((s, i) => new BenchModelReport(s.Name, s.Model.CountParameters().ActiveFeedForwardRatio,
                         speed[i].DecodeTokensPerSecond, speed[i].PrefillTokensPerSecond,
                         speed[i].DecodeTokensPerSecond / speed[0].DecodeTokensPerSecond,
                         speed[i].PrefillTokensPerSecond / speed[0].PrefillTokensPerSecond,
                         DecodeTraffic.IdealSpeedup(reference, s.Model))).ToArray(),
-                    peerEngine is null ? null : PeerReport(peerEngine.Name, subjects, speed, Deinterleaved(all, subjects.Count, 1)));
+                    peerEngine is null ? null : PeerReport(peerEngine.Name, subjects, speed, [.. all.Where((_, i) => i % engines == 1)]));
                 Write(report, result.GetValue(CommonOptions.Json));
                 return Task.FromResult(0);
             }
@@ -149,30 +159,18 @@ public static class BenchCommand
     }
 
     /// <summary>
-    /// The peer on each subject's weights, exported to GGUF in the subject's precision into <paramref name="folder"/>
-    /// (llama.cpp maps the file, so it stays until the measurement ends), appended to <paramref name="measured"/>.
+    /// The peer on <paramref name="subject"/>'s weights, exported to GGUF in its precision into <paramref name="folder"/>
+    /// (llama.cpp maps the file, so it stays until the measurement ends).
     /// </summary>
-    private static void OpenPeer(PeerEngine engine, IReadOnlyList<(string Name, LlamaModel Model, DecodePrecision Precision)> subjects, string folder,
-        int promptTokens, int decodeTokens, List<ISpeedSubject> measured, CancellationToken cancellationToken)
+    private static ISpeedSubject OpenPeer(PeerEngine engine, (string Name, LlamaModel Model, DecodePrecision Precision) subject, int index, string folder,
+        int promptTokens, int decodeTokens, CancellationToken cancellationToken)
     {
-        for (int i = 0; i < subjects.Count; i++)
-        {
-            (string name, LlamaModel model, DecodePrecision precision) = subjects[i];
-            GgufTensorType weightType = PeerEngine.WeightType(precision);
-            string gguf = Path.Combine(folder, $"model-{i}-{weightType}.gguf");
-            CommandRunner.Status.MarkupLine($"[grey]{Markup.Escape(engine.Name)}: {Markup.Escape(name)} as GGUF {weightType}...[/]");
-            GgufExporter.Export(new LanguageModel(model, tokenizer: null, folder), gguf, weightType, cancellationToken);
-            measured.Add(engine.Open(gguf, Environment.ProcessorCount, promptTokens + decodeTokens + 8, promptTokens));
-        }
+        GgufTensorType weightType = PeerEngine.WeightType(subject.Precision);
+        string gguf = Path.Combine(folder, $"model-{index}-{weightType}.gguf");
+        CommandRunner.Status.MarkupLine($"[grey]{Markup.Escape(engine.Name)}: {Markup.Escape(subject.Name)} as GGUF {weightType}...[/]");
+        GgufExporter.Export(new LanguageModel(subject.Model, tokenizer: null, folder), gguf, weightType, cancellationToken);
+        return engine.Open(gguf, Environment.ProcessorCount, promptTokens + decodeTokens + 8, promptTokens);
     }
-
-    // MoESdk's subjects first, then the peer's in the same order: measured as our_0, peer_0, our_1, peer_1, ... so that each
-    // model's pair of runs is side by side in every round.
-    private static ISpeedSubject[] Interleaved(List<ISpeedSubject> measured, int count) =>
-        measured.Count == count ? [.. measured] : [.. Enumerable.Range(0, count).SelectMany(i => new[] { measured[i], measured[count + i] })];
-
-    private static SpeedResult[] Deinterleaved(IReadOnlyList<SpeedResult> all, int count, int engine) =>
-        all.Count == count ? [.. all] : [.. Enumerable.Range(0, count).Select(i => all[(2 * i) + engine])];
 
     /// <summary>
     /// The peer's speed per subject, with MoESdk's over it on the same model and over the peer's first model in the same
