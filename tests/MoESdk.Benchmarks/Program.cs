@@ -43,6 +43,12 @@ if (args is ["multivec", .. var multiVecArgs])
     return;
 }
 
+if (args is ["experts", .. var expertArgs])
+{
+    ExpertBatchBenchmark.Run(expertArgs);
+    return;
+}
+
 if (args is ["prune", .. var pruneArgs])
 {
     PruningBaseline.Run(pruneArgs);

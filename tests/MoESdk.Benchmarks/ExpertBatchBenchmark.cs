@@ -1,0 +1,73 @@
+using MoESdk.Inference.Kernels;
+using static TorchSharp.torch;
+
+/// <summary>
+/// One token through a fine-grained Mixture-of-Experts FFN (k of E experts, each FFN/E neurons wide) against the dense
+/// FFN it came from and a dense SwiGLU of the same active width, float32 on the decode kernels, layers rotating through
+/// copies larger than the last-level cache; calls interleaved per repetition, medians of 31. GB/s over the full FFN's is
+/// the share of the ideal (byte) ratio the layer keeps.
+///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- experts [E=64] [k=16] [dim=768] [ffn=2048] [MiB=256]
+/// </summary>
+internal static class ExpertBatchBenchmark
+{
+    public static void Run(string[] args)
+    {
+        int experts = Arg(args, 0, 64), k = Arg(args, 1, 16), dim = Arg(args, 2, 768), ffn = Arg(args, 3, 2048);
+        long budget = (long)Arg(args, 4, 256) << 20;
+        int hidden = ffn / experts, active = hidden * k;
+        long layerBytes = 3L * ffn * dim * sizeof(float);
+        int layers = (int)Math.Max(2, budget / layerBytes);
+        using var pool = new ComputePool(Environment.ProcessorCount);
+        manual_seed(1);
+        var tensors = new List<Tensor>();
+        SwiGluWeights Expert(int width)
+        {
+            Tensor g = randn(width, dim), u = randn(width, dim), d = randn(dim, width);
+            tensors.AddRange([g, u, d]);
+            return new SwiGluWeights(TensorMemory.Matrix(g), TensorMemory.Matrix(u), TensorMemory.Matrix(d));
+        }
+        SwiGluWeights[][] moe = [.. Enumerable.Range(0, layers).Select(_ => Enumerable.Range(0, experts).Select(_ => Expert(hidden)).ToArray())];
+        SwiGluWeights[] full = [.. Enumerable.Range(0, layers).Select(_ => Expert(ffn))];
+        SwiGluWeights[] narrow = [.. Enumerable.Range(0, layers).Select(_ => Expert(active))];
+        var random = new Random(7);
+        int[][] choices = [.. Enumerable.Range(0, 97).Select(_ => Enumerable.Range(0, experts).OrderBy(_ => random.Next()).Take(k).ToArray())];
+        float[] x = [.. Enumerable.Range(0, dim).Select(i => MathF.Sin(i))];
+        float[] y = new float[dim];
+        var denseBatch = new ExpertBatch(1, ffn);
+        var moeBatch = new ExpertBatch(k, active);
+        int layer = 0, token = 0;
+        Action Dense(SwiGluWeights[] set) => () =>
+        {
+            denseBatch.Clear();
+            denseBatch.Add(set[layer = (layer + 1) % layers], 1f);
+            denseBatch.Accumulate(pool, x, y);
+        };
+        Action moeCall = () =>
+        {
+            SwiGluWeights[] set = moe[layer = (layer + 1) % layers];
+            int[] chosen = choices[token = (token + 1) % choices.Length];
+            moeBatch.Clear();
+            foreach (int e in chosen)
+            {
+                moeBatch.Add(set[e], 0.5f);
+            }
+            moeBatch.Accumulate(pool, x, y);
+        };
+        double[] medians = Timing.Medians([Dense(full), Dense(narrow), moeCall], 31);
+        double[] bytes = [3.0 * ffn * dim * sizeof(float), 3.0 * active * dim * sizeof(float), 3.0 * active * dim * sizeof(float)];
+        string[] names = [$"dense FFN of {ffn}", $"dense SwiGLU of {active}", $"{k} of {experts} experts"];
+        Console.WriteLine($"{layers} layers, {experts} experts of {hidden}, top-{k}, dim {dim}, float32, {pool.Parallelism} threads:");
+        double fullRate = bytes[0] / medians[0];
+        for (int i = 0; i < medians.Length; i++)
+        {
+            double rate = bytes[i] / medians[i];
+            Console.WriteLine($"  {names[i],-26}{medians[i],8:F1} µs {rate / 1e3,6:F1} GB/s  {rate / fullRate:F3} of the full FFN's");
+        }
+        foreach (Tensor t in tensors)
+        {
+            t.Dispose();
+        }
+    }
+
+    private static int Arg(string[] args, int i, int fallback) => args.Length > i ? int.Parse(args[i]) : fallback;
+}
