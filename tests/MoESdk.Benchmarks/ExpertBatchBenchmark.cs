@@ -2,10 +2,11 @@ using MoESdk.Inference.Kernels;
 using static TorchSharp.torch;
 
 /// <summary>
-/// One token through a fine-grained Mixture-of-Experts FFN (k of E experts, each FFN/E neurons wide) against the dense
-/// FFN it came from and a dense SwiGLU of the same active width, float32 on the decode kernels, layers rotating through
-/// copies larger than the last-level cache; calls interleaved per repetition, medians of 31. GB/s over the full FFN's is
-/// the share of the ideal (byte) ratio the layer keeps.
+/// One token through a fine-grained Mixture-of-Experts FFN (k of E experts, each FFN/E neurons wide, chosen at random)
+/// against the dense FFN it came from, a dense SwiGLU of the same active width, and k experts whose gate and up rows lie
+/// next to each other in memory (rows of one tensor, as if the router always chose experts 0..k-1); float32 on the decode
+/// kernels, layers rotating through copies larger than the last-level cache; calls interleaved per repetition, medians
+/// of 31. GB/s over the full FFN's is the share of the ideal (byte) ratio the layer keeps.
 ///   dotnet run --project tests/MoESdk.Benchmarks -c Release -- experts [E=64] [k=16] [dim=768] [ffn=2048] [MiB=256]
 /// </summary>
 internal static class ExpertBatchBenchmark
@@ -53,9 +54,30 @@ internal static class ExpertBatchBenchmark
             }
             moeBatch.Accumulate(pool, x, y);
         };
-        double[] medians = Timing.Medians([Dense(full), Dense(narrow), moeCall], 31);
-        double[] bytes = [3.0 * ffn * dim * sizeof(float), 3.0 * active * dim * sizeof(float), 3.0 * active * dim * sizeof(float)];
-        string[] names = [$"dense FFN of {ffn}", $"dense SwiGLU of {active}", $"{k} of {experts} experts"];
+        SwiGluWeights[][] views = [.. Enumerable.Range(0, layers).Select(_ =>
+        {
+            Tensor g = randn(ffn, dim), u = randn(ffn, dim);
+            tensors.AddRange([g, u]);
+            return Enumerable.Range(0, experts).Select(e =>
+            {
+                Tensor d = randn(dim, hidden);
+                tensors.Add(d);
+                return new SwiGluWeights(TensorMemory.Matrix(g.narrow(0, e * hidden, hidden)), TensorMemory.Matrix(u.narrow(0, e * hidden, hidden)), TensorMemory.Matrix(d));
+            }).ToArray();
+        })];
+        Action adjacentCall = () =>
+        {
+            SwiGluWeights[] set = views[layer = (layer + 1) % layers];
+            moeBatch.Clear();
+            for (int e = 0; e < k; e++)
+            {
+                moeBatch.Add(set[e], 0.5f);
+            }
+            moeBatch.Accumulate(pool, x, y);
+        };
+        double[] medians = Timing.Medians([Dense(full), Dense(narrow), moeCall, adjacentCall], 31);
+        double[] bytes = [3.0 * ffn * dim * sizeof(float), 3.0 * active * dim * sizeof(float), 3.0 * active * dim * sizeof(float), 3.0 * active * dim * sizeof(float)];
+        string[] names = [$"dense FFN of {ffn}", $"dense SwiGLU of {active}", $"{k} of {experts} experts", $"{k} adjacent experts"];
         Console.WriteLine($"{layers} layers, {experts} experts of {hidden}, top-{k}, dim {dim}, float32, {pool.Parallelism} threads:");
         double fullRate = bytes[0] / medians[0];
         for (int i = 0; i < medians.Length; i++)
