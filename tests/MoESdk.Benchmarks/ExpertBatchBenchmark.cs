@@ -37,23 +37,18 @@ internal static class ExpertBatchBenchmark
         var denseBatch = new ExpertBatch(1, ffn);
         var moeBatch = new ExpertBatch(k, active);
         int layer = 0, token = 0;
-        Action Dense(SwiGluWeights[] set) => () =>
+        // One token through the chosen experts of a set (a dense FFN is a batch of one expert); allocates nothing.
+        void Run(ExpertBatch batch, SwiGluWeights[] set, ReadOnlySpan<int> chosen, float scale)
         {
-            denseBatch.Clear();
-            denseBatch.Add(set[layer = (layer + 1) % layers], 1f);
-            denseBatch.Accumulate(pool, x, y);
-        };
-        Action moeCall = () =>
-        {
-            SwiGluWeights[] set = moe[layer = (layer + 1) % layers];
-            int[] chosen = choices[token = (token + 1) % choices.Length];
-            moeBatch.Clear();
+            batch.Clear();
             foreach (int e in chosen)
             {
-                moeBatch.Add(set[e], 0.5f);
+                batch.Add(set[e], scale);
             }
-            moeBatch.Accumulate(pool, x, y);
-        };
+            batch.Accumulate(pool, x, y);
+        }
+        Action Dense(SwiGluWeights[] set) => () => Run(denseBatch, set, [layer = (layer + 1) % layers], 1f);
+        Action moeCall = () => Run(moeBatch, moe[layer = (layer + 1) % layers], choices[token = (token + 1) % choices.Length], 0.5f);
         SwiGluWeights[][] views = [.. Enumerable.Range(0, layers).Select(_ =>
         {
             Tensor g = randn(ffn, dim), u = randn(ffn, dim);
@@ -65,18 +60,11 @@ internal static class ExpertBatchBenchmark
                 return new SwiGluWeights(TensorMemory.Matrix(g.narrow(0, e * hidden, hidden)), TensorMemory.Matrix(u.narrow(0, e * hidden, hidden)), TensorMemory.Matrix(d));
             }).ToArray();
         })];
-        Action adjacentCall = () =>
-        {
-            SwiGluWeights[] set = views[layer = (layer + 1) % layers];
-            moeBatch.Clear();
-            for (int e = 0; e < k; e++)
-            {
-                moeBatch.Add(set[e], 0.5f);
-            }
-            moeBatch.Accumulate(pool, x, y);
-        };
+        int[] firstK = [.. Enumerable.Range(0, k)];
+        Action adjacentCall = () => Run(moeBatch, views[layer = (layer + 1) % layers], firstK, 0.5f);
         double[] medians = Timing.Medians([Dense(full), Dense(narrow), moeCall, adjacentCall], 31);
-        double[] bytes = [3.0 * ffn * dim * sizeof(float), 3.0 * active * dim * sizeof(float), 3.0 * active * dim * sizeof(float), 3.0 * active * dim * sizeof(float)];
+        // Weight bytes a token reads: the full FFN's, then the active width's for the other three.
+        double[] bytes = [.. medians.Select((_, i) => 3.0 * (i == 0 ? ffn : active) * dim * sizeof(float))];
         string[] names = [$"dense FFN of {ffn}", $"dense SwiGLU of {active}", $"{k} of {experts} experts", $"{k} adjacent experts"];
         Console.WriteLine($"{layers} layers, {experts} experts of {hidden}, top-{k}, dim {dim}, float32, {pool.Parallelism} threads:");
         double fullRate = bytes[0] / medians[0];
